@@ -1,0 +1,1 @@
+"""Consensus: pure rules and state, no sockets, no printing, no wall clock."""

@@ -1,0 +1,131 @@
+"""Blocks: an 80-byte header chained by hash, and the transactions it commits to.
+
+Header layout, exactly Bitcoin's (realname: CBlockHeader):
+
+    version i32 | prev_hash 32 | merkle_root 32 | time u32 | bits u32 | nonce u32
+
+The block hash is sha256d of those 80 bytes; shown byte-reversed, so a hash
+that meets a low target starts with zeros. A block is its header followed by
+a compact-size count and the transactions, the first being the coinbase.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from lab.chain.crypto import hash_hex, sha256d, short_hex
+from lab.chain.merkle import merkle_root
+from lab.chain.serialize import Reader, ser_compact_size
+from lab.chain.tx import MAX_IO, TxIn, TxOut, Tx, NULL_OUTPOINT
+from lab.params import GENESIS_MESSAGE, GENESIS_TIME, MAX_BLOCK_SIZE
+
+_HEADER = struct.Struct("<i32s32sIII")
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    """The part of a block that is hashed and chained (80 bytes)."""
+
+    version: int  # i32
+    prev_hash: bytes  # 32 bytes: hash of the parent block's header (internal order)
+    merkle_root: bytes  # 32 bytes: commits to every transaction in the block
+    time: int  # u32, unix seconds (the lab's virtual clock)
+    bits: int  # u32, compact encoding of the target
+    nonce: int  # u32, what the miner varies
+    hash: bytes = field(init=False, repr=False, compare=False)  # sha256d of the 80 bytes
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hash", sha256d(self.serialize()))
+
+    def serialize(self) -> bytes:
+        return _HEADER.pack(self.version, self.prev_hash, self.merkle_root, self.time, self.bits, self.nonce)
+
+    @classmethod
+    def read(cls, r: Reader) -> BlockHeader:
+        return cls(*_HEADER.unpack(r.read(80)))
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> BlockHeader:
+        r = Reader(data)
+        h = cls.read(r)
+        r.end()
+        return h
+
+    @property
+    def hash_hex(self) -> str:
+        return hash_hex(self.hash)
+
+    @property
+    def short(self) -> str:
+        return short_hex(self.hash)
+
+    def __repr__(self) -> str:
+        return f"BlockHeader({self.hash_hex[:16]}.., prev={hash_hex(self.prev_hash)[:16]}.., time={self.time}, bits={self.bits:#010x}, nonce={self.nonce})"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A header and its transactions (realname: CBlock)."""
+
+    header: BlockHeader
+    txs: tuple[Tx, ...]  # realname: vtx; txs[0] is the coinbase
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash
+
+    @property
+    def hash_hex(self) -> str:
+        return self.header.hash_hex
+
+    @property
+    def short(self) -> str:
+        return self.header.short
+
+    @property
+    def prev_hash(self) -> bytes:
+        return self.header.prev_hash
+
+    def serialize(self) -> bytes:
+        return self.header.serialize() + ser_compact_size(len(self.txs)) + b"".join(t.raw for t in self.txs)
+
+    @property
+    def size(self) -> int:
+        return 80 + len(ser_compact_size(len(self.txs))) + sum(t.size for t in self.txs)
+
+    def compute_merkle_root(self) -> tuple[bytes, bool]:
+        return merkle_root([t.txid for t in self.txs])
+
+    @classmethod
+    def read(cls, r: Reader) -> Block:
+        header = BlockHeader.read(r)
+        n = r.compact_size(min(MAX_IO, MAX_BLOCK_SIZE // 60))
+        return cls(header, tuple(Tx.read(r) for _ in range(n)))
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> Block:
+        r = Reader(data)
+        b = cls.read(r)
+        r.end()
+        return b
+
+    def __repr__(self) -> str:
+        return f"Block({self.hash_hex[:16]}.., txs={len(self.txs)})"
+
+
+# --- genesis ---------------------------------------------------------------
+# Hard-coded like Bitcoin's: nothing is mined at start-up. Its coinbase pays
+# to an all-zero key hash nobody holds and, as in Bitcoin, is never spendable.
+GENESIS_BITS = 0x1F00FFFF  # 16 zero bits, the lab's default difficulty
+GENESIS_NONCE = 3114  # found once, offline, by a plain nonce search
+
+
+def _genesis(nonce: int) -> Block:
+    coinbase = Tx((TxIn(NULL_OUTPOINT, bytes((len(GENESIS_MESSAGE),)) + GENESIS_MESSAGE, b""),),
+                  (TxOut(50 * 100_000_000, b"\x00" * 20),))
+    header = BlockHeader(1, b"\x00" * 32, coinbase.txid, GENESIS_TIME, GENESIS_BITS, nonce)
+    return Block(header, (coinbase,))
+
+
+GENESIS = _genesis(GENESIS_NONCE)

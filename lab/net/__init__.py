@@ -1,0 +1,1 @@
+"""Network layer: wire framing, messages, peers, nodes, the fabric of links."""
