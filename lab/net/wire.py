@@ -1,0 +1,92 @@
+"""Frames on the wire, exactly Bitcoin's v1 transport (realname: CMessageHeader).
+
+    magic 4 | command 12 (ASCII, NUL-padded) | length u32 | checksum 4 | payload
+
+checksum = first 4 bytes of sha256d(payload). A receiver checks the magic and
+the length *before* reading the payload, so a peer cannot make it buffer a
+4 GiB frame: a wrong magic or an oversized length disconnects the peer. A bad
+checksum drops that one message and keeps the peer (as Bitcoin Core does).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from lab.chain.crypto import sha256d
+from lab.errors import ProtocolError
+from lab.params import MAGIC, MAX_PAYLOAD
+
+HEADER_SIZE = 24
+_HDR = struct.Struct("<4s12sI4s")
+
+
+def checksum(payload: bytes) -> bytes:
+    return sha256d(payload)[:4]
+
+
+def encode_frame(command: str, payload: bytes, magic: bytes = MAGIC) -> bytes:
+    name = command.encode("ascii")
+    if len(name) > 12:
+        raise ValueError(f"command {command!r} longer than 12 bytes")
+    return _HDR.pack(magic, name.ljust(12, b"\x00"), len(payload), checksum(payload)) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHeader:
+    command: str  # decoded from the 12-byte NUL-padded field
+    length: int  # payload bytes that follow
+    checksum: bytes  # 4 bytes
+
+
+def decode_header(data: bytes, magic: bytes = MAGIC, max_payload: int = MAX_PAYLOAD) -> FrameHeader:
+    """Parse a 24-byte header; ProtocolError(disconnect=True) on wrong magic or size."""
+    got_magic, raw_cmd, length, chk = _HDR.unpack(data[:HEADER_SIZE])
+    if got_magic != magic:
+        raise ProtocolError(f"wrong network magic {got_magic.hex()}")
+    if length > max_payload:
+        raise ProtocolError(f"frame of {length} bytes exceeds the {max_payload}-byte limit")
+    name, _, padding = raw_cmd.partition(b"\x00")
+    if padding.strip(b"\x00") or not name or not all(0x20 < c < 0x7F for c in name):
+        raise ProtocolError(f"malformed command field {raw_cmd!r}")
+    return FrameHeader(name.decode("ascii"), length, chk)
+
+
+class FrameBuffer:
+    """Accumulates bytes from a socket and yields whole frames.
+
+    `feed(data)` returns the (command, payload) pairs completed. A frame whose
+    checksum fails comes back as (command, None): the caller drops it and
+    keeps the peer. Malformed headers raise ProtocolError at once, even if
+    the payload has not arrived (check magic and length first).
+    """
+
+    def __init__(self, magic: bytes = MAGIC, max_payload: int = MAX_PAYLOAD) -> None:
+        self.magic = magic
+        self.max_payload = max_payload
+        self._buf = bytearray()
+        self._header: FrameHeader | None = None
+
+    @property
+    def partial(self) -> bool:
+        """True while part of a frame is buffered (the caller times that out)."""
+        return bool(self._buf) or self._header is not None
+
+    def feed(self, data: bytes) -> list[tuple[str, bytes | None]]:
+        self._buf += data
+        out: list[tuple[str, bytes | None]] = []
+        while True:
+            if self._header is None:
+                if len(self._buf) >= 4 and bytes(self._buf[:4]) != self.magic:
+                    raise ProtocolError(f"wrong network magic {bytes(self._buf[:4]).hex()}")
+                if len(self._buf) < HEADER_SIZE:
+                    return out
+                self._header = decode_header(bytes(self._buf[:HEADER_SIZE]), self.magic, self.max_payload)
+                del self._buf[:HEADER_SIZE]
+            h = self._header
+            if len(self._buf) < h.length:
+                return out
+            payload = bytes(self._buf[: h.length])
+            del self._buf[: h.length]
+            self._header = None
+            out.append((h.command, payload if checksum(payload) == h.checksum else None))

@@ -1,0 +1,139 @@
+"""The virtual clock and its event queue.
+
+Virtual time is an integer count of microseconds since the lab started. Every
+future happening (a frame arriving, an auto-miner finding a block, a timer)
+is an Event in one heap ordered by (due time, sequence number). The sequence
+number is handed out in the order events are created, and events are created
+in a deterministic order, so ties break the same way on every machine: the
+same seed and the same commands replay exactly.
+
+An event's action may be a plain function or a coroutine function; the
+scheduler awaits it to completion before it takes the next event, so each
+delivery is handled whole (including the sends it makes) before time moves.
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+US = 1
+MS = 1_000
+SECOND = 1_000_000
+
+
+@dataclass(order=True)
+class Event:
+    due: int  # virtual microseconds
+    seq: int  # creation order; breaks ties deterministically
+    action: Callable[[], Any] = field(compare=False)
+    kind: str = field(default="timer", compare=False)  # "frame" | "mine" | "timer"
+    cancelled: bool = field(default=False, compare=False)
+    data: Any = field(default=None, compare=False)  # e.g. the Flight of a frame event
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Scheduler:
+    """Owns virtual time. Nothing else moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0  # virtual microseconds
+        self._heap: list[Event] = []
+        self._seq = 0
+        self.frames_pending = 0  # live (not cancelled) frame events in the heap
+        self.processed = 0  # events run so far
+
+    # -- scheduling ---------------------------------------------------------
+    def at(self, due: int, action: Callable[[], Any], kind: str = "timer", data: Any = None) -> Event:
+        self._seq += 1
+        ev = Event(max(due, self.now), self._seq, action, kind, False, data)
+        heapq.heappush(self._heap, ev)
+        if kind == "frame":
+            self.frames_pending += 1
+        return ev
+
+    def after(self, delay: int, action: Callable[[], Any], kind: str = "timer", data: Any = None) -> Event:
+        return self.at(self.now + max(0, delay), action, kind, data)
+
+    def cancel(self, ev: Event) -> None:
+        if not ev.cancelled:
+            ev.cancelled = True
+            if ev.kind == "frame":
+                self.frames_pending -= 1
+
+    # -- inspection ------------------------------------------------------------
+    def _prune(self) -> None:
+        while self._heap and self._heap[0].cancelled:
+            heapq.heappop(self._heap)
+
+    def peek(self, kind: str | None = None) -> Event | None:
+        """The next live event (of `kind`, if given) without running it."""
+        self._prune()
+        if kind is None:
+            return self._heap[0] if self._heap else None
+        live = [e for e in self._heap if not e.cancelled and e.kind == kind]
+        return min(live) if live else None
+
+    def pending(self, kind: str | None = None) -> list[Event]:
+        return sorted(e for e in self._heap if not e.cancelled and (kind is None or e.kind == kind))
+
+    @property
+    def quiet(self) -> bool:
+        """No frame is in flight (held frames are not scheduled, so they don't count)."""
+        return self.frames_pending == 0
+
+    # -- running -----------------------------------------------------------------
+    async def run_event(self, ev: Event) -> None:
+        """Advance the clock to `ev` and run it to completion."""
+        if ev.cancelled:
+            return
+        ev.cancelled = True  # consumed
+        if ev.kind == "frame":
+            self.frames_pending -= 1
+        self.now = max(self.now, ev.due)
+        self.processed += 1
+        result = ev.action()
+        if inspect.isawaitable(result):
+            await result
+
+    async def run_next(self, until: int | None = None, kind: str | None = None) -> Event | None:
+        """Run events in order until one (of `kind`, if given) has run; None if none is due.
+
+        With `kind="frame"` this is one `step`: the next frame is delivered, and
+        any timer due before it (an auto-miner's block) runs first, in order.
+        """
+        while True:
+            if kind == "frame" and self.quiet:
+                return None
+            self._prune()
+            if not self._heap:
+                return None
+            top = self._heap[0]
+            if until is not None and top.due > until:
+                return None
+            heapq.heappop(self._heap)
+            await self.run_event(top)
+            if kind is None or top.kind == kind:
+                return top
+
+    async def run_until(self, until: int) -> int:
+        """Run every event due at or before `until`, then set the clock to `until`."""
+        n = 0
+        while await self.run_next(until) is not None:
+            n += 1
+        self.now = max(self.now, until)
+        return n
+
+    async def run_until_quiet(self, limit: int = 2_000_000) -> int:
+        """Run events in time order until no frame is in flight. Returns how many ran."""
+        n = 0
+        while not self.quiet and n < limit:
+            if await self.run_next() is None:
+                break
+            n += 1
+        return n
