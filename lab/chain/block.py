@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from lab.chain.crypto import hash_hex, sha256d, short_hex
 from lab.chain.merkle import merkle_root
 from lab.chain.serialize import Reader, ser_compact_size
-from lab.chain.tx import MAX_IO, TxIn, TxOut, Tx, NULL_OUTPOINT
+from lab.chain.tx import MAX_IO, NULL_OUTPOINT, Tx, TxIn, TxOut
 from lab.params import GENESIS_MESSAGE, GENESIS_TIME, MAX_BLOCK_SIZE
 
 _HEADER = struct.Struct("<i32s32sIII")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from ecdsa import SECP256k1, BadSignatureError, SigningKey, VerifyingKey
+from ecdsa import BadSignatureError, SECP256k1, SigningKey, VerifyingKey
 from ecdsa.ellipticcurve import PointJacobi
 from ecdsa.util import sigdecode_der, sigencode_der_canonize
 
