@@ -1,0 +1,287 @@
+"""Consensus rules for headers, transactions and blocks, each with a reason code.
+
+Follows Bitcoin Core's validation.cpp and consensus/tx_check.cpp,
+tx_verify.cpp, in the same stages and with the same reject strings:
+
+1. check_block_header        (CheckBlockHeader)       proof of work alone
+2. contextual_check_block_header (ContextualCheckBlockHeader)  needs the parent:
+   difficulty bits, time after the median of the last 11, not too far ahead
+3. check_transaction         (CheckTransaction)       one tx, no context
+4. check_block               (CheckBlock)             merkle root, size, coinbase
+5. contextual_check_block    (ContextualCheckBlock)   finality, BIP 34 height
+6. connect_block             (ConnectBlock)           against the UTXO set:
+   BIP 30, inputs exist and are mature, amounts, signatures, coinbase amount
+
+Every failure raises ValidationError(code, detail, punish=...). `punish`
+says whether a peer that sent this should be penalised, as Bitcoin Core's
+net_processing decides; callers adjust it for policy (mempool) contexts.
+Rules are never `assert`ed: `python -O` would strip them.
+
+Simplified: no script. An output names a public-key hash; an input carries
+the public key and a signature over tx.sighash (see tx.py). The checks a
+P2PKH script would run are spelled out: the key must hash to the output's
+key hash (bad-txns-wrong-key), and the signature must verify
+(bad-txns-invalid-signature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lab.chain import pow
+from lab.chain.block import Block, BlockHeader
+from lab.chain.consensus import Consensus
+from lab.chain.crypto import hash160, is_low_s, verify
+from lab.chain.sigcache import SigCache
+from lab.chain.tx import OutPoint, Tx, coinbase_height
+from lab.chain.utxo import BlockUndo, Coin, UtxoSet
+from lab.errors import ValidationError
+from lab.params import (
+    LOCKTIME_THRESHOLD,
+    MAX_BLOCK_SIZE,
+    MAX_COINBASE_DATA,
+    MAX_MONEY,
+    MIN_COINBASE_DATA,
+    SEQUENCE_FINAL,
+)
+
+if TYPE_CHECKING:
+    from lab.chain.chainstate import BlockIndex
+
+# Every reason code the lab uses, with what it means in plain words. The
+# renderer and `explain` can show these; tests check each is reachable.
+REASONS: dict[str, str] = {
+    # headers
+    "high-hash": "the block's hash is above the target its bits demand: no valid proof of work",
+    "bad-diffbits": "the block's bits are not the difficulty the rules require at its height",
+    "time-too-old": "the block's time is not after the median time of the 11 blocks before it",
+    "time-too-new": "the block's time is more than 2 hours ahead of this node's clock",
+    "bad-prevblk": "the block builds on a block already found invalid",
+    "prev-blk-not-found": "the header's parent is unknown to this node",
+    "non-continuous-headers": "a headers message whose headers do not build on each other",
+    "duplicate-invalid": "this block was already checked and found invalid",
+    # block structure
+    "bad-txnmrklroot": "the merkle root in the header does not match the transactions",
+    "bad-txns-duplicate": "the transaction list repeats a transaction to fake the merkle root (CVE-2012-2459)",
+    "bad-blk-length": "the block has no transactions or is larger than the size limit",
+    "bad-cb-missing": "the first transaction is not a coinbase",
+    "bad-cb-multiple": "more than one coinbase transaction in the block",
+    "bad-cb-length": "the coinbase data is shorter than 2 or longer than 100 bytes",
+    "bad-cb-height": "the coinbase does not start with the block's height (BIP 34)",
+    "bad-cb-amount": "the coinbase pays out more than subsidy plus fees",
+    "bad-txns-nonfinal": "a transaction's locktime has not been reached yet",
+    "bad-txns-BIP30": "a transaction would overwrite outputs that are still unspent (BIP 30)",
+    # transactions, context-free
+    "bad-txns-vin-empty": "the transaction has no inputs",
+    "bad-txns-vout-empty": "the transaction has no outputs",
+    "bad-txns-oversize": "the transaction is larger than a block may be",
+    "bad-txns-vout-negative": "an output has a negative value",
+    "bad-txns-vout-toolarge": "an output is worth more than 21 million coins",
+    "bad-txns-txouttotal-toolarge": "the outputs add up to more than 21 million coins",
+    "bad-txns-inputs-duplicate": "the transaction spends the same output twice",
+    "bad-txns-prevout-null": "a normal transaction has an input that looks like a coinbase's",
+    # transactions against the coins they spend
+    "bad-txns-inputs-missingorspent": "an input spends an output that does not exist or is already spent",
+    "bad-txns-premature-spend-of-coinbase": "an input spends a coinbase output that has not matured yet",
+    "bad-txns-inputvalues-outofrange": "the inputs are worth more than 21 million coins",
+    "bad-txns-in-belowout": "the outputs are worth more than the inputs",
+    "bad-txns-wrong-key": "an input's public key does not hash to the key hash the output is locked to",
+    "bad-txns-invalid-signature": "an input's signature does not verify",
+    # mempool policy (Bitcoin Core's standardness and mempool rules)
+    "coinbase": "a coinbase transaction only exists inside its block, never in a mempool",
+    "txn-already-in-mempool": "the transaction is already in this mempool",
+    "txn-already-known": "the transaction is already confirmed or waiting in the orphan pool",
+    "txn-mempool-conflict": "the transaction spends an output another mempool transaction spends (first seen wins)",
+    "non-final": "the transaction's locktime has not been reached for the next block",
+    "tx-size": "the transaction is larger than the relay limit",
+    "dust": "an output is so small that spending it would cost more than it is worth",
+    "min relay fee not met": "the fee is below the minimum relay fee for the transaction's size",
+    "mempool-full": "the mempool is full and this transaction pays a lower fee rate than all in it",
+    "sig-high-s": "a signature uses the high S value (malleable); nodes only relay low-S signatures",
+    # why a transaction left the mempool
+    "conflict": "a block spent the same output this transaction spends",
+}
+
+MUTATION_CODES = frozenset({"bad-txnmrklroot", "bad-txns-duplicate"})  # realname: BLOCK_MUTATED
+
+
+def fail(code: str, detail: str = "", *, punish: bool = True) -> ValidationError:
+    """Build the ValidationError for `code`; the detail defaults to REASONS[code]."""
+    return ValidationError(code, detail or REASONS.get(code, ""), punish=punish)
+
+
+# --- headers -----------------------------------------------------------------
+
+
+def check_block_header(header: BlockHeader) -> None:
+    """realname: CheckBlockHeader: the hash meets the target the header claims."""
+    if not pow.check_proof_of_work(header.hash, header.bits):
+        raise fail("high-hash")
+
+
+def contextual_check_block_header(header: BlockHeader, parent: BlockIndex, consensus: Consensus, now: int) -> None:
+    """realname: ContextualCheckBlockHeader. `parent` is the parent's BlockIndex, `now` the node's clock."""
+    expected = consensus.expected_bits(parent)
+    if header.bits != expected:
+        raise fail("bad-diffbits", f"bits {header.bits:#010x}, expected {expected:#010x} at height {parent.height + 1}")
+    mtp = parent.median_time_past()
+    if header.time <= mtp:
+        raise fail("time-too-old", f"time {header.time} is not after the median time past {mtp}")
+    if header.time > now + consensus.max_future_time:
+        raise fail(
+            "time-too-new",
+            f"time {header.time} is {header.time - now} s ahead of this node's clock (limit {consensus.max_future_time} s)",
+            punish=False,  # Bitcoin Core: BLOCK_TIME_FUTURE, the peer's clock may just differ
+        )
+
+
+# --- transactions ---------------------------------------------------------------
+
+
+def check_transaction(tx: Tx) -> None:
+    """realname: CheckTransaction: rules a transaction must follow on its own."""
+    if not tx.inputs:
+        raise fail("bad-txns-vin-empty")
+    if not tx.outputs:
+        raise fail("bad-txns-vout-empty")
+    if tx.size > MAX_BLOCK_SIZE:
+        raise fail("bad-txns-oversize", f"{tx.size} bytes, a block holds at most {MAX_BLOCK_SIZE}")
+    total = 0
+    for n, out in enumerate(tx.outputs):
+        if out.value < 0:
+            raise fail("bad-txns-vout-negative", f"output {n} has value {out.value}")
+        if out.value > MAX_MONEY:
+            raise fail("bad-txns-vout-toolarge", f"output {n} has value {out.value}")
+        total += out.value
+        if total > MAX_MONEY:
+            raise fail("bad-txns-txouttotal-toolarge")
+    seen: set[OutPoint] = set()
+    for txin in tx.inputs:
+        if txin.prevout in seen:
+            raise fail("bad-txns-inputs-duplicate", f"output {txin.prevout} is spent twice")
+        seen.add(txin.prevout)
+    if tx.is_coinbase():
+        n = len(tx.inputs[0].signature)
+        if not MIN_COINBASE_DATA <= n <= MAX_COINBASE_DATA:
+            raise fail("bad-cb-length", f"coinbase data is {n} bytes")
+    else:
+        for txin in tx.inputs:
+            if txin.prevout.is_null():
+                raise fail("bad-txns-prevout-null")
+
+
+def is_final_tx(tx: Tx, height: int, time_cutoff: int) -> bool:
+    """realname: IsFinalTx. Locktime below 500,000,000 is a height, above it a time."""
+    if tx.locktime == 0:
+        return True
+    limit = height if tx.locktime < LOCKTIME_THRESHOLD else time_cutoff
+    if tx.locktime < limit:
+        return True
+    return all(i.sequence == SEQUENCE_FINAL for i in tx.inputs)  # all final: locktime ignored
+
+
+def check_tx_inputs(
+    tx: Tx, get_coin: Callable[[OutPoint], Coin | None], spend_height: int, consensus: Consensus
+) -> tuple[list[Coin], int]:
+    """realname: Consensus::CheckTxInputs. Returns (the spent coins in input order, fee)."""
+    coins: list[Coin] = []
+    value_in = 0
+    for txin in tx.inputs:
+        coin = get_coin(txin.prevout)
+        if coin is None:
+            raise fail("bad-txns-inputs-missingorspent", f"output {txin.prevout} is missing or spent")
+        if coin.coinbase and spend_height - coin.height < consensus.coinbase_maturity:
+            raise fail(
+                "bad-txns-premature-spend-of-coinbase",
+                f"coinbase output {txin.prevout} from height {coin.height} matures at height "
+                f"{coin.height + consensus.coinbase_maturity}; this spend is at height {spend_height}",
+            )
+        value_in += coin.out.value
+        if not 0 <= coin.out.value <= MAX_MONEY or value_in > MAX_MONEY:
+            raise fail("bad-txns-inputvalues-outofrange")
+        coins.append(coin)
+    value_out = tx.total_out()
+    if value_in < value_out:
+        raise fail("bad-txns-in-belowout", f"inputs {value_in} < outputs {value_out}")
+    return coins, value_in - value_out
+
+
+def check_tx_signatures(tx: Tx, coins: list[Coin], sigcache: SigCache | None, *, policy: bool = False) -> None:
+    """realname: CheckInputScripts, for our P2PKH-only world.
+
+    With `policy` (mempool acceptance) a high-S signature is also refused, as
+    Bitcoin Core's standardness flag SCRIPT_VERIFY_LOW_S does; blocks allow it.
+    """
+    for n, (txin, coin) in enumerate(zip(tx.inputs, coins, strict=True)):
+        if hash160(txin.pubkey) != coin.out.pubkey_hash:  # OP_DUP OP_HASH160 <pkh> OP_EQUALVERIFY
+            raise fail("bad-txns-wrong-key", f"input {n}: the key does not belong to output {txin.prevout}")
+        digest = tx.sighash(n, coin.out)
+        ok = (sigcache.verify if sigcache else verify)(txin.pubkey, txin.signature, digest)
+        if not ok:  # OP_CHECKSIG
+            raise fail("bad-txns-invalid-signature", f"input {n}: the signature does not verify")
+        if policy and not is_low_s(txin.signature):
+            raise fail("sig-high-s", f"input {n}: non-canonical signature, S value is unnecessarily high", punish=False)
+
+
+# --- blocks -------------------------------------------------------------------------
+
+
+def check_block(block: Block) -> None:
+    """realname: CheckBlock: rules a block follows with no knowledge of the chain."""
+    check_block_header(block.header)
+    root, mutated = block.compute_merkle_root()
+    if root != block.header.merkle_root:
+        raise fail("bad-txnmrklroot")
+    if mutated:  # the duplicate-transaction trick: same root, different (invalid) list
+        raise fail("bad-txns-duplicate")
+    if not block.txs or block.size > MAX_BLOCK_SIZE:
+        raise fail("bad-blk-length", f"{len(block.txs)} transactions, {block.size} bytes")
+    if not block.txs[0].is_coinbase():
+        raise fail("bad-cb-missing")
+    for tx in block.txs[1:]:
+        if tx.is_coinbase():
+            raise fail("bad-cb-multiple")
+    for tx in block.txs:
+        check_transaction(tx)
+
+
+def contextual_check_block(block: Block, parent: BlockIndex, consensus: Consensus) -> None:
+    """realname: ContextualCheckBlock: finality (BIP 113 uses the parent's median time) and BIP 34."""
+    height = parent.height + 1
+    cutoff = parent.median_time_past()
+    for tx in block.txs:
+        if not is_final_tx(tx, height, cutoff):
+            raise fail("bad-txns-nonfinal", f"tx {tx.txid_hex[:12]} locktime {tx.locktime}")
+    got = coinbase_height(block.txs[0].inputs[0].signature)
+    if got != height:
+        raise fail("bad-cb-height", f"coinbase says height {got}, block is at {height}")
+
+
+def connect_block(
+    block: Block, height: int, utxo: UtxoSet, consensus: Consensus, sigcache: SigCache | None
+) -> BlockUndo:
+    """realname: ConnectBlock: spend and create coins; on any failure the UTXO set is unchanged."""
+    # BIP 30: no transaction may create an output that already exists unspent.
+    for tx in block.txs:
+        for n in range(len(tx.outputs)):
+            if OutPoint(tx.txid, n) in utxo:
+                raise fail("bad-txns-BIP30", f"tx {tx.txid_hex[:12]} output {n} already exists")
+    undo: list[tuple[Coin, ...]] = []
+    fees = 0
+    try:
+        for tx in block.txs[1:]:
+            coins, fee = check_tx_inputs(tx, utxo.get, height, consensus)
+            check_tx_signatures(tx, coins, sigcache)
+            fees += fee
+            undo.append(utxo.apply_tx(tx, height))  # later txs may spend these outputs
+        limit = consensus.subsidy(height) + fees
+        paid = block.txs[0].total_out()
+        if paid > limit:
+            raise fail("bad-cb-amount", f"coinbase pays {paid}, limit is subsidy + fees = {limit}")
+        utxo.apply_tx(block.txs[0], height)
+    except ValidationError:
+        for tx, tx_undo in zip(reversed(block.txs[1 : 1 + len(undo)]), reversed(undo), strict=True):
+            utxo.undo_tx(tx, tx_undo)
+        raise
+    return tuple(undo)
