@@ -1,0 +1,149 @@
+"""The `lab` command line (click): the REPL, scripts, inline commands, lessons, bench.
+
+Exit codes: 0 success, 1 a `check` failed or a command failed, 2 usage error.
+Output that is not a terminal has no colour; NO_COLOR is honoured everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from lab import __version__
+from lab.params import DEFAULT_DIFFICULTY, DEFAULT_LATENCY_MS, DEFAULT_NODES, DEFAULT_SEED
+from lab.render.style import Styler, color_wanted
+
+
+def _config(nodes: int, seed: int, topology: str, difficulty: int, latency: float):
+    from lab.commands.session import LabConfig
+    kind, _, k = topology.partition(" ")
+    return LabConfig(nodes=nodes, topology=kind, k=int(k) if k.isdigit() else 3, seed=seed,
+                     difficulty=difficulty, latency_ms=latency)
+
+
+async def run_lines(session, lines, source: str, out) -> int:
+    """Run script lines; print `FILE:LINE:` before a command error and stop; checks don't stop."""
+    import lab.commands.builtin  # noqa: F401  (registers the commands)
+    failed_checks = 0
+    for lineno, line in lines:
+        outcome = await session.execute(line)
+        if outcome.text:
+            out(outcome.text)
+        if outcome.check_failed:
+            failed_checks += 1
+        if not outcome.ok and not outcome.check_failed:
+            out(f"{source}:{lineno}: command failed: {line.strip()}")
+            return 1
+        if outcome.quit:
+            break
+    if failed_checks:
+        out(f"{failed_checks} check{'s' if failed_checks != 1 else ''} failed")
+        return 1
+    return 0
+
+
+async def _script(config, lines, source: str, styler: Styler) -> int:
+    from lab.commands.session import Session
+    session = Session(config, styler)
+    await session.start()
+    try:
+        return await run_lines(session, lines, source, click.echo)
+    finally:
+        await session.close()
+
+
+def _run(coro) -> int:
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        return 130
+
+
+class LabGroup(click.Group):
+    """`lab` alone opens the REPL; subcommands run scripts, lessons, benchmarks."""
+
+
+@click.group(cls=LabGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="blockchain-lab")
+@click.option("--nodes", "-n", default=DEFAULT_NODES, show_default=True, type=click.IntRange(1, 2000), help="How many nodes.")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, 2**32), help="The seed: same seed + same commands = same run.")
+@click.option("--topology", default="mesh", show_default=True, help="line | ring | star | mesh | 'random K'")
+@click.option("--difficulty", default=DEFAULT_DIFFICULTY, show_default=True, type=click.IntRange(1, 32), help="Proof-of-work zero bits.")
+@click.option("--latency", default=DEFAULT_LATENCY_MS, show_default=True, type=click.FloatRange(0, 60_000), help="Link latency in ms.")
+@click.option("-c", "commands", default=None, help='Run these commands and exit, e.g. -c "mine A; tree".')
+@click.option("--plain", is_flag=True, help="No colour, ASCII only.")
+@click.pass_context
+def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, commands, plain) -> None:
+    """Blockchain Lab: a small blockchain network of real nodes, driven from one prompt."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain)
+    if topology.split(" ")[0] not in ("line", "ring", "star", "mesh", "random"):
+        raise click.BadParameter(f"'{topology}' is not a topology (line, ring, star, mesh, 'random K')", param_hint="--topology")
+    if ctx.invoked_subcommand is not None:
+        return
+    config = _config(nodes, seed, topology, difficulty, latency)
+    if commands is not None:
+        styler = Styler(color_wanted(sys.stdout.isatty(), plain), plain)
+        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler)))
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from lab.repl.app import run_repl
+        ctx.exit(_run(run_repl(config, plain=plain)))
+    styler = Styler(False, plain)
+    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler)))
+
+
+@main.command("run")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.pass_context
+def run_cmd(ctx: click.Context, file) -> None:
+    """Run a script of lab commands (FILE, or - for stdin)."""
+    o = ctx.obj
+    config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"])
+    styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
+    name = "<stdin>" if file.name == "<stdin>" else file.name
+    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler)))
+
+
+@main.group("lessons", invoke_without_command=True)
+@click.pass_context
+def lessons_cmd(ctx: click.Context) -> None:
+    """List the lessons with your progress."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from lab.lessons.cli_support import list_lessons_text
+    click.echo(list_lessons_text(plain=ctx.obj["plain"]))
+
+
+@lessons_cmd.command("check")
+@click.argument("lesson_id", required=False)
+@click.pass_context
+def lessons_check_cmd(ctx: click.Context, lesson_id) -> None:
+    """Replay the reference solutions and report each lesson (for authors)."""
+    from lab.lessons.cli_support import check_lessons
+    ctx.exit(_run(check_lessons(lesson_id, click.echo)))
+
+
+@main.command("lesson")
+@click.argument("lesson_id")
+@click.pass_context
+def lesson_cmd(ctx: click.Context, lesson_id) -> None:
+    """Open the lab inside a lesson (with stdin not a terminal: take commands from stdin)."""
+    from lab.lessons.cli_support import run_lesson_cli
+    ctx.exit(_run(run_lesson_cli(lesson_id, plain=ctx.obj["plain"], interactive=sys.stdin.isatty() and sys.stdout.isatty())))
+
+
+@main.command("bench")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by figure name.")
+@click.option("--quick", is_flag=True, help="A smoke run of a few seconds (timings not meaningful).")
+@click.option("--only", default=None, help="Run one figure.")
+@click.option("--runs", default=None, type=click.IntRange(1, 50), help="Runs per figure (median reported).")
+def bench_cmd(as_json, quick, only, runs) -> None:
+    """Measure this machine: how many nodes it runs, how fast blocks travel."""
+    from lab.bench import main as bench_main
+    sys.exit(bench_main(as_json=as_json, quick=quick, only=only, runs=runs))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,457 @@
+"""A full node: its own chain state, a listening socket, peers, and the protocol.
+
+Message handling follows Bitcoin Core's net_processing in miniature
+(realname: PeerManagerImpl::ProcessMessage), dispatched through a table of
+`on_<msgtype>` methods:
+
+- handshake: version -> version + verack; nothing else counts before version;
+  a second version is ignored.
+- relay: a new tip or a newly accepted transaction is announced with `inv` to
+  every peer that does not know it yet; the receiver asks with `getdata` for
+  what it lacks and gets `block` / `tx`.
+- sync, headers first: on connect, and whenever a block's parent is unknown,
+  `getheaders` with a block locator; the answer `headers` is checked (proof of
+  work, difficulty, time), then the blocks are fetched in batches.
+- misbehaviour: malformed frames, oversized lists, consensus-invalid blocks or
+  transactions and invalid headers get the peer disconnected and discouraged;
+  a missing parent or missing inputs do not (they may just be early).
+
+No exception raised while handling a peer's message escapes: it is caught,
+narrated and the peer dropped, and the node keeps working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lab.chain.crypto import short_hex
+from lab.errors import ProtocolError, ValidationError
+from lab.net import messages as m
+from lab.net.peer import Peer
+from lab.params import GETDATA_BATCH, MAX_HEADERS, PROTOCOL_VERSION, USER_AGENT
+
+if TYPE_CHECKING:
+    from lab.chain.block import Block
+    from lab.chain.node_state import NodeState
+    from lab.chain.tx import Tx
+    from lab.net.fabric import Fabric
+
+Narrate = Callable[..., None]  # narrate(kind, text, **data)
+
+
+class Node:
+    def __init__(self, name: str, state: NodeState, fabric: Fabric, narrate: Narrate,
+                 clock: Callable[[], int], host: str = "127.0.0.1") -> None:
+        self.name = name
+        self.state = state
+        self.fabric = fabric
+        self.narrate = narrate
+        self.clock = clock  # virtual unix seconds
+        self.host = host
+        self.server: asyncio.AbstractServer | None = None
+        self.port = 0
+        self.online = False
+        self.peers: dict[str, Peer] = {}  # remote name -> connection
+        self.discouraged: set[str] = set()  # realname: m_discouraged (BanMan)
+        self.requested: dict[bytes, str] = {}  # block/tx hash -> peer we asked
+        self.fetch_queue: dict[bytes, str] = {}  # block hashes to fetch -> peer that has them
+        self.recent_rejects: set[bytes] = set()  # realname: m_recent_rejects
+        self.internal_errors: list[str] = []
+        self.nonce_counter = 0
+        self.blocks_mined = 0
+
+    # -- life cycle -----------------------------------------------------------------
+    async def listen(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: Peer(self, inbound=True), self.host, 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.online = True
+
+    async def shutdown(self, reason: str = "node stopped") -> None:
+        self.online = False
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        for peer in list(self.peers.values()):
+            self.drop_peer(peer, reason, narrate=False)
+            if peer.twin is not None:
+                peer.twin.close(reason)
+        self.port = 0
+
+    def loop_call_soon(self, fn: Callable[[], Any]) -> None:
+        asyncio.get_running_loop().call_soon(fn)
+
+    # -- peers ------------------------------------------------------------------------
+    def on_live_peer(self, peer: Peer) -> None:
+        self.peers[peer.remote] = peer
+        self.narrate("peer-connected", f"{self.name} accepted a connection from {peer.remote} (outside the lab)",
+                     node=self.name, peer=peer.remote)
+
+    def add_lab_peer(self, peer: Peer) -> None:
+        self.peers[peer.remote] = peer
+
+    def start_handshake(self, peer: Peer) -> None:
+        self._send_version(peer)
+
+    def _send_version(self, peer: Peer) -> None:
+        self.nonce_counter += 1
+        peer.sent_version = True
+        peer.send(m.MsgVersion(PROTOCOL_VERSION, m.NODE_NETWORK, self.clock(), self.nonce_counter,
+                               USER_AGENT, self.state.chain.tip.height))
+
+    def drop_peer(self, peer: Peer, reason: str, narrate: bool = True) -> None:
+        if peer.closed:
+            return
+        peer.close(reason)
+        if narrate:
+            self.narrate("peer-disconnected", f"{self.name} disconnected {peer.remote}: {reason}",
+                         node=self.name, peer=peer.remote)
+
+    def on_peer_closed(self, peer: Peer) -> None:
+        if self.peers.get(peer.remote) is peer:
+            del self.peers[peer.remote]
+        self.fabric.forget_peer(peer)
+        for h in [h for h, who in self.requested.items() if who == peer.remote]:
+            del self.requested[h]
+        for h in [h for h, who in self.fetch_queue.items() if who == peer.remote]:
+            del self.fetch_queue[h]
+
+    def misbehaving(self, peer: Peer, reason: str) -> None:
+        """Disconnect and discourage (realname: Misbehaving + MaybeDiscourageAndDisconnect)."""
+        if peer.closed:
+            return
+        self.discouraged.add(peer.remote)
+        peer.close(f"misbehaving: {reason}")
+        self.narrate("peer-punished", f"{self.name} disconnected {peer.remote} and discourages it: {reason}",
+                     node=self.name, peer=peer.remote, reason=reason)
+
+    def active_peers(self) -> list[Peer]:
+        return [p for p in self.peers.values() if p.active and not p.closed]
+
+    # -- frames in ---------------------------------------------------------------------
+    def on_frame(self, peer: Peer, command: str, payload: bytes | None) -> None:
+        """Handle one frame. Nothing raised here escapes."""
+        if peer.closed:
+            return
+        try:
+            if payload is None:  # bad checksum: drop the message, keep the peer (Core)
+                self.narrate("frame-dropped", f"{self.name} dropped a '{command}' frame from {peer.remote}: bad checksum",
+                             node=self.name, peer=peer.remote)
+                return
+            try:
+                msg = m.decode_message(command, payload)
+            except ProtocolError as e:
+                self.misbehaving(peer, e.reason)
+                return
+            if msg is None:  # unknown command: ignored, as Bitcoin Core does
+                return
+            if peer.version is None and msg.msgtype != "version":
+                return  # realname: "non-version message before version handshake"
+            handler = getattr(self, "on_" + msg.msgtype)
+            handler(peer, msg)
+        except Exception as e:  # a bug of ours must not take the node down
+            detail = f"{type(e).__name__}: {e}"
+            self.internal_errors.append(detail + "\n" + traceback.format_exc())
+            self.narrate("internal-error", f"{self.name} hit an internal error handling '{command}' from {peer.remote}: {detail}",
+                         node=self.name)
+            self.drop_peer(peer, "internal error while handling its message")
+
+    # -- handshake ----------------------------------------------------------------------
+    def on_version(self, peer: Peer, msg: m.MsgVersion) -> None:
+        if peer.version is not None:
+            return  # a second version is ignored (Core: "redundant version message")
+        peer.version = msg
+        peer.best_height = max(0, msg.start_height)
+        if not peer.sent_version:
+            self._send_version(peer)
+        peer.send(m.MsgVerack())
+        self._maybe_active(peer)
+
+    def on_verack(self, peer: Peer, msg: m.MsgVerack) -> None:
+        peer.got_verack = True
+        self._maybe_active(peer)
+
+    def _maybe_active(self, peer: Peer) -> None:
+        if peer.active or peer.version is None or not peer.got_verack:
+            return
+        peer.active = True
+        if peer.lab_link:
+            self.narrate("peer-connected", f"{self.name} completed the handshake with {peer.remote}",
+                         node=self.name, peer=peer.remote, quiet=True)
+        # headers-first sync from every new peer, then share what our mempool holds
+        peer.send(m.MsgGetheaders(tuple(self.state.chain.locator())))
+        txids = [tx.txid for tx in self.state.mempool.txs()]
+        if txids:
+            self._announce_to(peer, [m.InvItem(m.MSG_TX, t) for t in txids])
+
+    # -- keep-alive and addresses ----------------------------------------------------
+    def on_ping(self, peer: Peer, msg: m.MsgPing) -> None:
+        peer.send(m.MsgPong(msg.nonce))
+
+    def on_pong(self, peer: Peer, msg: m.MsgPong) -> None:
+        pass
+
+    def on_getaddr(self, peer: Peer, msg: m.MsgGetaddr) -> None:
+        entries = []
+        for other in self.active_peers():
+            if other is peer or other.transport is None:
+                continue
+            host, port = other.transport.get_extra_info("peername")[:2]
+            entries.append(m.AddrEntry.ipv4(self.clock(), host, port))
+        peer.send(m.MsgAddr(tuple(entries[:1000])))
+
+    def on_addr(self, peer: Peer, msg: m.MsgAddr) -> None:
+        pass  # the lab decides its topology; addresses are accepted and not used
+
+    def on_reject(self, peer: Peer, msg: m.MsgReject) -> None:
+        self.narrate("reject-received", f"{self.name} learns from {peer.remote} that its {msg.message} "
+                     f"{short_hex(msg.hash)} was refused: {msg.reason}", node=self.name, peer=peer.remote, quiet=True)
+
+    # -- inventory ------------------------------------------------------------------------
+    def on_inv(self, peer: Peer, msg: m.MsgInv) -> None:
+        want: list[m.InvItem] = []
+        for item in msg.items:
+            peer.known.add(item.hash)
+            if item.type == m.MSG_BLOCK:
+                if not self.state.chain.contains(item.hash) and item.hash not in self.requested:
+                    self.requested[item.hash] = peer.remote
+                    peer.blocks_in_flight.add(item.hash)
+                    want.append(item)
+            elif item.type == m.MSG_TX:
+                if (not self.state.has_tx(item.hash) and item.hash not in self.requested
+                        and item.hash not in self.recent_rejects):
+                    self.requested[item.hash] = peer.remote
+                    want.append(item)
+        if want:
+            peer.send(m.MsgGetdata(tuple(want)))
+
+    def on_getdata(self, peer: Peer, msg: m.MsgGetdata) -> None:
+        missing = []
+        for item in msg.items:
+            if item.type == m.MSG_BLOCK:
+                block = self.state.get_block(item.hash)
+                if block is not None:
+                    peer.known.add(item.hash)
+                    peer.send(m.MsgBlock(block))
+                    continue
+            elif item.type == m.MSG_TX:
+                tx = self.state.get_tx(item.hash)
+                if tx is not None:
+                    peer.known.add(item.hash)
+                    peer.send(m.MsgTx(tx))
+                    continue
+            missing.append(item)
+        if missing:
+            peer.send(m.MsgNotfound(tuple(missing)))
+
+    def on_notfound(self, peer: Peer, msg: m.MsgNotfound) -> None:
+        for item in msg.items:
+            if self.requested.get(item.hash) == peer.remote:
+                del self.requested[item.hash]
+            peer.blocks_in_flight.discard(item.hash)
+        self._fetch_blocks(peer)
+
+    # -- headers-first sync ----------------------------------------------------------------
+    def on_getheaders(self, peer: Peer, msg: m.MsgGetheaders) -> None:
+        stop = None if msg.hash_stop == b"\x00" * 32 else msg.hash_stop
+        headers = self.state.chain.headers_after(list(msg.locator), stop, MAX_HEADERS)
+        peer.send(m.MsgHeaders(tuple(headers)))
+
+    def on_headers(self, peer: Peer, msg: m.MsgHeaders) -> None:
+        if not msg.headers:
+            return
+        for h in msg.headers:
+            peer.known.add(h.hash)
+        try:
+            wanted = self.state.process_headers(list(msg.headers))
+        except ValidationError as e:
+            if e.punish:
+                self.narrate("block-rejected", f"{self.name} rejected headers from {peer.remote}: {e.code}"
+                             + (f" ({e.detail})" if e.detail else ""), node=self.name, code=e.code, peer=peer.remote)
+                self.misbehaving(peer, f"invalid header: {e.code}")
+            else:  # they don't connect to what we know yet: ask from our locator
+                peer.send(m.MsgGetheaders(tuple(self.state.chain.locator())))
+            return
+        for h in wanted:
+            if h not in self.fetch_queue and h not in self.requested:
+                self.fetch_queue[h] = peer.remote
+        self._fetch_blocks(peer)
+        if len(msg.headers) == MAX_HEADERS:  # there may be more: continue from the last one
+            last = msg.headers[-1].hash
+            peer.send(m.MsgGetheaders((last, *self.state.chain.locator())[:101]))
+
+    def _fetch_blocks(self, peer: Peer) -> None:
+        """Ask `peer` for blocks it announced, at most GETDATA_BATCH in flight."""
+        if peer.closed or not peer.active:
+            return
+        room = GETDATA_BATCH - len(peer.blocks_in_flight)
+        if room <= 0:
+            return
+        batch = []
+        for h, who in list(self.fetch_queue.items()):
+            if who != peer.remote:
+                continue
+            del self.fetch_queue[h]
+            if self.state.chain.contains(h) and self.state.get_block(h) is not None:
+                continue
+            if h in self.requested:
+                continue
+            self.requested[h] = peer.remote
+            peer.blocks_in_flight.add(h)
+            batch.append(m.InvItem(m.MSG_BLOCK, h))
+            if len(batch) >= room:
+                break
+        if batch:
+            peer.send(m.MsgGetdata(tuple(batch)))
+
+    # -- blocks ------------------------------------------------------------------------------
+    def on_block(self, peer: Peer, msg: m.MsgBlock) -> None:
+        block = msg.block
+        peer.known.add(block.hash)
+        peer.blocks_in_flight.discard(block.hash)
+        if self.requested.get(block.hash) == peer.remote:
+            del self.requested[block.hash]
+        self.submit_block(block, peer)
+        self._fetch_blocks(peer)
+
+    def submit_block(self, block: Block, source: Peer | None = None, *, mined: bool = False) -> str:
+        """Validate and store a block; narrate; announce a new tip. Returns the status."""
+        frm = source.remote if source is not None else self.name
+        old_tip = self.state.chain.tip
+        try:
+            res = self.state.process_block(block)
+        except ValidationError as e:
+            self.narrate("block-rejected",
+                         f"{self.name} rejected block {block.short} from {frm}: {e.code}" + (f" ({e.detail})" if e.detail else ""),
+                         node=self.name, block=block.hash, code=e.code, peer=frm)
+            if source is not None:
+                if e.punish:
+                    self.misbehaving(source, f"sent an invalid block ({e.code})")
+                else:
+                    source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
+            return "rejected"
+        self._narrate_block(block, res, frm, old_tip, mined)
+        if res.status == "orphan" and source is not None:
+            source.send(m.MsgGetheaders(tuple(self.state.chain.locator())))
+        if self.state.chain.tip is not old_tip:
+            self.recent_rejects.clear()  # realname: m_recent_rejects reset on a new tip
+            self._announce_new_tip(old_tip, source)
+        self._announce_returned(res.events)
+        return res.status
+
+    def _narrate_block(self, block: Block, res: Any, frm: str, old_tip: Any, mined: bool) -> None:
+        idx = self.state.chain.index.get(block.hash)
+        height = idx.height if idx is not None else "?"
+        for ev in res.events:
+            if ev.kind == "reorg":
+                dropped = ", ".join(short_hex(h) for h in ev.dropped)
+                adopted = ", ".join(short_hex(h) for h in ev.adopted)
+                self.narrate("reorg", f"{self.name} reorganised to a chain with more work: back to block "
+                             f"{ev.fork_height} {short_hex(ev.fork)}, dropped {len(ev.dropped)} ({dropped}), "
+                             f"adopted {len(ev.adopted)} ({adopted})",
+                             node=self.name, fork=ev.fork, dropped=ev.dropped, adopted=ev.adopted)
+            elif ev.kind == "tx-returned":
+                self.narrate("tx-returned", f"{self.name}: transaction {short_hex(ev.txid)} from a dropped block is back in the mempool",
+                             node=self.name, tx=ev.txid)
+            elif ev.kind == "tx-evicted":
+                self.narrate("tx-evicted", f"{self.name}: transaction {short_hex(ev.txid)} left the mempool: {ev.code}"
+                             + (f" ({ev.detail})" if ev.detail else ""), node=self.name, tx=ev.txid, code=ev.code)
+            elif ev.kind == "block-rejected" and ev.hash != block.hash:
+                self.narrate("block-rejected", f"{self.name} rejected block {short_hex(ev.hash)}: {ev.code}"
+                             + (f" ({ev.detail})" if ev.detail else ""), node=self.name, block=ev.hash, code=ev.code, peer=frm)
+        if mined:
+            return  # the lab narrates a mined block itself
+        if res.status == "new-tip":
+            self.narrate("block-accepted", f"{self.name} accepted block {height} {block.short} from {frm}: new tip",
+                         node=self.name, block=block.hash, peer=frm, quiet=True)
+        elif res.status == "side-branch":
+            tip = self.state.chain.tip
+            self.narrate("fork", f"{self.name} sees a fork: block {height} {block.short} from {frm} is on a side branch; "
+                         f"it stays on {tip.height} {short_hex(tip.hash)}, which has at least as much work and came first",
+                         node=self.name, block=block.hash, peer=frm)
+        elif res.status == "orphan":
+            self.narrate("orphan", f"{self.name} got block {block.short} from {frm} but not its parent yet; asking for headers",
+                         node=self.name, block=block.hash, peer=frm, quiet=True)
+
+    def _announce_new_tip(self, old_tip: Any, source: Peer | None) -> None:
+        chain = self.state.chain
+        new = []
+        idx = chain.tip
+        while idx is not None and idx is not old_tip and len(new) < 8 and not chain_contains(old_tip, idx):
+            new.append(idx.hash)
+            idx = idx.parent
+        new.reverse()
+        items = [m.InvItem(m.MSG_BLOCK, h) for h in new]
+        for peer in self.active_peers():
+            if peer is source:
+                continue
+            self._announce_to(peer, items)
+
+    def _announce_to(self, peer: Peer, items: list[m.InvItem]) -> None:
+        fresh = [i for i in items if i.hash not in peer.known]
+        if fresh:
+            for i in fresh:
+                peer.known.add(i.hash)
+            peer.send(m.MsgInv(tuple(fresh)))
+
+    def _announce_returned(self, events: list[Any]) -> None:
+        txids = [ev.txid for ev in events if ev.kind == "tx-returned"]
+        if txids:
+            items = [m.InvItem(m.MSG_TX, t) for t in txids if self.state.has_tx(t)]
+            for peer in self.active_peers():
+                self._announce_to(peer, items)
+
+    # -- transactions -----------------------------------------------------------------------
+    def on_tx(self, peer: Peer, msg: m.MsgTx) -> None:
+        tx = msg.tx
+        peer.known.add(tx.txid)
+        if self.requested.get(tx.txid) == peer.remote:
+            del self.requested[tx.txid]
+        self.submit_tx(tx, peer)
+
+    def submit_tx(self, tx: Tx, source: Peer | None = None) -> str:
+        frm = source.remote if source is not None else self.name
+        try:
+            res = self.state.accept_tx(tx)
+        except ValidationError as e:
+            self.recent_rejects.add(tx.txid)
+            self.narrate("tx-rejected", f"{self.name} rejected transaction {short_hex(tx.txid)} from {frm}: {e.code}"
+                         + (f" ({e.detail})" if e.detail else ""), node=self.name, tx=tx.txid, code=e.code, peer=frm)
+            if source is not None:
+                if e.punish:
+                    self.misbehaving(source, f"sent an invalid transaction ({e.code})")
+                else:
+                    source.send(m.MsgReject("tx", m.REJECT_INVALID, e.code, tx.txid))
+            if source is None:
+                raise
+            return "rejected"
+        if res.status == "orphan":
+            for ev in res.events:
+                if ev.kind == "tx-orphaned" and source is not None and ev.missing not in self.requested:
+                    self.requested[ev.missing] = source.remote
+                    source.send(m.MsgGetdata((m.InvItem(m.MSG_TX, ev.missing),)))
+            self.narrate("tx-orphan", f"{self.name} holds transaction {short_hex(tx.txid)} from {frm} until its parent arrives",
+                         node=self.name, tx=tx.txid, quiet=True)
+            return "orphan"
+        for t in res.accepted:
+            if source is None and t is tx:
+                text = f"{self.name} checked its own transaction {short_hex(t.txid)}, keeps it in its mempool and announces it"
+            else:
+                text = f"{self.name} accepted transaction {short_hex(t.txid)} from {frm} into its mempool"
+            self.narrate("tx-accepted", text, node=self.name, tx=t.txid, peer=frm, quiet=source is not None)
+        items = [m.InvItem(m.MSG_TX, t.txid) for t in res.accepted]
+        for peer in self.active_peers():
+            if peer is not source:
+                self._announce_to(peer, items)
+        return res.status
+
+
+def chain_contains(tip: Any, idx: Any) -> bool:
+    """Is block index `idx` an ancestor of (or equal to) `tip`?"""
+    if tip is None or idx.height > tip.height:
+        return False
+    return tip.ancestor(idx.height) is idx
