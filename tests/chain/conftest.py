@@ -158,6 +158,12 @@ class World:
 
 
 @pytest.fixture
+def make_world() -> type[World]:
+    """The World class, for tests that need other rules (difficulty, retargeting)."""
+    return World
+
+
+@pytest.fixture
 def world() -> World:
     return World()
 

@@ -1,0 +1,171 @@
+"""The mempool: chains of unconfirmed txs, orphans, templates by fee rate, following blocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.chain.events import TxAccepted, TxEvicted, TxOrphaned, TxRejected
+from lab.chain.invariants import check_node
+from lab.chain.tx import OutPoint, TxOut, make_coinbase
+from lab.errors import ValidationError
+from lab.params import COIN
+
+
+def coin(a, height: int):
+    cb = a.chain.blocks[a.chain.active[height].hash].txs[0]
+    return OutPoint(cb.txid, 0), cb.outputs[0]
+
+
+def split(world, a, height: int, values: list[int], fee: int = 10_000):
+    """A tx spending A's coinbase at `height` into outputs of `values` (rest is change... or fee)."""
+    op, out = coin(a, height)
+    outs = [TxOut(v, a.key.pkh) for v in values]
+    rest = out.value - sum(values) - fee
+    if rest:
+        outs.append(TxOut(rest, a.key.pkh))
+    return world.signed_tx(a.key, [(op, out)], outs)
+
+
+def spend_output(world, a, tx, index: int, fee: int):
+    out = tx.outputs[index]
+    return world.signed_tx(a.key, [(OutPoint(tx.txid, index), out)], [TxOut(out.value - fee, a.key.pkh)])
+
+
+def test_a_chain_of_unconfirmed_transactions(funded) -> None:
+    world, a = funded
+    parent = split(world, a, 1, [10 * COIN])
+    child = spend_output(world, a, parent, 0, 10_000)
+    grandchild = spend_output(world, a, child, 0, 10_000)
+    for tx in (parent, child, grandchild):
+        assert a.accept_tx(tx).status == "accepted"
+    assert a.mempool.ancestors(grandchild.txid) == [child.txid, parent.txid]
+    assert a.mempool.descendants(parent.txid) == [child.txid, grandchild.txid]
+    (block,) = world.mine(a)
+    assert [t.txid for t in block.txs[1:]] == [parent.txid, child.txid, grandchild.txid]
+    assert len(a.mempool) == 0
+    assert check_node(a) == []
+
+
+def test_orphans_wait_for_their_parent_then_enter_in_order(funded) -> None:
+    world, a = funded
+    parent = split(world, a, 1, [10 * COIN])
+    child = spend_output(world, a, parent, 0, 10_000)
+    grandchild = spend_output(world, a, child, 0, 10_000)
+    r = a.accept_tx(grandchild)
+    assert (r.status, r.events) == ("orphan", (TxOrphaned(grandchild.txid, child.txid),))
+    assert a.accept_tx(child).status == "orphan"
+    assert a.has_tx(child.txid) and not a.get_tx(child.txid)
+    r = a.accept_tx(parent)
+    assert r.status == "accepted"
+    assert r.accepted == [parent, child, grandchild]
+    assert [e.txid for e in r.events if isinstance(e, TxAccepted)] == [parent.txid, child.txid, grandchild.txid]
+    assert not a.mempool.orphans
+
+
+def test_an_orphan_whose_parent_is_confirmed_in_a_block_is_retried(funded) -> None:
+    world, a = funded
+    b = world.node("B")
+    for blk in list(a.chain.blocks.values())[1:]:
+        b.process_block(blk)
+    parent = split(world, a, 1, [10 * COIN])
+    child = spend_output(world, a, parent, 0, 10_000)
+    a.accept_tx(parent)
+    assert b.accept_tx(child).status == "orphan"
+    world.mine(a, also=[b])
+    assert child.txid in b.mempool and not b.mempool.orphans
+
+
+def test_the_orphan_pool_is_bounded(funded) -> None:
+    world, a = funded
+    small = world.node("S", max_orphan_txs=2)
+    parent = split(world, a, 1, [10 * COIN, 10 * COIN, 10 * COIN])
+    kids = [spend_output(world, a, parent, i, 10_000) for i in range(3)]
+    for k in kids:
+        small.accept_tx(k)
+    assert list(small.mempool.orphans) == [kids[1].txid, kids[2].txid]
+
+
+def test_an_orphan_that_turns_out_invalid_is_rejected(funded) -> None:
+    world, a = funded
+    parent = split(world, a, 1, [10 * COIN])
+    greedy = world.signed_tx(a.key, [(OutPoint(parent.txid, 0), parent.outputs[0])], [TxOut(11 * COIN, a.key.pkh)])
+    assert a.accept_tx(greedy).status == "orphan"
+    r = a.accept_tx(parent)
+    assert r.accepted == [parent]
+    assert TxRejected(greedy.txid, "bad-txns-in-belowout", "inputs 1000000000 < outputs 1100000000") in r.events
+
+
+def test_first_seen_wins_a_conflict(funded) -> None:
+    world, a = funded
+    first = split(world, a, 1, [10 * COIN])
+    second = split(world, a, 1, [20 * COIN])
+    a.accept_tx(first)
+    with pytest.raises(ValidationError) as info:
+        a.accept_tx(second)
+    assert info.value.code == "txn-mempool-conflict"
+    assert a.has_tx(second.txid)  # remembered as rejected until the next tip
+    world.mine(a)
+    assert not a.has_tx(second.txid)
+
+
+def test_template_orders_by_fee_rate_with_parents_first(funded) -> None:
+    world, a = funded
+    low = split(world, a, 1, [10 * COIN], fee=1_000)  # ~0.3/ byte... cheap parent
+    rich_child = spend_output(world, a, low, 0, 500_000)  # pays for its parent (CPFP)
+    mid = split(world, a, 2, [10 * COIN], fee=50_000)
+    for tx in (low, rich_child, mid):
+        a.accept_tx(tx)
+    chosen = a.mempool.select(1_000_000)
+    assert [t.txid for t in chosen] == [low.txid, rich_child.txid, mid.txid]
+    # With room for only one small tx, the best single tx that fits is taken.
+    assert [t.txid for t in a.mempool.select(mid.size)] == [mid.txid]
+
+
+def test_template_fees_go_to_the_miner(funded) -> None:
+    world, a = funded
+    tx = split(world, a, 1, [10 * COIN], fee=123_456)
+    a.accept_tx(tx)
+    t = a.block_template()
+    assert (t.fees, t.height, t.coinbase_value) == (123_456, 5, 50 * COIN + 123_456)
+    block = a.mine_block()
+    assert block.txs[0].total_out() == 50 * COIN + 123_456
+    assert a.process_block(block).status == "new-tip"
+
+
+def test_a_full_mempool_evicts_the_lowest_fee_rate_leaf(funded) -> None:
+    world, a = funded
+    small = world.node("S", max_mempool=2)
+    for blk in list(a.chain.blocks.values())[1:]:
+        small.process_block(blk)
+    world.mine(a, 1, also=[small])  # a third mature coinbase
+    cheap = split(world, a, 1, [10 * COIN], fee=10_000)
+    mid = split(world, a, 2, [10 * COIN], fee=20_000)
+    rich = split(world, a, 3, [10 * COIN], fee=30_000)
+    small.accept_tx(cheap)
+    small.accept_tx(mid)
+    r = small.accept_tx(rich)
+    assert TxEvicted(cheap.txid, "mempool-full", "the mempool was full and it paid the lowest fee rate") in r.events
+    assert small.mempool.txs() == [mid, rich]
+
+
+def test_coinbase_never_enters_and_confirmed_txs_leave(funded) -> None:
+    world, a = funded
+    tx = split(world, a, 1, [10 * COIN])
+    a.accept_tx(tx)
+    (block,) = world.mine(a)
+    assert a.accept_tx(block.txs[0]).code == "txn-already-known"
+    with pytest.raises(ValidationError, match="coinbase"):
+        a.accept_tx(make_coinbase(a.chain.height + 1, COIN, a.key.pkh))
+    assert tx.txid not in a.mempool
+    assert a.accept_tx(tx).code == "txn-already-known"
+
+
+def test_events_reach_listeners_in_order(funded) -> None:
+    world, a = funded
+    seen = []
+    a.listeners.append(seen.append)
+    tx = split(world, a, 1, [10 * COIN])
+    r = a.accept_tx(tx)
+    world.mine(a)
+    assert seen[0] == r.events[0]
+    assert [e.kind for e in seen] == ["tx-accepted", "block-connected", "tip-changed"]
