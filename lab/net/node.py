@@ -370,8 +370,10 @@ class Node:
                          node=self.name, block=block.hash, peer=frm, quiet=True)
         elif res.status == "side-branch":
             tip = self.state.chain.tip
+            why = ("which has more work" if idx is not None and tip.chain_work > idx.chain_work
+                   else "which has as much work and came first")
             self.narrate("fork", f"{self.name} sees a fork: block {height} {block.short} from {frm} is on a side branch; "
-                         f"it stays on {tip.height} {short_hex(tip.hash)}, which has at least as much work and came first",
+                         f"it stays on {tip.height} {short_hex(tip.hash)}, {why}",
                          node=self.name, block=block.hash, peer=frm)
         elif res.status == "orphan":
             self.narrate("orphan", f"{self.name} got block {block.short} from {frm} but not its parent yet; asking for headers",
