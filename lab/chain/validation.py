@@ -217,7 +217,7 @@ def check_tx_signatures(tx: Tx, coins: list[Coin], sigcache: SigCache | None, *,
         if hash160(txin.pubkey) != coin.out.pubkey_hash:  # OP_DUP OP_HASH160 <pkh> OP_EQUALVERIFY
             raise fail("bad-txns-wrong-key", f"input {n}: the key does not belong to output {txin.prevout}")
         digest = tx.sighash(n, coin.out)
-        ok = (sigcache.verify if sigcache else verify)(txin.pubkey, txin.signature, digest)
+        ok = (sigcache.verify if sigcache is not None else verify)(txin.pubkey, txin.signature, digest)
         if not ok:  # OP_CHECKSIG
             raise fail("bad-txns-invalid-signature", f"input {n}: the signature does not verify")
         if policy and not is_low_s(txin.signature):

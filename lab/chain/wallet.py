@@ -165,6 +165,24 @@ class Wallet:
             )
         return tx
 
+    def respend(self, spends: list[tuple[OutPoint, TxOut]], to_pkh: bytes, amount: int, fee: int = DEFAULT_FEE) -> Tx:
+        """A signed payment spending exactly these outputs, even ones a pending tx already spends.
+
+        This is how a double spend is made: the same coins, paid to someone else, and
+        given to a part of the network that has not seen the first payment.
+        """
+        total = sum(out.value for _, out in spends)
+        if any(out.pubkey_hash != self.pkh for _, out in spends):
+            raise WalletError(f"{self.name} does not own those coins", "double-spend a payment this node made")
+        if amount <= 0 or amount + fee > total:
+            raise WalletError(f"the coins spent hold {format_amount(total)}; {format_amount(amount)} asked (+{format_amount(fee)} fee)",
+                              "ask for less")
+        outputs = [TxOut(amount, to_pkh)]
+        if total - amount - fee >= DUST_THRESHOLD:
+            outputs.append(TxOut(total - amount - fee, self.pkh))
+        coins = [WalletCoin(op, out, None, "spendable") for op, out in spends]
+        return self._sign(coins, tuple(outputs))
+
     def _sign(self, coins: list[WalletCoin], outputs: tuple[TxOut, ...]) -> Tx:
         unsigned = Tx(tuple(TxIn(c.outpoint) for c in coins), outputs)
         inputs = tuple(
