@@ -404,15 +404,37 @@ class Lab:
         self._mine_events[node.name] = self.sched.after(delay, fire, kind="mine")
 
     # -- transactions ------------------------------------------------------------------------------
-    async def send(self, frm: str, to: str, amount: int, fee: int | None = None, label: str | None = None) -> Tx:
+    async def send(self, frm: str, to: str, amount: int, fee: int | None = None, label: str | None = None,
+                   via: str | None = None, conflicting: str | None = None) -> Tx:
+        """FROM's wallet pays TO. `via`: hand the tx to that node instead (a wallet talking to
+        another node). `conflicting`: spend exactly the coins of that earlier tx: a double spend."""
         src, dst = self.node(frm), self.node(to)
-        if not src.online:
-            raise CommandError(f"{src.name} is stopped", f"type `start {src.name}` first")
-        tx = src.state.wallet.pay(dst.state.wallet.pkh, amount) if fee is None else \
-            src.state.wallet.pay(dst.state.wallet.pkh, amount, fee)
+        entry = self.node(via) if via else src
+        if not entry.online:
+            raise CommandError(f"{entry.name} is stopped", f"type `start {entry.name}` first")
+        wallet = src.state.wallet
+        kw = {} if fee is None else {"fee": fee}
+        if conflicting:
+            original = self.txs.get(self.resolve(conflicting, "tx").hash)
+            spends = []
+            for txin in original.inputs if original else ():
+                parent = self.txs.get(txin.prevout.txid)
+                if parent is None or txin.prevout.index >= len(parent.outputs):
+                    raise CommandError(f"the lab does not know the coins {conflicting} spends", "double-spend a payment sent in this lab")
+                spends.append((txin.prevout, parent.outputs[txin.prevout.index]))
+            if original is None or original.is_coinbase():
+                raise CommandError(f"'{conflicting}' is not a payment", "name a transaction made with `send`")
+            tx = wallet.respend(spends, dst.state.wallet.pkh, amount, **kw)
+        else:
+            tx = wallet.pay(dst.state.wallet.pkh, amount, **kw)
         self.txs[tx.txid] = tx
-        src.submit_tx(tx)
-        self.label(label, "tx", tx.txid)
+        if entry is not src:
+            self.narrate("tx-handed", f"{src.name}'s wallet hands transaction {short_hex(tx.txid)} to {entry.name}",
+                         node=entry.name, tx=tx.txid)
+        try:
+            entry.submit_tx(tx)
+        finally:
+            self.label(label, "tx", tx.txid)
         return tx
 
     # -- topology ------------------------------------------------------------------------------------
@@ -537,6 +559,11 @@ class Lab:
         return cut
 
     async def heal(self) -> list[tuple[str, str]]:
+        # A one-way cut breaks TCP itself (data is never acknowledged), so a real
+        # connection would have reset: reconnect those links from scratch.
+        for a, b in sorted(self.one_way_cuts):
+            if self.linked(a, b):
+                await self.disconnect(a, b, quiet=True, keep_edge=True)
         self.partitions.clear()
         self.one_way_cuts.clear()
         for ls in self.fabric.links.values():

@@ -60,6 +60,9 @@ MAX_LOCATOR = 101  # entries in a block locator; same as Bitcoin
 MAX_ADDR = 1_000  # entries in an addr message; same as Bitcoin
 MAX_USER_AGENT = 256  # bytes; same as Bitcoin
 MAX_SEND_QUEUE = 8 * 1024 * 1024  # bytes queued to one peer before we drop it
+REQUEST_TIMEOUT = 2_000_000  # virtual µs before an unanswered getdata is asked again
+#   (Bitcoin: 2 s block stalling timeout; 60 s for transactions)
+MAX_REQUEST_TRIES = 4  # then give up until the next announcement
 GETDATA_BATCH = 16  # blocks asked for at once while syncing (Bitcoin: 16 in flight)
 # Wall-clock limits for peers that are not part of the lab (a raw socket):
 HANDSHAKE_TIMEOUT = 5.0  # seconds; 60 in Bitcoin, scaled down for a lab

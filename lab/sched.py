@@ -23,6 +23,7 @@ from typing import Any
 US = 1
 MS = 1_000
 SECOND = 1_000_000
+BUSY = ("frame", "retry")  # while any of these is pending the network is not quiet
 
 
 @dataclass(order=True)
@@ -53,7 +54,7 @@ class Scheduler:
         self._seq += 1
         ev = Event(max(due, self.now), self._seq, action, kind, False, data)
         heapq.heappush(self._heap, ev)
-        if kind == "frame":
+        if kind in BUSY:
             self.frames_pending += 1
         return ev
 
@@ -63,7 +64,7 @@ class Scheduler:
     def cancel(self, ev: Event) -> None:
         if not ev.cancelled:
             ev.cancelled = True
-            if ev.kind == "frame":
+            if ev.kind in BUSY:
                 self.frames_pending -= 1
 
     # -- inspection ------------------------------------------------------------
@@ -84,7 +85,7 @@ class Scheduler:
 
     @property
     def quiet(self) -> bool:
-        """No frame is in flight (held frames are not scheduled, so they don't count)."""
+        """No frame in flight and no request awaiting its retry (held frames don't count)."""
         return self.frames_pending == 0
 
     # -- running -----------------------------------------------------------------
@@ -93,7 +94,7 @@ class Scheduler:
         if ev.cancelled:
             return
         ev.cancelled = True  # consumed
-        if ev.kind == "frame":
+        if ev.kind in BUSY:
             self.frames_pending -= 1
         self.now = max(self.now, ev.due)
         self.processed += 1

@@ -102,16 +102,22 @@ async def cmd_mine(s: Session, args: list[str]) -> Result:
 
 
 @command("send", "send FROM TO AMOUNT [fee F] [as NAME]", "FROM pays AMOUNT coins to TO's address",
-         args=(NODE, NODE), examples=("send A B 10", "send A C 2.5 fee 0.01 as pay1"))
+         args=(NODE, NODE), examples=("send A B 10", "send A C 2.5 fee 0.01 as pay1",
+                                      "send A D 10 via D conflicting pay1 as twin   # a double spend"),
+         help="Options: `fee F` (default 0.0001), `as NAME` (a label for later commands),\n"
+              "`via NODE` (the wallet hands the transaction to NODE instead of its own node),\n"
+              "`conflicting NAME` (spend exactly the coins of the earlier payment NAME: a double spend).")
 async def cmd_send(s: Session, args: list[str]) -> Result:
     args, label = take_option(args, "as")
     args, fee_text = take_option(args, "fee")
+    args, via = take_option(args, "via")
+    args, conflicting = take_option(args, "conflicting")
     _need(s, args, 3, "send", 3)
     amount = parse_amount(args[2])
     fee = parse_amount(fee_text) if fee_text is not None else None
     if label:
         check_label(label)
-    tx = await s.lab.send(args[0], args[1], amount, fee, label)
+    tx = await s.lab.send(args[0], args[1], amount, fee, label, via=via, conflicting=conflicting)
     return Result([f"{args[0].upper()} signed transaction {short_hex(tx.txid)}: {format_amount(amount)} to "
                    f"{args[1].upper()}" + (f" as {label}" if label else "")])
 

@@ -25,12 +25,12 @@ def split_line(line: str) -> list[str]:
 
 def tokenize(command: str) -> list[str]:
     """Words, with `|`, `->` and `,` groups kept readable: `partition A,B | C,D`."""
-    spaced = command.replace("->", " -> ").replace("|", " | ")
+    spaced = command.replace("->", " \x00 ").replace("|", " | ")
     for op in (">=", "<=", "==", "!="):
         spaced = spaced.replace(op, f" {op} ")
     spaced = re.sub(r"(?<![<>=!])([<>])(?![=])", r" \1 ", spaced)
     spaced = re.sub(r"\s*,\s*", ",", spaced)
-    return spaced.split()
+    return [("->" if t == "\x00" else t) for t in spaced.split()]
 
 
 def parse_int(text: str, what: str, lo: int | None = None, hi: int | None = None) -> int:

@@ -96,9 +96,12 @@ def why_behind(lab: Lab, node: Node) -> str:
         for g in groups:
             if node.name in g:
                 reasons.append(f"it is in the partition {','.join(g)}")
-    cuts = [f"{a} -> {b}" for a, b in sorted(lab.one_way_cuts) if b == node.name]
-    if cuts:
-        reasons.append(f"messages on {', '.join(cuts)} are cut")
+    into = [f"{a} -> {b}" for a, b in sorted(lab.one_way_cuts) if b == node.name]
+    if into:
+        reasons.append(f"messages on {', '.join(into)} are cut")
+    out = [f"{a} -> {b}" for a, b in sorted(lab.one_way_cuts) if a == node.name]
+    if out:
+        reasons.append(f"its own messages on {', '.join(out)} are cut, so it cannot ask for blocks")
     return "; ".join(reasons)
 
 

@@ -59,6 +59,7 @@ class Outcome:
 
 class Session:
     def __init__(self, config: LabConfig | None = None, styler: Styler | None = None) -> None:
+        from lab.commands import builtin  # noqa: F401  (registers every command)
         self.config = config or LabConfig()
         self.styler = styler or Styler()
         self.lab: Lab | None = None

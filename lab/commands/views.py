@@ -208,6 +208,8 @@ async def cmd_tx(s: Session, args: list[str]) -> Result:
             where.append(f"{n.name}: mempool")
         elif (h := _confirmed_height(n, txid)) is not None:
             where.append(f"{n.name}: confirmed at {h}")
+        elif not tx.is_coinbase() and any(i.prevout not in n.state.chain.utxo for i in tx.inputs):
+            where.append(f"{n.name}: conflicts with its chain")
         else:
             where.append(f"{n.name}: unknown")
     lines.append("  " + "; ".join(where))

@@ -31,7 +31,14 @@ from lab.chain.crypto import short_hex
 from lab.errors import ProtocolError, ValidationError
 from lab.net import messages as m
 from lab.net.peer import Peer
-from lab.params import GETDATA_BATCH, MAX_HEADERS, PROTOCOL_VERSION, USER_AGENT
+from lab.params import (
+    GETDATA_BATCH,
+    MAX_HEADERS,
+    MAX_REQUEST_TRIES,
+    PROTOCOL_VERSION,
+    REQUEST_TIMEOUT,
+    USER_AGENT,
+)
 
 if TYPE_CHECKING:
     from lab.chain.block import Block
@@ -56,7 +63,9 @@ class Node:
         self.online = False
         self.peers: dict[str, Peer] = {}  # remote name -> connection
         self.discouraged: set[str] = set()  # realname: m_discouraged (BanMan)
-        self.requested: dict[bytes, str] = {}  # block/tx hash -> peer we asked
+        self.requested: dict[bytes, str] = {}  # block/tx hash -> peer we asked (realname: mapBlocksInFlight)
+        self.requested_at: dict[bytes, tuple[int, int]] = {}  # hash -> (virtual time asked, tries)
+        self._retry_ev = None  # the one retry timer, while a request is open
         self.fetch_queue: dict[bytes, str] = {}  # block hashes to fetch -> peer that has them
         self.recent_rejects: set[bytes] = set()  # realname: m_recent_rejects
         self.internal_errors: list[str] = []
@@ -115,8 +124,10 @@ class Node:
         if self.peers.get(peer.remote) is peer:
             del self.peers[peer.remote]
         self.fabric.forget_peer(peer)
-        for h in [h for h, who in self.requested.items() if who == peer.remote]:
-            del self.requested[h]
+        orphaned = [h for h, who in self.requested.items() if who == peer.remote]
+        if orphaned and self.online:
+            self._retry(orphaned)  # ask someone else who announced them
+        self._arm_retry()
         for h in [h for h, who in self.fetch_queue.items() if who == peer.remote]:
             del self.fetch_queue[h]
 
@@ -218,16 +229,81 @@ class Node:
             peer.known.add(item.hash)
             if item.type == m.MSG_BLOCK:
                 if not self.state.chain.contains(item.hash) and item.hash not in self.requested:
-                    self.requested[item.hash] = peer.remote
                     peer.blocks_in_flight.add(item.hash)
                     want.append(item)
             elif item.type == m.MSG_TX:
                 if (not self.state.has_tx(item.hash) and item.hash not in self.requested
                         and item.hash not in self.recent_rejects):
-                    self.requested[item.hash] = peer.remote
                     want.append(item)
         if want:
-            peer.send(m.MsgGetdata(tuple(want)))
+            self._ask(peer, want)
+
+    def _ask(self, peer: Peer, items: list[m.InvItem]) -> None:
+        """getdata, remembering whom we asked and when; unanswered requests are retried."""
+        now = self.fabric.sched.now
+        for item in items:
+            self.requested[item.hash] = peer.remote
+            _, tries = self.requested_at.get(item.hash, (0, 0))
+            self.requested_at[item.hash] = (now, tries + 1)
+        peer.send(m.MsgGetdata(tuple(items)))
+        self._arm_retry()
+
+    def _arm_retry(self) -> None:
+        # realname: block stalling / getdata expiry. One timer per node; a "retry"
+        # event keeps the network busy, so it exists only while a request is open.
+        sched = self.fabric.sched
+        if self._retry_ev is not None and not self._retry_ev.cancelled:
+            sched.cancel(self._retry_ev)
+        self._retry_ev = None
+        open_times = [self.requested_at[h][0] for h in self.requested if h in self.requested_at]
+        if open_times and self.online:
+            self._retry_ev = sched.at(min(open_times) + REQUEST_TIMEOUT, self._on_retry_timer, kind="retry")
+
+    def _on_retry_timer(self) -> None:
+        self._retry_ev = None
+        self._retry(list(self.requested), expired_only=True)
+        self._arm_retry()
+
+    def _answered(self, h: bytes) -> None:
+        self.requested.pop(h, None)
+        self.requested_at.pop(h, None)
+        if not self.requested and self._retry_ev is not None:
+            self.fabric.sched.cancel(self._retry_ev)
+            self._retry_ev = None
+
+    def _retry(self, hashes: list[bytes], expired_only: bool = False) -> None:
+        """Ask again, from a peer that announced it, what was asked for and never came."""
+        if not self.online:
+            return
+        now = self.fabric.sched.now
+        by_peer: dict[str, list[m.InvItem]] = {}
+        for h in hashes:
+            if self.state.get_block(h) is not None or self.state.has_tx(h):
+                self._answered(h)
+                continue
+            asked_at, tries = self.requested_at.get(h, (0, 0))
+            if expired_only and (h not in self.requested or now - asked_at < REQUEST_TIMEOUT):
+                continue
+            self.requested.pop(h, None)
+            if tries >= MAX_REQUEST_TRIES:
+                self._answered(h)  # give up until it is announced again
+                continue
+            last = None
+            for p in self.peers.values():
+                if p.blocks_in_flight and h in p.blocks_in_flight:
+                    p.blocks_in_flight.discard(h)
+                    last = p.remote
+            holders = [p for p in self.active_peers() if h in p.known]
+            if not holders:
+                continue
+            others = [p for p in holders if p.remote != last] or holders
+            target = others[tries % len(others)]
+            kind = m.MSG_TX if self.state.chain.index.get(h) is None and h not in self.fetch_queue else m.MSG_BLOCK
+            if kind == m.MSG_BLOCK:
+                target.blocks_in_flight.add(h)
+            by_peer.setdefault(target.remote, []).append(m.InvItem(kind, h))
+        for name, items in by_peer.items():
+            self._ask(self.peers[name], items)
 
     def on_getdata(self, peer: Peer, msg: m.MsgGetdata) -> None:
         missing = []
@@ -249,10 +325,14 @@ class Node:
             peer.send(m.MsgNotfound(tuple(missing)))
 
     def on_notfound(self, peer: Peer, msg: m.MsgNotfound) -> None:
+        missing = []
         for item in msg.items:
-            if self.requested.get(item.hash) == peer.remote:
-                del self.requested[item.hash]
+            peer.known.discard(item.hash)  # it does not have it after all
             peer.blocks_in_flight.discard(item.hash)
+            if self.requested.get(item.hash) == peer.remote:
+                missing.append(item.hash)
+        if missing:
+            self._retry(missing)  # ask another peer that announced it, or give up
         self._fetch_blocks(peer)
 
     # -- headers-first sync ----------------------------------------------------------------
@@ -300,21 +380,19 @@ class Node:
                 continue
             if h in self.requested:
                 continue
-            self.requested[h] = peer.remote
             peer.blocks_in_flight.add(h)
             batch.append(m.InvItem(m.MSG_BLOCK, h))
             if len(batch) >= room:
                 break
         if batch:
-            peer.send(m.MsgGetdata(tuple(batch)))
+            self._ask(peer, batch)
 
     # -- blocks ------------------------------------------------------------------------------
     def on_block(self, peer: Peer, msg: m.MsgBlock) -> None:
         block = msg.block
         peer.known.add(block.hash)
         peer.blocks_in_flight.discard(block.hash)
-        if self.requested.get(block.hash) == peer.remote:
-            del self.requested[block.hash]
+        self._answered(block.hash)
         self.submit_block(block, peer)
         self._fetch_blocks(peer)
 
@@ -411,8 +489,7 @@ class Node:
     def on_tx(self, peer: Peer, msg: m.MsgTx) -> None:
         tx = msg.tx
         peer.known.add(tx.txid)
-        if self.requested.get(tx.txid) == peer.remote:
-            del self.requested[tx.txid]
+        self._answered(tx.txid)
         self.submit_tx(tx, peer)
 
     def submit_tx(self, tx: Tx, source: Peer | None = None) -> str:
@@ -434,8 +511,7 @@ class Node:
         if res.status == "orphan":
             for ev in res.events:
                 if ev.kind == "tx-orphaned" and source is not None and ev.missing not in self.requested:
-                    self.requested[ev.missing] = source.remote
-                    source.send(m.MsgGetdata((m.InvItem(m.MSG_TX, ev.missing),)))
+                    self._ask(source, [m.InvItem(m.MSG_TX, ev.missing)])
             self.narrate("tx-orphan", f"{self.name} holds transaction {short_hex(tx.txid)} from {frm} until its parent arrives",
                          node=self.name, tx=tx.txid, quiet=True)
             return "orphan"
