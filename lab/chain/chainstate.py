@@ -351,7 +351,7 @@ class ChainState:
         update, failures = self.activate_best_chain()
         for sh in stored:
             sidx = self.index[sh]
-            if not sidx.failed and not self.on_active(sh):
+            if not sidx.failed and sidx.available and not self.on_active(sh):
                 self.emit(SideBranch(sh, sidx.height, self.tip.hash))
         idx = self.index[h]
         if idx.failed:

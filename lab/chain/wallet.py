@@ -126,17 +126,7 @@ class Wallet:
     # --- paying ---------------------------------------------------------------------
     def pay(self, to_pkh: bytes, amount: int, fee: int = DEFAULT_FEE) -> Tx:
         """A signed transaction paying `amount` to `to_pkh`; NOT submitted (realname: CreateTransaction)."""
-        if len(to_pkh) != 20:
-            raise WalletError("that is not a 20-byte key hash", "pay to a node name or an address")
-        if amount <= 0:
-            raise WalletError(f"cannot send {format_amount(amount)} coins", "send an amount above 0, like 1.5")
-        if amount < DUST_THRESHOLD:
-            raise WalletError(
-                f"{format_amount(amount)} coins is below the dust limit of {format_amount(DUST_THRESHOLD)}",
-                f"send at least {format_amount(DUST_THRESHOLD)}",
-            )
-        if fee < 0:
-            raise WalletError("a fee cannot be negative", "leave the fee out to pay the default")
+        self._check_request(to_pkh, amount, fee)
         need = amount + fee
         picked: list[WalletCoin] = []
         total = 0
@@ -149,13 +139,48 @@ class Wallet:
                 break
         if total < need:
             raise self._not_enough(amount, fee)
+        return self._build(picked, to_pkh, amount, fee)
+
+    def respend(self, spends: list[tuple[OutPoint, TxOut]], to_pkh: bytes, amount: int, fee: int = DEFAULT_FEE) -> Tx:
+        """Pay `amount` from exactly these coins, spent or not: a deliberate double spend, NOT submitted."""
+        self._check_request(to_pkh, amount, fee)
+        if not spends:
+            raise WalletError("there are no coins to spend again", "name a payment this wallet made")
+        for op, out in spends:
+            if out.pubkey_hash != self.pkh:
+                raise WalletError(f"coin {op} does not belong to {self.name}", f"only {self.name}'s own coins can be spent again")
+        total = sum(out.value for _, out in spends)
+        if total < amount + fee:
+            raise WalletError(
+                f"those coins hold {format_amount(total)}; {format_amount(amount)} asked (+{format_amount(fee)} fee)",
+                f"send at most {format_amount(max(total - fee, 0))}",
+            )
+        coins = [WalletCoin(op, out, None, "spendable") for op, out in spends]
+        return self._build(coins, to_pkh, amount, fee)
+
+    def _check_request(self, to_pkh: bytes, amount: int, fee: int) -> None:
+        if len(to_pkh) != 20:
+            raise WalletError("that is not a 20-byte key hash", "pay to a node name or an address")
+        if amount <= 0:
+            raise WalletError(f"cannot send {format_amount(amount)} coins", "send an amount above 0, like 1.5")
+        if amount < DUST_THRESHOLD:
+            raise WalletError(
+                f"{format_amount(amount)} coins is below the dust limit of {format_amount(DUST_THRESHOLD)}",
+                f"send at least {format_amount(DUST_THRESHOLD)}",
+            )
+        if fee < 0:
+            raise WalletError("a fee cannot be negative", "leave the fee out to pay the default")
+
+    def _build(self, coins: list[WalletCoin], to_pkh: bytes, amount: int, fee: int) -> Tx:
+        """Outputs (payment, then change unless it is dust), signatures, and the relay-fee check."""
+        total = sum(c.out.value for c in coins)
         outputs = [TxOut(amount, to_pkh)]
-        change = total - need
+        change = total - amount - fee
         if change >= DUST_THRESHOLD:
             outputs.append(TxOut(change, self.pkh))  # change back to ourselves
         else:
             fee += change  # dust change would cost more to spend than it is worth
-        tx = self._sign(picked, tuple(outputs))
+        tx = self._sign(coins, tuple(outputs))
         floor = min_relay_fee(tx.size)
         if fee < floor:
             raise WalletError(
@@ -164,24 +189,6 @@ class Wallet:
                 f"add `fee {format_amount(floor)}`",
             )
         return tx
-
-    def respend(self, spends: list[tuple[OutPoint, TxOut]], to_pkh: bytes, amount: int, fee: int = DEFAULT_FEE) -> Tx:
-        """A signed payment spending exactly these outputs, even ones a pending tx already spends.
-
-        This is how a double spend is made: the same coins, paid to someone else, and
-        given to a part of the network that has not seen the first payment.
-        """
-        total = sum(out.value for _, out in spends)
-        if any(out.pubkey_hash != self.pkh for _, out in spends):
-            raise WalletError(f"{self.name} does not own those coins", "double-spend a payment this node made")
-        if amount <= 0 or amount + fee > total:
-            raise WalletError(f"the coins spent hold {format_amount(total)}; {format_amount(amount)} asked (+{format_amount(fee)} fee)",
-                              "ask for less")
-        outputs = [TxOut(amount, to_pkh)]
-        if total - amount - fee >= DUST_THRESHOLD:
-            outputs.append(TxOut(total - amount - fee, self.pkh))
-        coins = [WalletCoin(op, out, None, "spendable") for op, out in spends]
-        return self._sign(coins, tuple(outputs))
 
     def _sign(self, coins: list[WalletCoin], outputs: tuple[TxOut, ...]) -> Tx:
         unsigned = Tx(tuple(TxIn(c.outpoint) for c in coins), outputs)

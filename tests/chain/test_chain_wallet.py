@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lab.chain.tx import TxOut
 from lab.chain.wallet import Wallet
-from lab.errors import WalletError
+from lab.errors import ValidationError, WalletError
 from lab.params import COIN, DEFAULT_FEE
 
 
@@ -74,3 +75,20 @@ def test_coins_listing(funded) -> None:
     a.accept_tx(a.wallet.pay(world.key("B").pkh, 10 * COIN))
     states = [c.state for c in a.wallet.coins()]
     assert states == ["pending-out", "spendable", "immature", "immature", "spendable"]
+
+
+def test_respend_builds_a_deliberate_double_spend(funded) -> None:
+    world, a = funded
+    bob, mallory = world.key("B"), world.key("M")
+    first = a.wallet.pay(bob.pkh, 10 * COIN)
+    a.accept_tx(first)
+    spends = [(i.prevout, a.chain.utxo[i.prevout].out) for i in first.inputs]
+    again = a.wallet.respend(spends, mallory.pkh, 30 * COIN)
+    assert [i.prevout for i in again.inputs] == [i.prevout for i in first.inputs]
+    assert again.outputs[0] == TxOut(30 * COIN, mallory.pkh)
+    with pytest.raises(ValidationError, match="txn-mempool-conflict"):
+        a.accept_tx(again)
+    with pytest.raises(WalletError, match="hold 50"):
+        a.wallet.respend(spends, mallory.pkh, 60 * COIN)
+    with pytest.raises(WalletError, match="does not belong"):
+        Wallet("B", bob, a.chain, a.mempool).respend(spends, mallory.pkh, COIN)
