@@ -282,7 +282,7 @@ async def cmd_drop(s: Session, args: list[str]) -> Result:
 @command("add-node", "add-node [NAME]", "a new node joins with an empty chain and syncs", category="network")
 async def cmd_add_node(s: Session, args: list[str]) -> Result:
     node = await s.lab.add_node(args[0] if args else None)
-    return Result([f"{node.name} listens on {node.host}:{node.port}."])
+    return Result([f"{node.name} is listening (type `nodes` for its address)."])
 
 
 @command("stop", "stop NODE", "take a node offline (it keeps its chain)", category="network", args=(NODE,))

@@ -26,55 +26,64 @@ class TreeBlock:
 
 
 def render_tree(blocks: dict[bytes, TreeBlock], root: bytes, styler: Styler, fold: int = 4) -> list[str]:
+    """Lines of the tree: each chain runs straight down; side branches hang off with ├─."""
     asc = styler.ascii_only
-    tee, elbow, pipe, space = ("|-", "`-", "| ", "  ") if asc else ("├─", "└─", "│ ", "  ")
+    tee, bar = ("|- ", "|  ") if asc else ("├─ ", "│  ")
     fold_glyph = ":" if asc else "┊"
     star = "*" if asc else "★"
     out: list[str] = []
+    depth: dict[bytes, int] = {}
+
+    def subtree_depth(h: bytes) -> int:  # longest path below h, iteratively
+        order, stack = [], [h]
+        while stack:
+            x = stack.pop()
+            order.append(x)
+            stack.extend(blocks[x].children)
+        for x in reversed(order):
+            depth[x] = 1 + max((depth[c] for c in blocks[x].children), default=0)
+        return depth[h]
+
+    subtree_depth(root)
 
     def label(b: TreeBlock) -> str:
         text = f"{b.height:>4} {short_hex(b.hash)}"
         if b.tips:
-            text += "  <- " + " ".join(b.tips) if asc else "  ◀ " + " ".join(b.tips)
+            text += ("  <- " if asc else "  ◀ ") + " ".join(b.tips)
         if b.invalid:
-            text += "  x invalid" if asc else "  ✗ invalid"
-        elif b.best and not b.children:
+            return styler.paint("block-rejected", text + ("  x invalid" if asc else "  ✗ invalid"))
+        if b.best and not b.children:
             text += f"  {star} most work"
-        elif not b.best:
-            text += "  (stale)" if not any(blocks[c].best for c in b.children) else ""
-        if b.invalid:
-            return styler.paint("block-rejected", text)
-        if b.best:
-            return styler.bold(text) if b.tips else text
-        return styler.dim(text)
+        if not b.best:
+            if not b.children:
+                text += "  (less work)" if b.tips else "  (stale)"
+            return styler.dim(text)
+        return styler.bold(text) if b.tips else text
 
-    def interesting(b: TreeBlock) -> bool:
-        return bool(b.tips) or b.invalid or len(b.children) != 1
+    def boring(b: TreeBlock) -> bool:
+        return not b.tips and not b.invalid and len(b.children) == 1
 
-    # iterative DFS: (hash, prefix, connector)
-    stack: list[tuple[bytes, str, str]] = [(root, "", "")]
-    while stack:
-        h, prefix, conn = stack.pop()
-        b = blocks[h]
-        out.append(prefix + conn + label(b))
-        child_prefix = prefix + ((pipe if conn == tee else space) if conn else "")
-        # fold a long straight run
-        run = []
-        cur = b
-        while len(cur.children) == 1 and not interesting(blocks[cur.children[0]]) and \
-                len(blocks[cur.children[0]].children) == 1:
-            cur = blocks[cur.children[0]]
-            run.append(cur)
-        if len(run) > fold:
-            out.append(child_prefix + f"{fold_glyph}  {len(run)} blocks ({run[0].height}..{run[-1].height})")
-            b = run[-1]
-        kids = sorted(b.children, key=lambda c: (blocks[c].best, c))
-        if len(kids) == 1 and len(run) <= fold:
-            stack.append((kids[0], child_prefix, ""))
-        elif len(kids) == 1:
-            stack.append((kids[0], child_prefix, ""))
-        else:
-            # best branch drawn last (at the bottom), side branches first
-            for i, c in enumerate(reversed(kids)):
-                stack.append((c, child_prefix, elbow if i == 0 else tee))
+    def walk(h: bytes, first: str, rest: str) -> None:
+        while True:
+            b = blocks[h]
+            out.append(first + label(b))
+            first = rest
+            # fold a long straight run of plain blocks
+            run = []
+            cur = b
+            while len(cur.children) == 1 and boring(blocks[cur.children[0]]):
+                cur = blocks[cur.children[0]]
+                run.append(cur)
+            if len(run) > fold:
+                out.append(rest + f"{fold_glyph}  {len(run)} blocks ({run[0].height}..{run[-1].height})")
+                b = run[-1]
+            if not b.children:
+                return
+            kids = sorted(b.children, key=lambda c: (not blocks[c].best, -depth[c], c))
+            main, others = kids[0], kids[1:]
+            for o in others:
+                walk(o, rest + tee, rest + bar)
+            h = main
+
+    walk(root, "", "")
     return out

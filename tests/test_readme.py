@@ -1,0 +1,35 @@
+"""The README's Quick start is what CI runs, and every command it names exists."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _quick_start_lines() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("```")[1::2]
+    return [b.strip() for b in blocks]
+
+
+def test_quick_start_has_exactly_two_command_lines():
+    lines = _quick_start_lines()
+    assert len(lines) == 2 and all("\n" not in line for line in lines)
+    assert lines[0].endswith("lab")
+    assert lines[1].endswith("pytest")
+
+
+def test_ci_runs_the_readme_test_line_verbatim():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert _quick_start_lines()[1] in ci
+
+
+def test_every_command_in_the_readme_table_is_registered():
+    from lab.commands import builtin  # noqa: F401
+    from lab.commands.registry import ALIASES, REGISTRY
+
+    text = (ROOT / "README.md").read_text()
+    table = text.split("The main ones:", 1)[1].split("Pacing:", 1)[0]
+    words = {cell.strip("`").split()[0] for cell in table.split("`")[1::2] if cell.strip()}
+    unknown = {w for w in words if w not in REGISTRY and w not in ALIASES and w != "not"}
+    assert not unknown, unknown
