@@ -47,9 +47,7 @@ class _Fields:
             raise self.error(f"must be a table, not {_kind(table)}")
         for key in table:
             if key not in allowed:
-                raise self.error(
-                    f"unknown field '{key}'" + language.did_you_mean(key, allowed), key
-                )
+                raise self.error(f"unknown field '{key}'" + language.did_you_mean(key, allowed))
         self.table = table
 
     def where(self, key: str | None = None) -> str:
