@@ -127,9 +127,12 @@ class NodeState:
     def process_headers(self, headers: list[BlockHeader]) -> list[bytes]:
         """A `headers` message (realname: ProcessNewBlockHeaders): hashes of blocks to fetch."""
         try:
-            return self.chain.process_headers(headers)
-        finally:
-            self._flush()
+            wanted = self.chain.process_headers(headers)
+        except ValidationError as e:
+            e.events = self._flush()  # type: ignore[attr-defined]
+            raise
+        self._flush()
+        return wanted
 
     def get_block(self, block_hash: bytes) -> Block | None:
         """A stored block we would serve to a peer (never one we found invalid)."""
