@@ -180,6 +180,21 @@ class ChainMachine(RuleBasedStateMachine):
             tx = data.draw(st.sampled_from(confirmed), label="tx")
             assert self.node.accept_tx(tx).status == "duplicate"
 
+    @rule()
+    def disconnect_then_connect_the_tip(self) -> None:
+        """On the real chain, not a copy: the UTXO set and tx index come back exactly."""
+        chain = self.node.chain
+        if chain.height == 0:
+            return
+        utxo, tx_index, tip = chain.utxo.snapshot(), dict(chain.tx_index), chain.tip
+        chain._disconnect_tip()
+        assert chain.utxo.snapshot() != utxo or not chain.blocks[tip.hash].txs[0].outputs
+        chain._connect_tip(tip)
+        self.node._pending.clear()  # the two events describe no real change
+        assert chain.utxo.snapshot() == utxo
+        assert chain.tx_index == tx_index
+        assert chain.tip is tip
+
     # --- invariants ------------------------------------------------------------
     @invariant()
     def node_invariants_hold(self) -> None:
