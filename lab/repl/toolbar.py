@@ -1,0 +1,136 @@
+"""The bottom toolbar: the lab at a glance, formatted from a cache.
+
+prompt_toolkit calls the toolbar on every redraw (each key press), so the
+callable only returns fragments computed earlier; `refresh(session)` rebuilds
+them after each command and when narrated events arrive. Nodes are grouped
+by tip, the group with the most work first; each group has its own glyph
+and colour, so nodes on different tips look different with or without colour:
+
+    auto │ +1.250s │ ● 5 3f9a2c A B D  ▲ 4 77ab12 C │ ✂ A,B | C,D │ ⇄ 3 in flight │ § lesson 7 · step 2/4
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+
+from lab.chain.crypto import short_hex
+from lab.repl.style import glyph, tip_glyph
+from lab.sched import SECOND
+
+MAX_NAMES = 6  # names shown per tip group before "+N"
+MAX_GROUPS = 4  # tip groups shown before "+N tips"
+
+
+def fmt_clock(us: int) -> str:
+    """Virtual time, short: +1.250s, +12m05s, +2h03m."""
+    s = us / SECOND
+    if s < 60:
+        return f"+{s:.3f}s"
+    if s < 3600:
+        return f"+{int(s // 60)}m{int(s % 60):02d}s"
+    return f"+{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+
+
+def tip_groups(lab: Any) -> list[tuple[int, str, list[str], list[str]]]:
+    """(height, short hash, online names, stopped names) per distinct tip, most work first."""
+    groups: dict[bytes, tuple[Any, list[str], list[str]]] = {}
+    for name, node in lab.nodes.items():
+        tip = node.state.chain.tip
+        entry = groups.setdefault(tip.hash, (tip, [], []))
+        (entry[1] if node.online else entry[2]).append(name)
+    ordered = sorted(groups.values(), key=lambda g: (-getattr(g[0], "chain_work", g[0].height), -g[0].height))
+    return [(tip.height, short_hex(tip.hash), on, off) for tip, on, off in ordered]
+
+
+def lesson_status(lesson: Any) -> str | None:
+    if lesson is None:
+        return None
+    for attr in ("status_line", "status"):
+        fn = getattr(lesson, attr, None)
+        if callable(fn):
+            try:
+                return str(fn())
+            except Exception:  # noqa: BLE001 - the toolbar never breaks the prompt
+                return None
+    return None
+
+
+class Toolbar:
+    """Holds the formatted toolbar; `__call__` is what PromptSession's bottom_toolbar calls."""
+
+    def __init__(self, ascii_only: bool = False) -> None:
+        self.ascii_only = ascii_only
+        self.fragments: StyleAndTextTuples = []
+        self.key: tuple = ()  # cheap fingerprint of what the fragments show
+
+    def __call__(self) -> StyleAndTextTuples:
+        return self.fragments
+
+    @property
+    def text(self) -> str:
+        return "".join(t for _, t in self.fragments)
+
+    @staticmethod
+    def fingerprint(session: Any) -> tuple:
+        """O(1) summary of the state: when it changes, the toolbar needs a refresh."""
+        lab = getattr(session, "lab", None)
+        if lab is None:
+            return ()
+        return (id(lab), lab.sched.now, len(lab.log), len(lab.fabric.flights), lab.mode,
+                len(lab.nodes), len(lab.partitions), id(session.lesson))
+
+    def refresh(self, session: Any) -> bool:
+        """Rebuild from the session's lab; True if anything changed."""
+        try:
+            frags = self.build(session)
+        except Exception:  # noqa: BLE001 - a half-built lab (during `seed`) must not break the prompt
+            return False
+        self.key = self.fingerprint(session)
+        if frags == self.fragments:
+            return False
+        self.fragments = frags
+        return True
+
+    def build(self, session: Any) -> StyleAndTextTuples:
+        lab = session.lab
+        a = self.ascii_only
+        sep = ("class:tb.sep", f" {glyph('sep', a)} ")
+        out: StyleAndTextTuples = []
+        mode = lab.mode + (f" x{lab.speed:g}" if lab.mode == "live" else "")
+        out.append(("class:tb.mode", f" {mode}"))
+        if getattr(lab, "autominer", False):
+            out.append(("class:tb.mode", f" {glyph('mining', a)}"))
+        out += [sep, ("", fmt_clock(lab.sched.now)), sep]
+        groups = tip_groups(lab)
+        for i, (height, h, on, off) in enumerate(groups[:MAX_GROUPS]):
+            if i:
+                out.append(("", "  "))
+            style = f"class:tb.tip{min(i, 4)}"
+            out.append((style, f"{tip_glyph(i, a)} {height} {h}"))
+            names = on[:MAX_NAMES]
+            more = len(on) - len(names)
+            if names:
+                out.append(("", " " + " ".join(names) + (f" +{more}" if more else "")))
+            if off:
+                shown = off[:MAX_NAMES]
+                out.append(("class:tb.off", " " + " ".join(f"({n} off)" for n in shown)
+                            + (f" +{len(off) - len(shown)} off" if len(off) > len(shown) else "")))
+        if len(groups) > MAX_GROUPS:
+            out.append(("", f"  +{len(groups) - MAX_GROUPS} tips"))
+        out.append(sep)
+        if lab.partitions:
+            text = " ; ".join(" | ".join(",".join(g) for g in groups_) for groups_ in lab.partitions)
+            out.append(("class:tb.split", f"{glyph('split', a)} split {text}"))
+        elif getattr(lab, "one_way_cuts", None):
+            cuts = ", ".join(f"{x}->{y}" for x, y in sorted(lab.one_way_cuts))
+            out.append(("class:tb.split", f"{glyph('split', a)} cut {cuts}"))
+        else:
+            out.append(("class:tb.joined", f"{glyph('joined', a)} connected"))
+        out += [sep, ("class:tb.flight", f"{glyph('flight', a)} {len(lab.fabric.flights)} in flight")]
+        status = lesson_status(getattr(session, "lesson", None))
+        if status:
+            out += [sep, ("class:tb.lesson", f"{glyph('lesson', a)} {status}")]
+        out.append(("", " "))
+        return out
