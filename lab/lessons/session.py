@@ -431,11 +431,8 @@ class LessonSession:
         return f"Step {k + 1}/{self.step_count}" + (f" · {title}" if title else "")
 
     def _goal_line(self, step: Step) -> str:
-        return (
-            "Goal: "
-            + " and ".join(f"`{p}`" for p in step.goal)
-            + "   (`goal` shows what holds, `hint` helps)"
-        )
+        goal = " and ".join(f"`{p}`" for p in step.goal)
+        return f"Goal: {goal}\n(`goal` shows which parts hold; `hint` gives a hint.)"
 
     def _render_goal(self, report: GoalReport) -> str:
         lines = [f"{self._heading(report.step)}: goal (all must hold)"]

@@ -142,6 +142,11 @@ def test_steps_teach_one_idea_in_few_words(lesson: Lesson):
     for k, step in enumerate(lesson.steps):
         assert len(step.say.split()) <= 120, f"{lesson.source} step {k + 1}: narration too long"
         assert len(step.solution) <= 6, f"{lesson.source} step {k + 1}: too much to do in one step"
-        assert all(len(line) <= 76 for line in step.say.splitlines()), (
-            f"{lesson.source} step {k + 1}: wrap at 76"
-        )
+    texts = [
+        lesson.outro,
+        *(e.say for e in lesson.explain),
+        *(t for s in lesson.steps for t in (s.say, s.notice)),
+    ]
+    for text in texts:
+        for line in text.splitlines():
+            assert len(line) <= 76, f"{lesson.source}: wrap text at 76 characters: {line!r}"
