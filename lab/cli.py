@@ -112,8 +112,8 @@ def lessons_cmd(ctx: click.Context) -> None:
     """List the lessons with your progress."""
     if ctx.invoked_subcommand is not None:
         return
-    from lab.lessons.cli_support import list_lessons_text
-    click.echo(list_lessons_text(plain=ctx.obj["plain"]))
+    from lab.commands.lessons import lessons_table
+    click.echo("\n".join(lessons_table(plain=ctx.obj["plain"])))
 
 
 @lessons_cmd.command("check")
@@ -121,7 +121,7 @@ def lessons_cmd(ctx: click.Context) -> None:
 @click.pass_context
 def lessons_check_cmd(ctx: click.Context, lesson_id) -> None:
     """Replay the reference solutions and report each lesson (for authors)."""
-    from lab.lessons.cli_support import check_lessons
+    from lab.commands.lessons import check_lessons
     ctx.exit(_run(check_lessons(lesson_id, click.echo)))
 
 
@@ -130,8 +130,13 @@ def lessons_check_cmd(ctx: click.Context, lesson_id) -> None:
 @click.pass_context
 def lesson_cmd(ctx: click.Context, lesson_id) -> None:
     """Open the lab inside a lesson (with stdin not a terminal: take commands from stdin)."""
-    from lab.lessons.cli_support import run_lesson_cli
-    ctx.exit(_run(run_lesson_cli(lesson_id, plain=ctx.obj["plain"], interactive=sys.stdin.isatty() and sys.stdout.isatty())))
+    plain = ctx.obj["plain"]
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from lab.repl.app import run_repl
+        config = _config(ctx.obj["nodes"], ctx.obj["seed"], ctx.obj["topology"], ctx.obj["difficulty"], ctx.obj["latency"])
+        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id)))
+    from lab.commands.lessons import run_lesson_stdin
+    ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))
 
 
 @main.command("bench")

@@ -135,6 +135,7 @@ class Lab:
         self.mode = "auto"  # auto | step | live
         self.speed = 1.0
         self.autominer = False
+        self.block_interval = TARGET_BLOCK_INTERVAL * SECOND  # virtual µs between blocks, network-wide
         self.hashrate: dict[str, float] = {}  # share of the network's hashrate
         self._mine_events: dict[str, Any] = {}
         self._mine_rng = random.Random(f"miner|{seed}")
@@ -392,7 +393,7 @@ class Lab:
         share = self.hashrate.get(node.name, 0)
         if not node.online or share <= 0 or total <= 0:
             return
-        mean = TARGET_BLOCK_INTERVAL * SECOND * total / share
+        mean = self.block_interval * total / share
         delay = int(self._mine_rng.expovariate(1.0) * mean)
 
         async def fire(node: Node = node) -> None:
@@ -491,6 +492,9 @@ class Lab:
     async def _open(self, a: Node, b: Node) -> tuple[Peer, Peer] | None:
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # asyncio turns Nagle off only for sockets made with proto=IPPROTO_TCP; without this
+        # every small frame (inv, getdata) from the connecting side waits for the peer's ACK
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
         sock.bind((a.host, 0))
         claim = loop.create_future()

@@ -136,15 +136,24 @@ async def cmd_forge(s: Session, args: list[str]) -> Result:
     return Result()
 
 
-@command("autominer", "autominer on|off", "let nodes mine on their own as virtual time passes",
-         args=("word:on|off",))
+@command("autominer", "autominer on [INTERVAL] | autominer off", "let nodes mine on their own as virtual time passes",
+         args=("word:on|off",), examples=("autominer on", "autominer on 1m"),
+         help="Each node finds blocks at random (exponential waits, from the seed) in proportion to its\n"
+              "hashrate share, so the whole network averages one block per INTERVAL (default 10m).")
 async def cmd_autominer(s: Session, args: list[str]) -> Result:
-    _need(s, args, 1, "autominer", 1)
-    if args[0].lower() not in ("on", "off"):
-        raise usage_error(lookup("autominer"), f"'{args[0]}' is not on or off")
-    on = args[0].lower() == "on"
+    _need(s, args, 1, "autominer", 2)
+    word = args[0].lower()
+    if word not in ("on", "off") or (word == "off" and len(args) > 1):
+        raise usage_error(lookup("autominer"), f"'{' '.join(args)}' is not on, on INTERVAL or off")
+    if len(args) > 1:
+        interval = parse_duration(args[1])
+        if interval < 1_000_000:
+            raise CommandError("the block interval must be at least 1s", "e.g. autominer on 1m")
+        s.lab.block_interval = interval
+    on = word == "on"
     s.lab.set_autominer(on)
-    return Result([f"Auto-mining {'on: one block every ~10 virtual minutes across the network' if on else 'off'}."
+    every = fmt_time(s.lab.block_interval)[1:]
+    return Result([f"Auto-mining {'on: one block every ~' + every + ' (virtual) across the network' if on else 'off'}."
                    + (" Type `run 30m` to let time pass." if on and s.lab.mode != "live" else "")])
 
 

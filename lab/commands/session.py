@@ -59,7 +59,7 @@ class Outcome:
 
 class Session:
     def __init__(self, config: LabConfig | None = None, styler: Styler | None = None) -> None:
-        from lab.commands import builtin  # noqa: F401  (registers every command)
+        from lab.commands import builtin, lessons  # noqa: F401  (registers every command)
         self.config = config or LabConfig()
         self.styler = styler or Styler()
         self.lab: Lab | None = None
@@ -88,8 +88,30 @@ class Session:
         await self.start()
 
     # -- executing ---------------------------------------------------------------------
-    async def execute(self, line: str, record: bool = True) -> Outcome:
-        """Run every command on the line; stop at the first error."""
+    async def execute(self, line: str, record: bool = True, hook: bool = True) -> Outcome:
+        """Run every command on the line; stop at the first error.
+
+        Inside a lesson (and `hook` true) the lesson sees the line first (its own
+        commands) and checks its goal after the learner's commands ran.
+        """
+        if hook and self.lesson is not None:
+            try:
+                reply = await self.lesson.dispatch(line)
+            except CommandError as e:
+                return Outcome(self.styler.line("error", e.message) + (f"\n  {e.hint}" if e.hint else ""), ok=False,
+                               error=e.message)
+            if reply is not None:
+                return Outcome(reply.text)
+        out = await self._execute(line, record)
+        if hook and self.lesson is not None and not out.quit:
+            from lab.commands.lessons import lesson_events
+            from lab.lessons.runner import CommandOutcome
+            reply = await self.lesson.after_command(line, CommandOutcome(out.text, out.ok, tuple(lesson_events(out.events))))
+            if reply.text:
+                out.text = "\n".join(x for x in (out.text, self.styler.paint("lesson", reply.text)) if x)
+        return out
+
+    async def _execute(self, line: str, record: bool) -> Outcome:
         texts: list[str] = []
         events: list[str] = []
         ok, check_failed, quit_ = True, False, False
