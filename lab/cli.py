@@ -134,7 +134,7 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
     if sys.stdin.isatty() and sys.stdout.isatty():
         from lab.repl.app import run_repl
         config = _config(ctx.obj["nodes"], ctx.obj["seed"], ctx.obj["topology"], ctx.obj["difficulty"], ctx.obj["latency"])
-        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id)))
+        ctx.exit(_run(run_repl(config, plain=plain, first_lines=[f"lesson {lesson_id}"])))
     from lab.commands.lessons import run_lesson_stdin
     ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))
 
