@@ -86,6 +86,21 @@ def _join(parts: Iterable[str]) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+def catalog(lessons: Iterable[Lesson], progress: Progress) -> list[dict[str, str]]:
+    """Rows for the `lessons` table: number, id, title, steps, progress, summary."""
+    return [
+        {
+            "#": str(lesson.number),
+            "lesson": lesson.id,
+            "title": lesson.title,
+            "steps": str(len(lesson.steps)),
+            "progress": progress.summary(lesson.id, len(lesson.steps)),
+            "summary": lesson.summary,
+        }
+        for lesson in lessons
+    ]
+
+
 async def run_line(runner: LabRunner, line: str) -> CommandOutcome:
     """Run a command line; a LabError becomes a failed outcome (the lesson goes on)."""
     try:

@@ -9,6 +9,7 @@ hint ladder that gives the answer first.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +151,22 @@ def test_steps_teach_one_idea_in_few_words(lesson: Lesson):
     for text in texts:
         for line in text.splitlines():
             assert len(line) <= 76, f"{lesson.source}: wrap text at 76 characters: {line!r}"
+
+
+ROUTES = sorted((Path(__file__).parent / "routes").glob("*.txt"))
+
+
+def test_there_are_second_routes_for_at_least_three_lessons():
+    assert len(ROUTES) >= 3
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r.stem for r in ROUTES])
+def test_second_routes_use_known_commands(route: Path):
+    """Learner routes (replayed on the real lab by the integration suite) name a lesson and known commands."""
+    assert route.stem in {f"{lesson.number:02d}-{lesson.id}" for lesson in LESSONS}
+    for line in route.read_text().splitlines():
+        for command in language.split_commands(line):
+            word = language.command_word(command)
+            assert word in language.LAB_COMMANDS | language.LESSON_COMMANDS, (
+                f"{route.name}: {command!r}"
+            )

@@ -114,3 +114,15 @@ def test_in_memory_progress_writes_nothing(tmp_path, monkeypatch):
     progress.finish("network")
     assert progress.record("network").finished
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_the_lessons_table_shows_progress(tmp_path):
+    from lab.lessons import catalog, load_all
+
+    progress = Progress(tmp_path / FILE_NAME)
+    progress.set_current("pow", 1)
+    progress.finish("network")
+    rows = catalog(load_all(), progress)
+    assert [r["#"] for r in rows] == [str(n) for n in range(1, 13)]
+    assert rows[0]["lesson"] == "network" and rows[0]["progress"] == "done"
+    assert rows[1]["progress"] == "step 2 of 3" and rows[2]["progress"] == ""
