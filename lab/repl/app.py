@@ -249,8 +249,13 @@ def want_color(plain: bool) -> bool:
     return color_wanted(sys.stdout.isatty(), plain) and os.environ.get("TERM", "") != "dumb"
 
 
-async def run_repl(config: Any, plain: bool = False, *, first_lines: Iterable[str] = ()) -> int:
-    """The `lab` prompt on a fresh lab. `first_lines` run before the first prompt (e.g. `lesson 3`)."""
+async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = None,
+                   first_lines: Iterable[str] = ()) -> int:
+    """The `lab` prompt on a fresh lab; with `lesson`, inside that lesson (`lab lesson ID`).
+
+    `first_lines` run before the first prompt. Returns the exit code: 0, or 2
+    when the lesson asked for cannot be opened.
+    """
     import lab.commands.builtin  # noqa: F401  (registers the commands)
     from lab.commands.session import Session
 
@@ -265,6 +270,10 @@ async def run_repl(config: Any, plain: bool = False, *, first_lines: Iterable[st
             shell.echo(banner(session, styler))
             if warning:
                 shell.echo(styler.dim(warning))
+            if lesson is not None:
+                opened = await shell.execute(f"lesson {lesson}")
+                if opened is None or not opened.ok:
+                    return 2
             return await shell.run(first_lines)
         finally:
             await session.close()

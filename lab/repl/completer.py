@@ -45,12 +45,12 @@ _lesson_ids: list[tuple[str, str]] | None = None
 
 
 def lesson_ids() -> list[tuple[str, str]]:
-    """(id, title) of every lesson; loaded once, empty if the lesson engine is missing."""
+    """(id, "N. title") of every lesson; loaded once, empty if the lesson engine is missing."""
     global _lesson_ids
     if _lesson_ids is None:
         try:
             from lab.lessons.loader import load_all
-            _lesson_ids = [(lesson.id, lesson.title) for lesson in load_all(errors=[])]
+            _lesson_ids = [(lesson.id, f"{lesson.number}. {lesson.title}") for lesson in load_all(errors=[])]
         except Exception:  # noqa: BLE001 - a broken lesson file must not break Tab
             _lesson_ids = []
     return _lesson_ids

@@ -105,3 +105,16 @@ def test_labels_and_added_nodes_of_a_real_lab():
     labels, nodes = asyncio.run(go())
     assert "fork_a" in labels and "LAST_BLOCK" in labels
     assert nodes == ["ALICE"]
+
+
+def test_lesson_ids_complete_after_lesson():
+    async def go():
+        s = await new_session()  # a Session registers the lesson commands too
+        try:
+            return complete("lesson ", s), complete("lesson po", s)
+        finally:
+            await s.close()
+
+    every, some = asyncio.run(go())
+    assert "network" in every and "pow" in every
+    assert some == ["pow"]
