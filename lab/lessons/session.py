@@ -34,6 +34,9 @@ GLYPHS = {True: "✓", False: "✗"}
 PLAIN_GLYPHS = {True: "+", False: "-"}
 WORDS = {True: "holds", False: "not yet"}
 CONFIRM_WORDS = frozenset({"yes", "y", "confirm", "-y", "--yes"})
+MEASURED = frozenset(
+    {"propagation", "stale"}
+)  # predicates whose finding is worth showing on success
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +228,7 @@ class LessonSession:
         parts = self._explanations(outcome.events)
         report = await self._goal_report()
         if report.reached:
-            return await self._complete(parts)
+            return await self._complete(parts, report)
         return Reply(_join(parts))
 
     async def poll(self) -> Reply:
@@ -233,7 +236,7 @@ class LessonSession:
         if not self.started or self.finished:
             return Reply()
         report = await self._goal_report()
-        return await self._complete([]) if report.reached else Reply()
+        return await self._complete([], report) if report.reached else Reply()
 
     # -- lesson commands ---------------------------------------------------------------------
 
@@ -279,7 +282,7 @@ class LessonSession:
         report = await self._goal_report()
         text = self._render_goal(report)
         if report.reached:
-            done = await self._complete([])
+            done = await self._complete([], report, measured=False)
             return Reply(
                 _join([text, done.text]), reached=True, finished=done.finished, goal=report
             )
@@ -401,14 +404,23 @@ class LessonSession:
     async def _goal_report(self) -> GoalReport:
         return await evaluate_goal(self.runner, self.step, self.index)
 
-    async def _complete(self, parts: list[str]) -> Reply:
+    async def _complete(
+        self, parts: list[str], report: GoalReport, *, measured: bool = True
+    ) -> Reply:
         k, step = self.index, self.step
         used = language.count_commands(e.line for e in self._history[k] if e.ok)
         reference = language.count_commands(step.solution)
-        parts.append(
+        reached = (
             f"{self.glyphs[True]} Goal reached! You used {_plural(used, 'command')}; "
             f"the reference solution uses {reference}."
         )
+        if measured:  # the numbers a goal was about: how long, how many
+            reached += "".join(
+                f"\n  {item.predicate}: {item.found}"
+                for item in report.items
+                if item.found and language.split_negation(item.predicate)[1].split()[0] in MEASURED
+            )
+        parts.append(reached)
         parts.append(step.notice)
         self._reached[k] = True
         self._route[k] = tuple(e.line for e in self._history[k])

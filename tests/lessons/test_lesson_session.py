@@ -7,6 +7,8 @@ reference solution is `mine B` and `heal`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from lessonfakes import FakeRunner, run
 
@@ -275,3 +277,14 @@ def test_nothing_happens_before_start(demo_lesson, runner):
     session = LessonSession(demo_lesson, runner)
     assert run(session.after_command("mine A", CommandOutcome())).text == ""
     assert run(session.poll()).text == ""
+
+
+def test_on_success_the_measured_numbers_are_shown(demo_lesson):
+    steps = list(demo_lesson.steps)
+    steps[0] = replace(steps[0], goal=("height A >= 1", "propagation b1 < 1s"))
+    lesson = replace(demo_lesson, steps=tuple(steps))
+    runner = FakeRunner(effects={"mine A": {"height A >= 1": True, "propagation b1 < 1s": True}})
+    session = started(lesson, runner)
+    reply = act(session, runner, "mine A")
+    assert "uses 1.\n  propagation b1 < 1s: found: propagation b1 < 1s is true" in reply.text
+    assert "height A >= 1:" not in reply.text
