@@ -34,6 +34,7 @@ from prompt_toolkit.utils import is_dumb_terminal
 
 from lab import __version__
 from lab.commands.registry import ALIASES, REGISTRY
+from lab.errors import LabError
 from lab.render.style import Styler, color_wanted
 from lab.repl.completer import LabCompleter, find_command
 from lab.repl.history import open_history, state_dir
@@ -264,7 +265,12 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
     session = Session(config, styler)
     with patch_stdout(raw=True):
         history, warning = open_history()
-        await session.start()
+        try:
+            await session.start()
+        except (LabError, OSError) as e:  # e.g. no free port: one line, not a traceback
+            print(styler.line("error", f"the lab could not start: {e}"))
+            await session.close()
+            return 1
         try:
             shell = Shell(session, plain=plain, color=color, history=history)
             shell.echo(banner(session, styler))

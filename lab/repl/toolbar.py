@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from prompt_toolkit.application import get_app_or_none
 from prompt_toolkit.formatted_text import StyleAndTextTuples
+from prompt_toolkit.utils import get_cwidth
 
 from lab.chain.crypto import short_hex
 from lab.repl.style import glyph, tip_glyph
@@ -58,19 +60,45 @@ def lesson_status(lesson: Any) -> str | None:
 
 
 class Toolbar:
-    """Holds the formatted toolbar; `__call__` is what PromptSession's bottom_toolbar calls."""
+    """Holds the formatted toolbar; `__call__` is what PromptSession's bottom_toolbar calls.
+
+    The cache holds segments (mode, clock, tips, network, frames, lesson);
+    the call only lays them out for the terminal's width, moving segments
+    that do not fit to a second line instead of cutting them off.
+    """
 
     def __init__(self, ascii_only: bool = False) -> None:
         self.ascii_only = ascii_only
-        self.fragments: StyleAndTextTuples = []
-        self.key: tuple = ()  # cheap fingerprint of what the fragments show
+        self.segments: list[StyleAndTextTuples] = []
+        self.key: tuple = ()  # cheap fingerprint of the state the segments show
 
     def __call__(self) -> StyleAndTextTuples:
-        return self.fragments
+        app = get_app_or_none()
+        width = app.output.get_size().columns if app is not None else 10_000
+        return self.layout(width)
+
+    def layout(self, width: int) -> StyleAndTextTuples:
+        sep = ("class:tb.sep", f" {glyph('sep', self.ascii_only)} ")
+        out: StyleAndTextTuples = []
+        used = 0
+        for seg in self.segments:
+            n = sum(get_cwidth(t) for _, t in seg)
+            if not out:
+                out.append(("", " "))
+                used = 1
+            elif used + len(sep[1]) + n >= width:  # does not fit: on the next line
+                out.append(("", "\n "))
+                used = 1
+            else:
+                out.append(sep)
+                used += len(sep[1])
+            out += seg
+            used += n
+        return out
 
     @property
     def text(self) -> str:
-        return "".join(t for _, t in self.fragments)
+        return "".join(t for _, t in self.layout(10_000))
 
     @staticmethod
     def fingerprint(session: Any) -> tuple:
@@ -84,53 +112,49 @@ class Toolbar:
     def refresh(self, session: Any) -> bool:
         """Rebuild from the session's lab; True if anything changed."""
         try:
-            frags = self.build(session)
+            segments = self.build(session)
         except Exception:  # noqa: BLE001 - a half-built lab (during `seed`) must not break the prompt
             return False
         self.key = self.fingerprint(session)
-        if frags == self.fragments:
+        if segments == self.segments:
             return False
-        self.fragments = frags
+        self.segments = segments
         return True
 
-    def build(self, session: Any) -> StyleAndTextTuples:
+    def build(self, session: Any) -> list[StyleAndTextTuples]:
         lab = session.lab
         a = self.ascii_only
-        sep = ("class:tb.sep", f" {glyph('sep', a)} ")
-        out: StyleAndTextTuples = []
-        mode = lab.mode + (f" x{lab.speed:g}" if lab.mode == "live" else "")
-        out.append(("class:tb.mode", f" {mode}"))
+        mode: StyleAndTextTuples = [("class:tb.mode", lab.mode + (f" x{lab.speed:g}" if lab.mode == "live" else ""))]
         if getattr(lab, "autominer", False):
-            out.append(("class:tb.mode", f" {glyph('mining', a)}"))
-        out += [sep, ("", fmt_clock(lab.sched.now)), sep]
+            mode.append(("class:tb.mode", f" {glyph('mining', a)}"))
+        segments = [mode, [("", fmt_clock(lab.sched.now))]]
+        tips: StyleAndTextTuples = []
         groups = tip_groups(lab)
         for i, (height, h, on, off) in enumerate(groups[:MAX_GROUPS]):
             if i:
-                out.append(("", "  "))
-            style = f"class:tb.tip{min(i, 4)}"
-            out.append((style, f"{tip_glyph(i, a)} {height} {h}"))
+                tips.append(("", "  "))
+            tips.append((f"class:tb.tip{min(i, 4)}", f"{tip_glyph(i, a)} {height} {h}"))
             names = on[:MAX_NAMES]
             more = len(on) - len(names)
             if names:
-                out.append(("", " " + " ".join(names) + (f" +{more}" if more else "")))
+                tips.append(("", " " + " ".join(names) + (f" +{more}" if more else "")))
             if off:
                 shown = off[:MAX_NAMES]
-                out.append(("class:tb.off", " " + " ".join(f"({n} off)" for n in shown)
-                            + (f" +{len(off) - len(shown)} off" if len(off) > len(shown) else "")))
+                tips.append(("class:tb.off", " " + " ".join(f"({n} off)" for n in shown)
+                             + (f" +{len(off) - len(shown)} off" if len(off) > len(shown) else "")))
         if len(groups) > MAX_GROUPS:
-            out.append(("", f"  +{len(groups) - MAX_GROUPS} tips"))
-        out.append(sep)
+            tips.append(("", f"  +{len(groups) - MAX_GROUPS} tips"))
+        segments.append(tips)
         if lab.partitions:
             text = " ; ".join(" | ".join(",".join(g) for g in groups_) for groups_ in lab.partitions)
-            out.append(("class:tb.split", f"{glyph('split', a)} split {text}"))
+            segments.append([("class:tb.split", f"{glyph('split', a)} split {text}")])
         elif getattr(lab, "one_way_cuts", None):
             cuts = ", ".join(f"{x}->{y}" for x, y in sorted(lab.one_way_cuts))
-            out.append(("class:tb.split", f"{glyph('split', a)} cut {cuts}"))
+            segments.append([("class:tb.split", f"{glyph('split', a)} cut {cuts}")])
         else:
-            out.append(("class:tb.joined", f"{glyph('joined', a)} connected"))
-        out += [sep, ("class:tb.flight", f"{glyph('flight', a)} {len(lab.fabric.flights)} in flight")]
+            segments.append([("class:tb.joined", f"{glyph('joined', a)} connected")])
+        segments.append([("class:tb.flight", f"{glyph('flight', a)} {len(lab.fabric.flights)} in flight")])
         status = lesson_status(getattr(session, "lesson", None))
         if status:
-            out += [sep, ("class:tb.lesson", f"{glyph('lesson', a)} {status}")]
-        out.append(("", " "))
-        return out
+            segments.append([("class:tb.lesson", f"{glyph('lesson', a)} {status}")])
+        return segments

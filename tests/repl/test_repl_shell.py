@@ -256,3 +256,21 @@ def test_plain_prompt_is_one_bit_and_flags_unknown_words_in_ascii():
     assert unknown == "? unknown command 'mnie' - did you mean mine?"
     assert typing.startswith("mine")  # a prefix being typed is not flagged yet
     assert usage == "mine NODE [N] [as NAME]"
+
+
+def test_run_repl_end_to_end_in_a_prompt_toolkit_app_session(tmp_path):
+    """The real entry point (patch_stdout, history file, session close) with a pipe for a keyboard."""
+    from prompt_toolkit.application import create_app_session
+
+    from lab.commands.session import LabConfig
+    from lab.repl.app import run_repl
+
+    async def go(text: str, **kw):
+        with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+            inp.send_text(text)
+            return await run_repl(LabConfig(difficulty=8), **kw)
+
+    assert asyncio.run(go("mine A\nquit\n")) == 0
+    assert asyncio.run(go(CTRL_D, lesson="no-such-lesson")) == 2
+    history = (tmp_path / "state" / "history").read_text()
+    assert "+mine A" in history and "+quit" in history

@@ -107,7 +107,11 @@ def test_the_toolbar_marks_stopped_nodes_and_a_lesson_step():
     assert text.rstrip().endswith("§ lesson 7 · step 2/4")
 
 
-def test_the_toolbar_only_formats_cached_fragments():
-    t = Toolbar()
-    t.fragments = [("", "cached")]
-    assert t() == [("", "cached")]  # no lab needed: the callable never computes
+def test_the_toolbar_lays_out_cached_segments_and_wraps_instead_of_cutting():
+    t = Toolbar(ascii_only=True)
+    t.segments = [[("", "auto")], [("", "+1.000s")], [("", "* 3 abcdef A B C D")], [("", "~ 2 in flight")]]
+    assert t() == t.layout(10_000)  # outside an app: one line, nothing computed from a lab
+    assert t.text == " auto | +1.000s | * 3 abcdef A B C D | ~ 2 in flight"
+    narrow = "".join(x for _, x in t.layout(40))
+    assert narrow == " auto | +1.000s | * 3 abcdef A B C D\n ~ 2 in flight"
+    assert all(len(line) < 40 for line in narrow.splitlines())
