@@ -383,7 +383,13 @@ class Lab:
                 self._schedule_mining(node)
 
     def set_hashrate(self, name: str, share: float) -> None:
+        """Give NODE this share (0..1) of the network's hashrate; the others keep their
+        proportions among themselves and share the rest."""
         node = self.node(name)
+        others = [n for n in self.hashrate if n != node.name]
+        rest = sum(self.hashrate[n] for n in others)
+        for n in others:
+            self.hashrate[n] = (1 - share) * (self.hashrate[n] / rest if rest > 0 else 1 / len(others))
         self.hashrate[node.name] = share
         if self.autominer:
             self.set_autominer(True)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lab.chain import pow
+from lab.chain.amount import format_amount
 from lab.chain.block import Block, BlockHeader
 from lab.chain.consensus import Consensus
 from lab.chain.crypto import hash160, is_low_s, verify
@@ -150,9 +151,9 @@ def check_transaction(tx: Tx) -> None:
     total = 0
     for n, out in enumerate(tx.outputs):
         if out.value < 0:
-            raise fail("bad-txns-vout-negative", f"output {n} has value {out.value}")
+            raise fail("bad-txns-vout-negative", f"output {n} has value {format_amount(out.value) if out.value >= 0 else out.value}")
         if out.value > MAX_MONEY:
-            raise fail("bad-txns-vout-toolarge", f"output {n} has value {out.value}")
+            raise fail("bad-txns-vout-toolarge", f"output {n} has value {format_amount(out.value) if out.value >= 0 else out.value}")
         total += out.value
         if total > MAX_MONEY:
             raise fail("bad-txns-txouttotal-toolarge")
@@ -203,7 +204,7 @@ def check_tx_inputs(
         coins.append(coin)
     value_out = tx.total_out()
     if value_in < value_out:
-        raise fail("bad-txns-in-belowout", f"inputs {value_in} < outputs {value_out}")
+        raise fail("bad-txns-in-belowout", f"inputs hold {format_amount(value_in)} coins, outputs pay {format_amount(value_out)}")
     return coins, value_in - value_out
 
 
@@ -278,7 +279,7 @@ def connect_block(
         limit = consensus.subsidy(height) + fees
         paid = block.txs[0].total_out()
         if paid > limit:
-            raise fail("bad-cb-amount", f"coinbase pays {paid}, limit is subsidy + fees = {limit}")
+            raise fail("bad-cb-amount", f"coinbase pays {format_amount(paid)} coins; subsidy + fees allow {format_amount(limit)}")
         utxo.apply_tx(block.txs[0], height)
     except ValidationError:
         for tx, tx_undo in zip(reversed(block.txs[1 : 1 + len(undo)]), reversed(undo), strict=True):

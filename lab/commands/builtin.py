@@ -83,7 +83,7 @@ async def cmd_seed(s: Session, args: list[str]) -> Result:
 @command("reset", "reset", "start the lab again from its seed (or restart the lesson)", category="meta", settles=False)
 async def cmd_reset(s: Session, args: list[str]) -> Result:
     if s.lesson is not None:
-        return Result([await s.lesson.reset()])
+        return Result([(await s.lesson.reset()).text])
     await s.rebuild()
     return Result([f"A fresh lab with seed {s.config.seed}: {len(s.lab.nodes)} nodes, {s.config.topology}."])
 
