@@ -183,8 +183,9 @@ class Shell:
         except asyncio.CancelledError:
             if not self.interrupted:
                 raise
-            self.echo(self.session.styler.line("error", "interrupted; the lab keeps its state so far "
-                                               "(frames already delivered stay delivered)"))
+            # "\r": over the "^C" the terminal echoed
+            self.echo("\r" + self.session.styler.line("error", "interrupted; the lab keeps its state so far "
+                                                      "(frames already delivered stay delivered)"))
         except Exception as e:  # noqa: BLE001 - a bug in a lower layer must not end the learner's session
             self.echo(self._crash_report(line, e))
         finally:
