@@ -5,7 +5,7 @@ the Session collects and summarises its events itself, so the narrator only
 prints what happens between commands. It batches: events are gathered for
 BATCH_SECONDS, merged with the same summariser the commands use ("B, C and
 D accepted block 3 ..."), and a burst longer than MAX_LINES is cut short
-with a pointer to `log` - prompt_toolkit redraws the prompt after every
+with a pointer to `log`: prompt_toolkit redraws the prompt after every
 write, and a flood of writes corrupts the screen.
 """
 
@@ -19,7 +19,7 @@ from lab.render.narration import summarize
 from lab.render.style import Styler
 
 BATCH_SECONDS = 0.25  # prompt_toolkit itself flushes patched stdout every 0.2 s
-MAX_LINES = 12  # per batch; the rest is "... N more events (type `log`)"
+MAX_LINES = 12  # per batch; the rest is "... and N more (`log M` shows them all)"
 
 
 class Narrator:
@@ -73,7 +73,7 @@ class Narrator:
         lines = summarize(entries, self.styler, with_time=True)
         if len(lines) > MAX_LINES:
             rest = len(lines) - (MAX_LINES - 1)
-            lines = lines[:MAX_LINES - 1] + [self.styler.dim(f"... {rest} more events (type `log {rest + MAX_LINES}`)")]
+            lines = lines[:MAX_LINES - 1] + [self.styler.dim(f"... and {rest} more (`log {len(entries)}` shows them all)")]
         if lines:
             self.echo("\n".join(lines))
         self.on_change()
