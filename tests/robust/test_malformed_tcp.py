@@ -1,0 +1,229 @@
+"""Family 2: malformed frames over real TCP, against a running lab.
+
+The story of every case: an honest outsider has connected to node A and
+finished its handshake. An offender connects to A's real port on 127.0.0.1
+and sends one kind of bad bytes. Then:
+
+- the offender is treated exactly as the protocol issue (issue 3) says:
+  *discouraged* (disconnected and remembered as misbehaving), *dropped*
+  (disconnected by a timeout, not punished), or *ignored* (the bad frame
+  has no effect and the connection stays up);
+- the honest peer's ping is answered within one second;
+- the lab keeps working: A mines, B follows, nobody hit an internal error.
+
+What issue 3 and REFERENCE.md specify, case by case:
+
+    wrong magic, length > 4,000,000, malformed command field,
+    undecodable payload of any type, oversized inv/getdata/notfound/
+    headers/addr/locator, user agent > 256 bytes   -> discouraged
+    bad checksum                                     -> ignored (message dropped)
+    unknown command, anything before version,
+    a second version                                 -> ignored
+    half a header or half a payload, then silence    -> dropped by timeout
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+from robustkit import RawPeer, internal_errors, run
+
+import lab.net.peer as peer_mod
+from lab.chain.block import GENESIS
+from lab.chain.serialize import ser_compact_size
+from lab.errors import ProtocolError
+from lab.lab import Lab
+from lab.net import messages as m
+from lab.net.wire import encode_frame
+from lab.params import MAX_ADDR, MAX_HEADERS, MAX_INV, MAX_LOCATOR, MAX_PAYLOAD
+
+FRAME_TIMEOUT = 0.3  # seconds; the lab's 5 s shrunk so stalls are seen quickly
+
+
+def garbage_for(command: str) -> bytes:
+    """A payload that the `command` parser must refuse (the first candidate that fails)."""
+    for payload in (b"\xff" * 9, b"\x01", b"\x00\x01\x02", b"\xfd\x00"):
+        try:
+            m.decode_message(command, payload)
+        except ProtocolError:
+            return payload
+    raise AssertionError(f"no garbage found for {command}")
+
+
+def header(command: str, length: int, checksum: bytes = b"\x00" * 4, magic: bytes | None = None) -> bytes:
+    frame = bytearray(encode_frame(command, b""))
+    if magic is not None:
+        frame[0:4] = magic
+    frame[16:20] = length.to_bytes(4, "little")
+    frame[20:24] = checksum
+    return bytes(frame)
+
+
+def oversized(count: int, entry: bytes, prefix: bytes = b"") -> bytes:
+    return prefix + ser_compact_size(count) + entry * count
+
+
+@dataclass
+class Case:
+    name: str
+    expect: str  # "discouraged" | "dropped" | "ignored"
+    handshake: bool  # does the offender finish its handshake first?
+    act: Callable[[RawPeer], Awaitable[None] | None]
+
+
+def _send(command: str, payload: bytes) -> Callable[[RawPeer], None]:
+    return lambda p: p.send_frame(command, payload)
+
+
+async def _before_version(p: RawPeer) -> None:
+    # Chatter before `version` is ignored: in particular this ping gets no pong.
+    p.send(m.MsgPing(7))
+    p.send(m.MsgInv((m.InvItem(m.MSG_BLOCK, b"\x01" * 32),)))
+    p.send(m.MsgGetdata((m.InvItem(m.MSG_BLOCK, GENESIS.hash),)))
+    p.send(m.MsgVerack())
+    with pytest.raises(TimeoutError):
+        await p.expect(lambda c, _m: True, 0.2)
+
+
+async def _duplicate_version(p: RawPeer) -> None:
+    p.send(m.MsgVersion(70016, 1, 0, 99, "/second/", 12345))
+    with pytest.raises(TimeoutError):  # no second verack, no answer at all
+        await p.expect(lambda c, _m: c in ("version", "verack"), 0.2)
+
+
+async def _bad_checksum(p: RawPeer) -> None:
+    frame = bytearray(encode_frame("ping", m.MsgPing(99).serialize()))
+    frame[20] ^= 0xFF
+    p.send_bytes(bytes(frame))
+    with pytest.raises(TimeoutError):  # the damaged ping is dropped, so never answered
+        await p.expect(lambda c, msg: c == "pong", 0.2)
+
+
+def _stall(data: bytes) -> Callable[[RawPeer], None]:
+    return lambda p: p.send_bytes(data)
+
+
+CASES = [
+    Case("bad-magic", "discouraged", False, lambda p: p.send_bytes(header("version", 0, magic=b"\xf9\xbe\xb4\xd9"))),
+    Case("bad-magic-after-handshake", "discouraged", True,
+         lambda p: p.send_bytes(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")),
+    Case("bad-checksum", "ignored", True, _bad_checksum),
+    Case("length-max+1", "discouraged", True, lambda p: p.send_bytes(header("block", MAX_PAYLOAD + 1))),
+    Case("length-2^32-1", "discouraged", True, lambda p: p.send_bytes(header("block", 2**32 - 1))),
+    Case("malformed-command-field", "discouraged", True,
+         lambda p: p.send_bytes(b"".join([encode_frame("ping", bytes(8))[:4], b"pi\x00ng\x00\x00\x00\x00\x00\x00\x00\x00",
+                                          encode_frame("ping", bytes(8))[16:]]))),
+    Case("unknown-command", "ignored", True, _send("sendcmpct", b"\x00" * 9)),
+    Case("truncated-header", "dropped", True, _stall(encode_frame("ping", bytes(8))[:11])),
+    Case("truncated-payload", "dropped", True, _stall(encode_frame("tx", bytes(100))[:24 + 50])),
+    Case("before-version", "ignored", False, _before_version),
+    Case("duplicate-version", "ignored", True, _duplicate_version),
+    Case("oversized-inv", "discouraged", True, _send("inv", oversized(MAX_INV + 1, b"\x01\x00\x00\x00" + b"\x11" * 32))),
+    Case("oversized-getdata", "discouraged", True,
+         _send("getdata", oversized(MAX_INV + 1, b"\x02\x00\x00\x00" + b"\x11" * 32))),
+    Case("oversized-notfound", "discouraged", True,
+         _send("notfound", oversized(MAX_INV + 1, b"\x02\x00\x00\x00" + b"\x11" * 32))),
+    Case("oversized-headers", "discouraged", True,
+         _send("headers", oversized(MAX_HEADERS + 1, GENESIS.header.serialize() + b"\x00"))),
+    Case("oversized-addr", "discouraged", True, _send("addr", oversized(MAX_ADDR + 1, bytes(30)))),
+    Case("oversized-locator", "discouraged", True,
+         _send("getheaders", oversized(MAX_LOCATOR + 1, b"\x22" * 32, prefix=b"\x80\x11\x01\x00") + bytes(32))),
+    Case("user-agent-257-bytes", "discouraged", False,
+         _send("version", m.MsgVersion(70016, 1, 0, 5, "x" * 257, 0).serialize())),
+    Case("garbage-version-first", "discouraged", False, _send("version", garbage_for("version"))),
+] + [
+    Case(f"garbage-{cmd}", "discouraged", True, _send(cmd, garbage_for(cmd)))
+    for cmd in sorted(m.MESSAGEMAP)
+]
+
+
+async def play(lab: Lab, honest: RawPeer, case: Case) -> None:
+    """Run one case against node A and check everything the family promises."""
+    node = lab.nodes["A"]
+    log_mark = len(lab.log)
+    offender = await RawPeer.connect(node.port, case.name)
+    try:
+        if case.handshake:
+            await offender.handshake()
+        result = case.act(offender)
+        if asyncio.iscoroutine(result):
+            await result
+        await offender.drain()
+
+        if case.expect == "ignored":
+            assert await offender.stays_open(0.2), f"{case.name}: the node closed an ignorable offender"
+            if not case.handshake:
+                await offender.handshake()  # still welcome: the handshake works afterwards
+            assert await offender.ping(), f"{case.name}: the ignored offender's own ping was not answered"
+            assert offender.remote in node.peers
+            assert offender.remote not in node.discouraged
+        else:
+            limit = 1.0 if case.expect == "discouraged" else FRAME_TIMEOUT + 1.0
+            assert await offender.closed_by_node(limit), f"{case.name}: the offender was not disconnected"
+            assert offender.remote not in node.peers
+            punished = [e for e in lab.log[log_mark:] if e.kind == "peer-punished"]
+            if case.expect == "discouraged":
+                assert offender.remote in node.discouraged, f"{case.name}: not discouraged"
+                assert punished, f"{case.name}: the punishment was not narrated"
+            else:
+                assert offender.remote not in node.discouraged, f"{case.name}: a slow peer was punished"
+                assert not punished
+        # The honest peer never noticed: its ping is answered within a second.
+        assert await honest.ping(1.0), f"after {case.name}: the honest peer's ping went unanswered"
+    finally:
+        await offender.close()
+
+
+async def lab_keeps_working(lab: Lab) -> None:
+    before = lab.nodes["B"].state.chain.tip.height
+    await lab.mine("A", 1)
+    await lab.settle()
+    assert lab.nodes["B"].state.chain.tip.height == before + 1
+    assert lab.nodes["B"].state.chain.tip.hash == lab.nodes["A"].state.chain.tip.hash
+    assert internal_errors(lab) == []
+
+
+@pytest.fixture(autouse=True)
+def quick_timeouts(monkeypatch):
+    monkeypatch.setattr(peer_mod, "FRAME_TIMEOUT", FRAME_TIMEOUT)
+    monkeypatch.setattr(peer_mod, "HANDSHAKE_TIMEOUT", 3.0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_one_kind_of_bad_bytes(case):
+    async def story():
+        lab = await Lab.create(2, difficulty=6, latency_ms=5)
+        try:
+            honest = await RawPeer.connect(lab.nodes["A"].port, "honest")
+            await honest.handshake()
+            await play(lab, honest, case)
+            await lab_keeps_working(lab)
+            assert await honest.ping(1.0)
+            await honest.close()
+        finally:
+            await lab.close()
+
+    run(story())
+
+
+def test_every_case_in_a_row_against_one_lab():
+    """The gauntlet: one honest peer stays connected while every offender takes its turn."""
+    async def story():
+        lab = await Lab.create(3, difficulty=6, latency_ms=5)
+        try:
+            honest = await RawPeer.connect(lab.nodes["A"].port, "honest")
+            await honest.handshake()
+            for case in CASES:
+                await play(lab, honest, case)
+            await lab_keeps_working(lab)
+            assert await honest.ping(1.0)
+            # The lab's own links survived it all.
+            assert set(lab.nodes["A"].peers) >= {"B", "C"}
+            await honest.close()
+        finally:
+            await lab.close()
+
+    run(story())
