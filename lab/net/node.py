@@ -30,10 +30,14 @@ from typing import TYPE_CHECKING, Any
 from lab.chain.crypto import short_hex
 from lab.errors import ProtocolError, ValidationError
 from lab.net import messages as m
-from lab.net.peer import Peer
+from lab.net.peer import BoundedSet, Peer
 from lab.params import (
     GETDATA_BATCH,
     MAX_HEADERS,
+    MAX_KNOWN_INVENTORY,
+    MAX_NARRATED_PER_PEER,
+    MAX_PEER_BLOCK_REQUESTS,
+    MAX_PEER_TX_REQUESTS,
     MAX_REQUEST_TRIES,
     PROTOCOL_VERSION,
     REQUEST_TIMEOUT,
@@ -48,6 +52,10 @@ if TYPE_CHECKING:
 
 Narrate = Callable[..., None]  # narrate(kind, text, **data)
 
+# What an outsider can make a node say as often as it likes; after
+# MAX_NARRATED_PER_PEER such lines the rest are counted, not logged.
+NOISY_KINDS = frozenset({"frame-dropped", "tx-rejected", "tx-orphan", "block-rejected", "orphan", "reject-received"})
+
 
 class Node:
     def __init__(self, name: str, state: NodeState, fabric: Fabric, narrate: Narrate,
@@ -55,7 +63,8 @@ class Node:
         self.name = name
         self.state = state
         self.fabric = fabric
-        self.narrate = narrate
+        self._narrate_lab = narrate
+        self._outsider: Peer | None = None  # the live peer whose frame is being handled
         self.clock = clock  # virtual unix seconds
         self.host = host
         self.server: asyncio.AbstractServer | None = None
@@ -67,7 +76,7 @@ class Node:
         self.requested_at: dict[bytes, tuple[int, int]] = {}  # hash -> (virtual time asked, tries)
         self._retry_ev = None  # the one retry timer, while a request is open
         self.fetch_queue: dict[bytes, str] = {}  # block hashes to fetch -> peer that has them
-        self.recent_rejects: set[bytes] = set()  # realname: m_recent_rejects
+        self.recent_rejects = BoundedSet(MAX_KNOWN_INVENTORY)  # realname: m_recent_rejects
         self.internal_errors: list[str] = []
         self.nonce_counter = 0
         self.blocks_mined = 0
@@ -90,6 +99,18 @@ class Node:
             if peer.twin is not None:
                 peer.twin.close(reason)
         self.port = 0
+
+    def narrate(self, kind: str, text: str, **data: Any) -> None:
+        """Tell the lab; an outsider's noise (rejections, bad frames) is narrated only so often."""
+        peer = self._outsider
+        if peer is not None and kind in NOISY_KINDS:
+            peer.narrated += 1
+            if peer.narrated > MAX_NARRATED_PER_PEER:
+                if peer.narrated == MAX_NARRATED_PER_PEER + 1:
+                    self._narrate_lab("peer-noisy", f"{self.name} stops narrating rejections from {peer.remote}: "
+                                      f"it sent more than {MAX_NARRATED_PER_PEER}", node=self.name, peer=peer.remote)
+                return
+        self._narrate_lab(kind, text, **data)
 
     def loop_call_soon(self, fn: Callable[[], Any]) -> None:
         asyncio.get_running_loop().call_soon(fn)
@@ -148,10 +169,13 @@ class Node:
         """Handle one frame. Nothing raised here escapes."""
         if peer.closed:
             return
+        self._outsider = None if peer.lab_link else peer
         try:
             if payload is None:  # bad checksum: drop the message, keep the peer (Core)
-                self.narrate("frame-dropped", f"{self.name} dropped a '{command}' frame from {peer.remote}: bad checksum",
-                             node=self.name, peer=peer.remote)
+                peer.bad_checksums += 1
+                if peer.bad_checksums == 1:  # one line per peer, not one per frame of a flood
+                    self.narrate("frame-dropped", f"{self.name} dropped a '{command}' frame from {peer.remote}: "
+                                 "bad checksum (more are dropped silently)", node=self.name, peer=peer.remote)
                 return
             try:
                 msg = m.decode_message(command, payload)
@@ -170,6 +194,8 @@ class Node:
             self.narrate("internal-error", f"{self.name} hit an internal error handling '{command}' from {peer.remote}: {detail}",
                          node=self.name)
             self.drop_peer(peer, "internal error while handling its message")
+        finally:
+            self._outsider = None
 
     # -- handshake ----------------------------------------------------------------------
     def on_version(self, peer: Peer, msg: m.MsgVersion) -> None:
@@ -223,20 +249,32 @@ class Node:
                      f"{short_hex(msg.hash)} was refused: {msg.reason}", node=self.name, peer=peer.remote, quiet=True)
 
     # -- inventory ------------------------------------------------------------------------
+    def _requests_to(self, peer: Peer) -> int:
+        """Requests this peer has not answered yet (realname: MAX_PEER_TX_ANNOUNCEMENTS bookkeeping)."""
+        return sum(1 for who in self.requested.values() if who == peer.remote)
+
     def on_inv(self, peer: Peer, msg: m.MsgInv) -> None:
         want: list[m.InvItem] = []
+        tx_room = MAX_PEER_TX_REQUESTS - self._requests_to(peer)
+        more_blocks = False
         for item in msg.items:
             peer.known.add(item.hash)
             if item.type == m.MSG_BLOCK:
                 if not self.state.chain.contains(item.hash) and item.hash not in self.requested:
+                    if len(peer.blocks_in_flight) >= MAX_PEER_BLOCK_REQUESTS:
+                        more_blocks = True  # fetch the rest headers-first instead
+                        continue
                     peer.blocks_in_flight.add(item.hash)
                     want.append(item)
             elif item.type == m.MSG_TX:
                 if (not self.state.has_tx(item.hash) and item.hash not in self.requested
-                        and item.hash not in self.recent_rejects):
+                        and item.hash not in self.recent_rejects and tx_room > 0):
+                    tx_room -= 1  # an outsider cannot make us hold unbounded requests
                     want.append(item)
         if want:
             self._ask(peer, want)
+        if more_blocks:
+            peer.send(m.MsgGetheaders(tuple(self.state.chain.locator())))
 
     def _ask(self, peer: Peer, items: list[m.InvItem]) -> None:
         """getdata, remembering whom we asked and when; unanswered requests are retried."""
@@ -510,7 +548,8 @@ class Node:
             return "rejected"
         if res.status == "orphan":
             for ev in res.events:
-                if ev.kind == "tx-orphaned" and source is not None and ev.missing not in self.requested:
+                if (ev.kind == "tx-orphaned" and source is not None and ev.missing not in self.requested
+                        and self._requests_to(source) < MAX_PEER_TX_REQUESTS):
                     self._ask(source, [m.InvItem(m.MSG_TX, ev.missing)])
             self.narrate("tx-orphan", f"{self.name} holds transaction {short_hex(tx.txid)} from {frm} until its parent arrives",
                          node=self.name, tx=tx.txid, quiet=True)

@@ -12,18 +12,34 @@ read), and then:
   handshake and for half-received frames.
 
 Sends never block: a peer whose unread output exceeds MAX_SEND_QUEUE is
-dropped instead of waiting on `drain()` forever.
+dropped instead of waiting on `drain()` forever, and nothing more is queued
+for it. Every other per-peer structure an outsider can grow is capped too:
+the frame being read (MAX_PAYLOAD), the hashes it is known to have
+(MAX_KNOWN_INVENTORY), and the number of outsiders at once (MAX_LIVE_PEERS).
+An outsider dropped by the node is aborted, not closed politely: a polite
+close would keep its unread output buffered until it chose to read.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 from lab.errors import ProtocolError
 from lab.net.messages import Message, describe
 from lab.net.wire import FrameBuffer, encode_frame
-from lab.params import FRAME_TIMEOUT, HANDSHAKE_TIMEOUT, MAX_SEND_QUEUE
+from lab.params import (
+    FRAME_TIMEOUT,
+    HANDSHAKE_TIMEOUT,
+    MAX_KNOWN_INVENTORY,
+    MAX_LIVE_PEERS,
+    MAX_NARRATED_PER_PEER,  # noqa: F401  (re-exported for the node and the tests)
+    MAX_PEER_BLOCK_REQUESTS,  # noqa: F401
+    MAX_PEER_TX_REQUESTS,  # noqa: F401
+    MAX_SEND_QUEUE,
+)
 
 if TYPE_CHECKING:
     from lab.net.node import Node
@@ -52,11 +68,14 @@ class Peer(asyncio.Protocol):
         self._waiters: dict[int, asyncio.Future] = {}
         self._discard_below = 0
         # relay bookkeeping (realname: m_tx_inventory_known_filter, mapBlocksInFlight)
-        self.known: set[bytes] = set()
+        self.known = BoundedSet(MAX_KNOWN_INVENTORY)  # hashes this peer has (told us, or we sent it)
         self.blocks_in_flight: set[bytes] = set()
         self.best_height = 0
         self._timers: list[asyncio.TimerHandle] = []
         self._frame_timer: asyncio.TimerHandle | None = None
+        self.send_full = False  # the send queue overflowed: nothing more is written
+        self.narrated = 0  # noisy events (rejections, bad frames) narrated for this outsider
+        self.bad_checksums = 0  # frames dropped for a bad checksum (the peer is kept, as in Core)
 
     # -- asyncio Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -69,6 +88,12 @@ class Peer(asyncio.Protocol):
                 claim.set_result(self)
             else:
                 self.remote = f"{host}:{port}"
+                outsiders = sum(1 for p in self.node.peers.values() if not p.lab_link and not p.closed)
+                if outsiders >= MAX_LIVE_PEERS:  # realname: the inbound slot limit
+                    self.closed = True
+                    self.close_reason = "too many outsiders connected"
+                    transport.abort()
+                    return
                 self.node.on_live_peer(self)
                 loop = asyncio.get_running_loop()
                 self._timers.append(loop.call_later(HANDSHAKE_TIMEOUT, self._handshake_timeout))
@@ -97,7 +122,7 @@ class Peer(asyncio.Protocol):
                 if self.closed:
                     return
         if not self.lab_link:
-            self._arm_frame_timer()
+            self._arm_frame_timer(new_frame=bool(frames))
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -122,7 +147,7 @@ class Peer(asyncio.Protocol):
     # -- sending ------------------------------------------------------------------------
     def send(self, msg: Message) -> None:
         """Serialise, frame and send; on a lab link the fabric times the arrival."""
-        if self.closed or self.transport is None:
+        if self.closed or self.transport is None or self.send_full:
             return
         frame = encode_frame(msg.msgtype, msg.serialize())
         if self.lab_link and self.twin is not None:
@@ -134,10 +159,15 @@ class Peer(asyncio.Protocol):
         """Write bytes now; returns this frame's index on the connection."""
         idx = self.sent
         self.sent += 1
-        assert self.transport is not None
+        if self.send_full or self.transport is None:
+            return idx
+        if self.transport.get_write_buffer_size() + len(frame) > MAX_SEND_QUEUE:
+            # Queue nothing more (a getdata of 50,000 blocks would otherwise be
+            # buffered whole) and drop the peer once the current handler is done.
+            self.send_full = True
+            self.node.loop_call_soon(lambda: self.node.drop_peer(self, "send queue full: the peer does not read"))
+            return idx
         self.transport.write(frame)
-        if self.transport.get_write_buffer_size() > MAX_SEND_QUEUE:
-            self.node.loop_call_soon(lambda: self.close("send queue full: the peer does not read"))
         return idx
 
     # -- closing ------------------------------------------------------------------------
@@ -146,8 +176,16 @@ class Peer(asyncio.Protocol):
             return
         self.close_reason = reason
         if self.transport is not None:
-            self.transport.close()
+            if self.lab_link:
+                self.transport.close()  # lab nodes read everything: an orderly close
+            else:
+                self.transport.abort()  # an outsider may never read: free its buffers now
         self._closed(reason)
+        # Both ends of a lab link live in this process: the other end learns of the
+        # close now, not whenever the event loop reads the FIN, so a run stays exact.
+        twin = self.twin
+        if self.lab_link and twin is not None and not twin.closed:
+            twin.close("the other side closed the connection")
 
     def _closed(self, reason: str) -> None:
         first = not self.closed
@@ -171,11 +209,12 @@ class Peer(asyncio.Protocol):
         if not self.active and not self.closed:
             self.node.drop_peer(self, "handshake not finished in time")
 
-    def _arm_frame_timer(self) -> None:
-        if self._frame_timer:
+    def _arm_frame_timer(self, new_frame: bool) -> None:
+        """The deadline runs from a frame's first byte: trickling bytes does not extend it."""
+        if self._frame_timer is not None and (new_frame or not self.frames.partial or self.closed):
             self._frame_timer.cancel()
             self._frame_timer = None
-        if self.frames.partial and not self.closed:
+        if self._frame_timer is None and self.frames.partial and not self.closed:
             loop = asyncio.get_running_loop()
             self._frame_timer = loop.call_later(FRAME_TIMEOUT, self._frame_timeout)
 
@@ -185,3 +224,42 @@ class Peer(asyncio.Protocol):
 
     def __repr__(self) -> str:
         return f"Peer({self.node.name}<->{self.remote}, {'in' if self.inbound else 'out'}, {'lab' if self.lab_link else 'live'})"
+
+
+class BoundedSet:
+    """A set that forgets its oldest entries beyond `cap` (realname: CRollingBloomFilter).
+
+    Like Bitcoin's rolling filter it is approximate at the edges (an entry
+    removed and added again may be forgotten early); its memory never is.
+    """
+
+    __slots__ = ("cap", "_items", "_order")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._items: set[Hashable] = set()
+        self._order: deque[Hashable] = deque()
+
+    def add(self, item: Hashable) -> None:
+        if item in self._items:
+            return
+        self._items.add(item)
+        self._order.append(item)
+        while len(self._order) > self.cap:
+            self._items.discard(self._order.popleft())
+
+    def discard(self, item: Hashable) -> None:
+        self._items.discard(item)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._order.clear()
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
