@@ -60,7 +60,7 @@ async def cmd_status(s: Session, args: list[str]) -> Result:
         f"frames in flight: {len(lab.fabric.flights)}",
     ]
     if s.lesson is not None:
-        lines.append(s.lesson.status_line())
+        lines.append(s.lesson.status())
     return Result(lines)
 
 

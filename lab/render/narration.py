@@ -15,7 +15,16 @@ from lab.sched import SECOND
 
 
 def fmt_time(us: int) -> str:
-    return f"+{us / SECOND:.3f}s"
+    """Virtual time since the lab started: +12.345s, +3m07.074s, +3h37m47s."""
+    s = us / SECOND
+    if s < 60:
+        return f"+{s:.3f}s"
+    if s < 3600:
+        m, rest = divmod(s, 60)
+        return f"+{int(m)}m{rest:06.3f}s"
+    h, rest = divmod(int(s), 3600)
+    m, sec = divmod(rest, 60)
+    return f"+{h}h{m:02d}m{sec:02d}s"
 
 
 def join_names(names: list[str]) -> str:

@@ -41,7 +41,7 @@ DEFAULT = ("·", "-", 250)
 
 
 def color_wanted(stream_isatty: bool, plain: bool = False) -> bool:
-    return stream_isatty and not plain and "NO_COLOR" not in os.environ
+    return stream_isatty and not plain and not os.environ.get("NO_COLOR")  # no-color.org: non-empty
 
 
 class Styler:

@@ -56,7 +56,7 @@ def test_a_learner_session_in_a_real_terminal(tmp_path):
         # live mode: the nodes mine on their own and the narration appears while nobody types
         child.sendline("speed 3000; autominer on; mode live")
         child.expect_exact("Mode live")
-        child.expect(r"\+[\d.]+s \S+ mined block \d+")
+        child.expect(r"\+[\dhm.]+s \S+ mined block \d+")
 
         # Ctrl-D leaves cleanly
         child.sendcontrol("d")
