@@ -269,8 +269,7 @@ async def cmd_explain(s: Session, args: list[str]) -> Result:
     for node in nodes:
         chain = node.state.chain
         tip = chain.tip
-        tips = sorted((i for i in chain.index.values() if i.have_data and not i.failed and not i.children_with_data()),
-                      key=lambda i: -i.chain_work) if hasattr(chain.tip, "children_with_data") else _leaves(chain)
+        tips = _leaves(chain)
         lines.append(s.styler.bold(f"{node.name} is on block {tip.height} {short_hex(tip.hash)}") +
                      f" with total work {tip.chain_work:,} (expected hashes since genesis).")
         others = [t for t in tips if t is not tip]
