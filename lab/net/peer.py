@@ -23,6 +23,7 @@ close would keep its unread output buffered until it chose to read.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
@@ -44,8 +45,14 @@ from lab.params import (
 if TYPE_CHECKING:
     from lab.net.node import Node
 
+# One receive buffer per thread, shared by its peers: asyncio calls get_buffer,
+# recv_into and buffer_updated in one go, and buffer_updated copies the bytes out
+# at once. (A plain Protocol makes asyncio allocate a fresh 256 KiB bytes object
+# per read, ~20 µs each on Linux: more than the rest of a small frame's trip.)
+_RECV = threading.local()
 
-class Peer(asyncio.Protocol):
+
+class Peer(asyncio.BufferedProtocol):
     def __init__(self, node: Node, *, inbound: bool, remote: str = "?", lab_link: bool = False) -> None:
         self.node = node
         self.inbound = inbound  # True: the other side connected to us
@@ -98,7 +105,17 @@ class Peer(asyncio.Protocol):
                 loop = asyncio.get_running_loop()
                 self._timers.append(loop.call_later(HANDSHAKE_TIMEOUT, self._handshake_timeout))
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        try:
+            return _RECV.buf
+        except AttributeError:
+            _RECV.buf = memoryview(bytearray(64 * 1024))
+            return _RECV.buf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(_RECV.buf[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
         if self.closed:
             return
         try:
