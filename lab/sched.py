@@ -44,7 +44,9 @@ class Scheduler:
 
     def __init__(self) -> None:
         self.now = 0  # virtual microseconds
-        self._heap: list[Event] = []
+        # (due, seq, event): heapq compares the two ints in C; comparing Events
+        # through the dataclass's generated __lt__ cost more than the rest of a push
+        self._heap: list[tuple[int, int, Event]] = []
         self._seq = 0
         self.frames_pending = 0  # live (not cancelled) frame events in the heap
         self.processed = 0  # events run so far
@@ -53,7 +55,7 @@ class Scheduler:
     def at(self, due: int, action: Callable[[], Any], kind: str = "timer", data: Any = None) -> Event:
         self._seq += 1
         ev = Event(max(due, self.now), self._seq, action, kind, False, data)
-        heapq.heappush(self._heap, ev)
+        heapq.heappush(self._heap, (ev.due, ev.seq, ev))
         if kind in BUSY:
             self.frames_pending += 1
         return ev
@@ -69,19 +71,19 @@ class Scheduler:
 
     # -- inspection ------------------------------------------------------------
     def _prune(self) -> None:
-        while self._heap and self._heap[0].cancelled:
+        while self._heap and self._heap[0][2].cancelled:
             heapq.heappop(self._heap)
 
     def peek(self, kind: str | None = None) -> Event | None:
         """The next live event (of `kind`, if given) without running it."""
         self._prune()
         if kind is None:
-            return self._heap[0] if self._heap else None
-        live = [e for e in self._heap if not e.cancelled and e.kind == kind]
+            return self._heap[0][2] if self._heap else None
+        live = [e for _, _, e in self._heap if not e.cancelled and e.kind == kind]
         return min(live) if live else None
 
     def pending(self, kind: str | None = None) -> list[Event]:
-        return sorted(e for e in self._heap if not e.cancelled and (kind is None or e.kind == kind))
+        return sorted(e for _, _, e in self._heap if not e.cancelled and (kind is None or e.kind == kind))
 
     @property
     def quiet(self) -> bool:
@@ -114,7 +116,7 @@ class Scheduler:
             self._prune()
             if not self._heap:
                 return None
-            top = self._heap[0]
+            top = self._heap[0][2]
             if until is not None and top.due > until:
                 return None
             heapq.heappop(self._heap)
