@@ -23,7 +23,7 @@ from lab.params import MAX_SIGCACHE_ENTRIES
 class SigCache:
     """Bounded set of verified (digest, pubkey, signature) triples."""
 
-    __slots__ = ("_entries", "_nonce", "max_entries", "hits", "misses")
+    __slots__ = ("_entries", "_nonce", "max_entries", "hits", "misses", "_scripts")
 
     def __init__(self, max_entries: int = MAX_SIGCACHE_ENTRIES, nonce: bytes = b"") -> None:
         self._entries: dict[bytes, None] = {}  # insertion-ordered: first key is the oldest
@@ -31,6 +31,7 @@ class SigCache:
         self.max_entries = max_entries
         self.hits = 0  # verifications answered from the cache
         self.misses = 0  # verifications that ran ECDSA
+        self._scripts: dict[bytes, None] = {}  # txid + flag of transactions whose every input checked out
 
     def _key(self, digest: bytes, pubkey: bytes, sig: bytes) -> bytes:
         return hashlib.sha256(self._nonce + digest + pubkey + sig).digest()
@@ -63,5 +64,21 @@ class SigCache:
         self._entries[key] = None
         return True
 
+    # --- whole transactions (realname: g_scriptExecutionCache) -------------------------
+    # Core also remembers "every input script of this transaction passed with these
+    # flags", so a block of transactions the mempool already checked skips even the
+    # signature hashes. A txid fixes the signatures and the outpoints, and an outpoint
+    # fixes the coin (value and key hash) the signature hash commits to.
+    def scripts_checked(self, txid: bytes, policy: bool) -> bool:
+        return txid + (b"p" if policy else b"c") in self._scripts
+
+    def add_scripts_checked(self, txid: bytes, policy: bool) -> None:
+        flags = (b"p", b"c") if policy else (b"c",)  # passing policy (stricter) implies consensus
+        for f in flags:
+            if len(self._scripts) >= self.max_entries:
+                del self._scripts[next(iter(self._scripts))]  # evict the oldest
+            self._scripts[txid + f] = None
+
     def clear(self) -> None:
         self._entries.clear()
+        self._scripts.clear()

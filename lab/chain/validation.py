@@ -214,6 +214,8 @@ def check_tx_signatures(tx: Tx, coins: list[Coin], sigcache: SigCache | None, *,
     With `policy` (mempool acceptance) a high-S signature is also refused, as
     Bitcoin Core's standardness flag SCRIPT_VERIFY_LOW_S does; blocks allow it.
     """
+    if sigcache is not None and sigcache.scripts_checked(tx.txid, policy):
+        return  # every input already passed with these rules (script execution cache)
     for n, (txin, coin) in enumerate(zip(tx.inputs, coins, strict=True)):
         if hash160(txin.pubkey) != coin.out.pubkey_hash:  # OP_DUP OP_HASH160 <pkh> OP_EQUALVERIFY
             raise fail("bad-txns-wrong-key", f"input {n}: the key does not belong to output {txin.prevout}")
@@ -223,6 +225,8 @@ def check_tx_signatures(tx: Tx, coins: list[Coin], sigcache: SigCache | None, *,
             raise fail("bad-txns-invalid-signature", f"input {n}: the signature does not verify")
         if policy and not is_low_s(txin.signature):
             raise fail("sig-high-s", f"input {n}: non-canonical signature, S value is unnecessarily high", punish=False)
+    if sigcache is not None:
+        sigcache.add_scripts_checked(tx.txid, policy)
 
 
 # --- blocks -------------------------------------------------------------------------
