@@ -361,6 +361,13 @@ class Mempool:
                 self._accept_one(tx, allow_orphan=False)
             except ValidationError as e:
                 self.emit(TxEvicted(tx.txid, e.code, f"after the reorg: {e.detail}"))
+                gone = next((i.prevout.txid for i in tx.inputs if self.get_coin(i.prevout) is None
+                             and i.prevout.txid not in self.chain.tx_index), None)
+                if e.code == "bad-txns-inputs-missingorspent" and gone is not None:
+                    # Its parent left with the dropped blocks (their coinbase, or a tx
+                    # evicted above). Keep it aside like an orphan: if a later reorg
+                    # brings the parent back, the tx comes back too instead of being lost.
+                    self._add_orphan(tx, gone)
                 continue
             if is_returning:
                 self.emit(TxReturned(tx.txid))

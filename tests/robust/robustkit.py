@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from lab.chain.invariants import check_node, replay_utxo
+from lab.chain.tx import OutPoint
 from lab.net import messages as m
 from lab.net.wire import FrameBuffer, encode_frame
 from lab.params import PROTOCOL_VERSION
@@ -216,3 +217,52 @@ def internal_errors(lab: Any, *sessions: Any) -> list[str]:
         errs += list(s.internal_errors)
     errs += [e.text for e in lab.log if e.kind == "internal-error"]
     return errs
+
+
+def lost_transactions(lab: Any, accepted: set[bytes]) -> list[str]:
+    """Accepted txs that are neither confirmed, nor in every mempool, nor provably dead."""
+    online = lab.online_nodes()
+    chain = lab.best_tip_node().state.chain
+    pools = [n.state.mempool for n in online]
+    spent_on_chain: dict[OutPoint, bytes] = {}
+    for idx in chain.active[1:]:
+        for tx in chain.blocks[idx.hash].txs[1:]:
+            for txin in tx.inputs:
+                spent_on_chain[txin.prevout] = tx.txid
+    memo: dict[bytes, bool] = {}
+
+    def confirmed(txid: bytes) -> bool:
+        return txid in chain.tx_index
+
+    def dead(txid: bytes) -> bool:
+        """The winning chain (with the mempools) makes this tx impossible."""
+        if txid in memo:
+            return memo[txid]
+        memo[txid] = False  # no cycles in a tx graph, but be safe
+        tx = lab.txs[txid]
+        verdict = False
+        for txin in tx.inputs:
+            op = txin.prevout
+            spender = spent_on_chain.get(op) or next((p.spent_by[op] for p in pools if op in p.spent_by), None)
+            if spender is not None and spender != txid:
+                verdict = True  # conflicts with the chain or a surviving mempool tx
+            elif not confirmed(op.txid) and op.txid not in pools[0]:
+                parent = lab.txs.get(op.txid)
+                if parent is None or parent.is_coinbase() or dead(op.txid):
+                    verdict = True  # spends an orphaned coinbase or a dead parent
+            elif confirmed(op.txid) and lab.txs[op.txid].is_coinbase():
+                height = chain.tx_block(op.txid).height
+                if chain.height + 1 - height < chain.consensus.coinbase_maturity:
+                    verdict = True  # a reorg made its coinbase immature again
+        memo[txid] = verdict
+        return verdict
+
+    lost = []
+    for txid in sorted(accepted):
+        if confirmed(txid) or all(txid in p for p in pools):
+            continue
+        if any(txid in p for p in pools):
+            lost.append(f"{lab.txs[txid].txid_hex[:12]} is in some mempools but not all")
+        elif not dead(txid):
+            lost.append(f"{lab.txs[txid].txid_hex[:12]} was accepted and is now nowhere (lost)")
+    return lost

@@ -22,7 +22,6 @@ from lab.net.wire import HEADER_SIZE, FrameBuffer, encode_frame
 from lab.params import MAGIC, MAX_PAYLOAD
 
 
-
 def fuzz(n: int) -> settings:
     """n derandomised examples: the same cases on every run and every machine."""
     return settings(max_examples=n, derandomize=True, deadline=None, database=None,
