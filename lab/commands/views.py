@@ -334,7 +334,17 @@ async def cmd_msg(s: Session, args: list[str]) -> Result:
              f"  sent {fmt_time(f.sent)}" + (f", arrives {fmt_time(f.due)}" if f.due is not None else ""),
              f"  header: magic {f.frame[:4].hex()} command {f.command!r} length {len(f.frame) - 24} checksum {f.frame[20:24].hex()}"]
     for name, value in (vars(msg).items() if msg is not None and hasattr(msg, "__dict__") else []):
-        text = repr(value)
-        lines.append(f"  {name}: {text[:200]}")
+        lines.append(f"  {name}: {_field(value)[:300]}")
     lines += ["  " + x for x in hexdump(f.frame)]
     return Result(lines)
+
+
+def _field(value: object) -> str:
+    """A message field as a learner reads it: hashes as Bitcoin shows them."""
+    if isinstance(value, bytes):
+        return hash_hex(value) if len(value) == 32 else value.hex()
+    if isinstance(value, tuple):
+        shown = [_field(x) if isinstance(x, bytes) else repr(x) for x in value[:6]]
+        more = f", ... {len(value) - 6} more" if len(value) > 6 else ""
+        return f"[{', '.join(shown)}{more}]"
+    return repr(value)
