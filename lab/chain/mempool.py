@@ -27,6 +27,7 @@ Coinbase transactions never enter a mempool.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -160,10 +161,12 @@ class Mempool:
     def descendants(self, txid: bytes) -> list[bytes]:
         """Every mempool tx that depends on `txid`, breadth first (not including it)."""
         out: list[bytes] = []
-        queue = [txid]
+        seen: set[bytes] = set()  # `out` in order, `seen` for the lookups: a long chain stays linear
+        queue = deque([txid])
         while queue:
-            for c in self.children(queue.pop(0)):
-                if c not in out:
+            for c in self.children(queue.popleft()):
+                if c not in seen:
+                    seen.add(c)
                     out.append(c)
                     queue.append(c)
         return out
@@ -171,10 +174,12 @@ class Mempool:
     def ancestors(self, txid: bytes) -> list[bytes]:
         """Every mempool tx `txid` depends on (not including it)."""
         out: list[bytes] = []
-        queue = [txid]
+        seen: set[bytes] = set()
+        queue = deque([txid])
         while queue:
-            for p in self.parents(queue.pop(0)):
-                if p not in out:
+            for p in self.parents(queue.popleft()):
+                if p not in seen:
+                    seen.add(p)
                     out.append(p)
                     queue.append(p)
         return out
@@ -376,40 +381,73 @@ class Mempool:
 
     # --- block templates ---------------------------------------------------------------------
     def select(self, max_bytes: int) -> list[Tx]:
-        """Txs for a block template, best ancestor fee rate first, parents before children."""
+        """Txs for a block template, best ancestor fee rate first, parents before children.
+
+        A tx's score is the fee rate of its package: itself and its ancestors not
+        selected yet. Each package's fee and size are kept and lowered as ancestors
+        are selected (realname: mapModifiedTx in BlockAssembler::addPackageTxs)
+        rather than recomputed, so a chain of 1,000 unconfirmed payments is
+        selected in about a second, not minutes.
+
+        The heap may hold stale entries: every candidate has an entry at least as
+        good as its current score, and a popped entry whose score is no longer
+        current is re-queued at the true one. So the pick is always the best
+        current score, lowest arrival on a tie.
+        """
+        entries = self.entries
         selected: set[bytes] = set()
         too_big: set[bytes] = set()
         order: list[Tx] = []
         room = max_bytes
-
-        def package(txid: bytes) -> list[bytes]:
-            pkg = [a for a in self.ancestors(txid) if a not in selected] + [txid]
-            return sorted(pkg, key=lambda t: self.entries[t].seq)
-
-        def score(pkg: list[bytes]) -> Fraction:
-            return Fraction(sum(self.entries[t].fee for t in pkg), sum(self.entries[t].size for t in pkg))
-
-        heap = [(-score(package(t)), e.seq, t) for t, e in self.entries.items()]
+        pkg_fee: dict[bytes, int] = {}
+        pkg_size: dict[bytes, int] = {}
+        for t, e in entries.items():
+            fee, size = e.fee, e.size
+            for a in self.ancestors(t):
+                fee += entries[a].fee
+                size += entries[a].size
+            pkg_fee[t], pkg_size[t] = fee, size
+        queued = {t: (pkg_fee[t], pkg_size[t]) for t in entries}  # a score some entry of t has, at least
+        heap = [(-Fraction(pkg_fee[t], pkg_size[t]), e.seq, t) for t, e in entries.items()]
         heapq.heapify(heap)
         while heap:
             neg, seq, txid = heapq.heappop(heap)
             if txid in selected or txid in too_big:
                 continue
-            pkg = package(txid)
-            current = score(pkg)
+            current = Fraction(pkg_fee[txid], pkg_size[txid])
             if current != -neg:  # an ancestor was selected since: re-queue at its true score
                 heapq.heappush(heap, (-current, seq, txid))
+                queued[txid] = (pkg_fee[txid], pkg_size[txid])
                 continue
-            size = sum(self.entries[t].size for t in pkg)
+            size = pkg_size[txid]
             if size > room:
                 too_big.add(txid)
                 continue
+            pkg = [txid]  # with its unselected ancestors (what is selected has its ancestors selected)
+            seen = {txid}
+            stack = [txid]
+            while stack:
+                for p in self.parents(stack.pop()):
+                    if p not in seen and p not in selected:
+                        seen.add(p)
+                        pkg.append(p)
+                        stack.append(p)
+            pkg.sort(key=lambda t: entries[t].seq)
             for t in pkg:
                 selected.add(t)
-                order.append(self.entries[t].tx)
+                order.append(entries[t].tx)
             room -= size
+            changed: dict[bytes, None] = {}
             for t in pkg:
+                e = entries[t]
                 for d in self.descendants(t):
                     if d not in selected:
-                        heapq.heappush(heap, (-score(package(d)), self.entries[d].seq, d))
+                        pkg_fee[d] -= e.fee
+                        pkg_size[d] -= e.size
+                        changed[d] = None
+            for d in changed:  # only a better score needs a new entry; a worse one is caught when popped
+                qf, qs = queued[d]
+                if pkg_fee[d] * qs > qf * pkg_size[d]:
+                    heapq.heappush(heap, (-Fraction(pkg_fee[d], pkg_size[d]), entries[d].seq, d))
+                    queued[d] = (pkg_fee[d], pkg_size[d])
         return order
