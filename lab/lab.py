@@ -33,6 +33,7 @@ from lab.params import (
     DEFAULT_NODES,
     DEFAULT_SEED,
     GENESIS_TIME,
+    SETTLE_MAX_BLOCKS,
     TARGET_BLOCK_INTERVAL,
 )
 from lab.sched import MS, SECOND, Scheduler
@@ -268,7 +269,7 @@ class Lab:
     async def settle(self, force: bool = False) -> int:
         """In auto mode, run the network until no frame is in flight."""
         if self.mode == "auto" or force:
-            return await self.sched.run_until_quiet()
+            return await self.run_until_quiet()
         return 0
 
     async def step(self, n: int = 1) -> list[Any]:
@@ -288,7 +289,25 @@ class Lab:
             await self.sched.run_until(self.sched.now + duration_us)
 
     async def run_until_quiet(self) -> int:
-        return await self.sched.run_until_quiet()
+        """Run events in time order until no frame is in flight. Returns how many ran.
+
+        Auto-miners that find blocks faster than the network spreads them (a short
+        interval, long latencies) would keep it busy for ever: after SETTLE_MAX_BLOCKS
+        auto-mined blocks the prompt comes back with frames still in flight, and says so.
+        """
+        n = mined = 0
+        while not self.sched.quiet:
+            ev = await self.sched.run_next()
+            if ev is None:
+                break
+            n += 1
+            if ev.kind == "mine":
+                mined += 1
+                if mined >= SETTLE_MAX_BLOCKS:
+                    self.narrate("still-busy", f"the network is still busy: the auto-miners found {mined} blocks "
+                                 "while messages were in flight; type `run until quiet` to go on, or `autominer off`")
+                    break
+        return n
 
     async def set_mode(self, mode: str) -> None:
         if mode not in ("auto", "step", "live"):

@@ -68,6 +68,7 @@ MAX_LIVE_PEERS = 32  # outsiders (not lab nodes) connected to one node at once; 
 MAX_KNOWN_INVENTORY = 50_000  # hashes remembered per peer / recently rejected; Bitcoin: 50,000-entry filter
 MAX_PEER_TX_REQUESTS = 5_000  # tx requests one peer may have outstanding; Bitcoin: MAX_PEER_TX_ANNOUNCEMENTS
 MAX_PEER_BLOCK_REQUESTS = 1_000  # blocks asked from one peer at once off its `inv`s; more go through headers
+SETTLE_MAX_BLOCKS = 20  # auto-mined blocks one settle may run before the prompt comes back busy
 MAX_NARRATED_PER_PEER = 20  # rejections/orphans/bad frames of one outsider narrated, then counted quietly
 # Wall-clock limits for peers that are not part of the lab (a raw socket):
 HANDSHAKE_TIMEOUT = 5.0  # seconds; 60 in Bitcoin, scaled down for a lab

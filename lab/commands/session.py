@@ -8,6 +8,7 @@ Errors become one line plus what to type instead; the lab keeps running.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,11 @@ from lab.params import (
 )
 from lab.render.narration import summarize
 from lab.render.style import Styler
+
+
+def clip_quotes(text: str, keep: int = 32) -> str:
+    """Shorten a word an error quotes back ('...'): a pasted 2,000-character word stays one line."""
+    return re.sub(r"'([^'\s]{%d,})'" % (keep + 8), lambda m: f"'{m.group(1)[:keep]}…'", text)
 
 
 @dataclass
@@ -148,12 +154,14 @@ class Session:
             if record and cmd.category in ("lab", "network") and result.ok:
                 self.history.append(text)
         except CommandError as e:
-            line = self.styler.line("error", f"{e.message}")
+            message = clip_quotes(e.message)
+            line = self.styler.line("error", message)
             if e.hint:
-                line += "\n  " + self.styler.paint("hint", e.hint)
-            return Outcome(line, ok=False, error=e.message)
+                line += "\n  " + self.styler.paint("hint", clip_quotes(e.hint))
+            return Outcome(line, ok=False, error=message)
         except LabError as e:  # any other deliberate error: still one line
-            return Outcome(self.styler.line("error", str(e)), ok=False, error=str(e))
+            message = clip_quotes(str(e))
+            return Outcome(self.styler.line("error", message), ok=False, error=message)
         except Exception as e:  # a bug of ours: say so in one line, keep the lab running
             import traceback
             self.internal_errors.append(traceback.format_exc())

@@ -127,6 +127,7 @@ def test_a_200_block_reorg_and_back_with_transactions():
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 def test_a_1000_block_reorg_and_back():
     run(deep_reorg_and_back(1000), timeout=900)
 

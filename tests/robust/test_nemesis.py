@@ -240,6 +240,7 @@ def test_the_same_seed_replays_the_same_run():
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("seed", SOAK_SEEDS)
 def test_nemesis_soak(seed):
     run(one_run(seed, steps=120), timeout=600)
