@@ -29,7 +29,8 @@ from lab.render.style import Styler
 
 def clip_quotes(text: str, keep: int = 32) -> str:
     """Shorten a word an error quotes back ('...'): a pasted 2,000-character word stays one line."""
-    return re.sub(r"'([^'\s]{%d,})'" % (keep + 8), lambda m: f"'{m.group(1)[:keep]}…'", text)
+    long_word = re.compile(r"'([^'\s]{" + str(keep + 8) + r",})'")
+    return long_word.sub(lambda m: f"'{m.group(1)[:keep]}…'", text)
 
 
 @dataclass
