@@ -98,29 +98,6 @@ class _AcceptWatch:
             self.times.setdefault(entry.node, _now())
 
 
-def raise_fd_limit(needed: int) -> int:
-    """Lift the soft RLIMIT_NOFILE to `needed` (never above the hard limit); the soft limit after.
-
-    Every node listens on a socket and every link is two sockets in this one
-    process: 1,000 nodes at random 4 hold ~9,000 descriptors, and macOS starts
-    processes with a soft limit of 256.
-    """
-    try:
-        import resource as r
-    except ImportError:  # Windows: no such limit to raise
-        return -1
-    soft, hard = r.getrlimit(r.RLIMIT_NOFILE)
-    if soft == r.RLIM_INFINITY or soft >= needed:
-        return soft
-    for want in (needed if hard == r.RLIM_INFINITY else min(needed, hard), 10_240):  # macOS caps at OPEN_MAX
-        try:
-            r.setrlimit(r.RLIMIT_NOFILE, (max(soft, want), hard))
-            return max(soft, want)
-        except (ValueError, OSError):
-            continue
-    return soft
-
-
 # -- the figures -----------------------------------------------------------------------------
 def fig_start(quick: bool, runs: int) -> list[Sample]:
     """`python -m lab -c status` from process start to exit: a 4-node mesh, connected and quiet.
@@ -545,7 +522,6 @@ def main(as_json: bool = False, quick: bool = False, only: str | None = None, ru
 def _child(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "scale-child":
         n, k = int(argv[1]), int(argv[2])
-        raise_fd_limit(n * (2 * k + 2) + 256)  # a listener per node, two sockets per link, some spare
         print(json.dumps(asyncio.run(_scale_child(n, k))))
         return 0
     print("usage: python -m lab.bench scale-child N K   (or: lab bench)", file=sys.stderr)

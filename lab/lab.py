@@ -62,6 +62,29 @@ class Label:
     hash: bytes
 
 
+def raise_fd_limit(needed: int) -> int:
+    """Lift the soft limit on open files to `needed` (never above the hard limit); the soft limit after.
+
+    Every node listens on a socket and every link is two sockets, all in this one
+    process: 1,000 nodes at random 4 hold ~9,000 descriptors, and macOS starts a
+    process with a soft limit of 256.
+    """
+    try:
+        import resource as r
+    except ImportError:  # Windows: no such limit
+        return -1
+    soft, hard = r.getrlimit(r.RLIMIT_NOFILE)
+    if soft == r.RLIM_INFINITY or soft >= needed:
+        return soft
+    for want in (needed if hard == r.RLIM_INFINITY else min(needed, hard), 10_240):  # macOS caps at OPEN_MAX
+        try:
+            r.setrlimit(r.RLIMIT_NOFILE, (max(soft, want), hard))
+            return max(soft, want)
+        except (ValueError, OSError):
+            continue
+    return soft
+
+
 def node_names(n: int) -> list[str]:
     """A..Z, then N27, N28 ... for larger labs."""
     return [chr(ord("A") + i) if i < 26 else f"N{i + 1}" for i in range(n)]
@@ -159,6 +182,7 @@ class Lab:
                      latency_ms: float = DEFAULT_LATENCY_MS, jitter: float = DEFAULT_JITTER) -> Lab:
         lab = cls(seed=seed, difficulty=difficulty, latency_ms=latency_ms, jitter=jitter)
         names = node_names(nodes) if isinstance(nodes, int) else [n.upper() for n in nodes]
+        raise_fd_limit(len(names) + 64)  # the listeners; connect_many asks for the links
         for name in names:
             await lab._new_node(name)
         await lab.set_topology(topology, k)
@@ -502,6 +526,9 @@ class Lab:
             elif b in na.discouraged or a in nb.discouraged:
                 continue
             todo.append((na, nb))
+        if todo:
+            in_use = len(self.nodes) + sum(len(n.peers) for n in self.nodes.values())
+            raise_fd_limit(in_use + 2 * len(todo) + 64)
         results = await asyncio.gather(*(self._open(na, nb) for na, nb in todo))
         done = []
         for (na, nb), pair in zip(todo, results, strict=True):
