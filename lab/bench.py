@@ -158,7 +158,6 @@ async def _propagation(lab: Any, runs: int, hops: int, rotate: bool) -> list[Sam
         watch.expect(block.hash)
         t0 = _now()
         await lab.settle()
-        lab.delivered.clear()
         if _tips(lab) != {block.hash} or len(watch.times) != len(names) - 1:
             raise RuntimeError(f"the block reached {len(watch.times)} of {len(names) - 1} nodes")
         last = max(watch.times.values()) - t0
@@ -202,11 +201,9 @@ async def _experiment(quick: bool, runs: int) -> list[Sample]:
             lab.set_autominer(True)
             while len(lab.mined_at) < blocks:
                 await lab.run_for(600 * SECOND)
-                lab.delivered.clear()
             lab.set_autominer(False)
             await lab.settle()
             dt = _now() - t0
-            lab.delivered.clear()
             if len(_tips(lab)) != 1:
                 raise RuntimeError("the nodes did not agree after the experiment")
             out.append({"value": dt})
@@ -233,7 +230,6 @@ async def _sync(quick: bool, runs: int) -> list[Sample]:
             node = await lab.add_node()
             await lab.settle()
             dt = _now() - t0
-            lab.delivered.clear()
             if node.state.chain.tip.hash != a.state.chain.tip.hash:
                 raise RuntimeError(f"{node.name} stopped at height {node.state.chain.tip.height} of {blocks}")
             await lab.stop_node(node.name)
@@ -264,7 +260,6 @@ async def _sigs(quick: bool, runs: int) -> list[Sample]:
                 await lab.send("A", names[-1], COIN // 100)
             await lab.settle()
             dt = _now() - t0
-            lab.delivered.clear()
             verified = sum(nd.state.sigcache.misses for nd in lab.nodes.values()) - misses0
             if any(len(nd.state.mempool) != txs for nd in lab.nodes.values()):
                 raise RuntimeError("not every node holds every transaction")

@@ -170,7 +170,8 @@ class Lab:
         self.mined_at: dict[bytes, tuple[str, int]] = {}  # block -> (miner, virtual time)
         self.reorg_counts: dict[str, int] = {}
         self.rejections: list[tuple[str, bytes, str]] = []  # (node, hash, code)
-        self.delivered: list[Any] = []  # flights delivered during the current command
+        self.delivered: list[Any] = []  # flights delivered by `step` during the current command
+        self._stepping = False  # only `step` collects them: a long `run` would hold every frame sent
         self._pump_task: asyncio.Task | None = None
         self.listeners: list[Callable[[LogEntry], None]] = []  # e.g. the REPL
         self.closed = False
@@ -243,7 +244,8 @@ class Lab:
                     self.txs[ev.txid] = tx
 
     def _on_deliver(self, flight: Any) -> None:
-        self.delivered.append(flight)
+        if self._stepping:
+            self.delivered.append(flight)
 
     def entries_since(self, seq: int) -> list[LogEntry]:
         return self.log[seq:]
@@ -298,12 +300,16 @@ class Lab:
 
     async def step(self, n: int = 1) -> list[Any]:
         done = []
-        for _ in range(n):
-            before = len(self.delivered)
-            ev = await self.sched.run_next(kind="frame")
-            if ev is None:
-                break
-            done.extend(self.delivered[before:])
+        self._stepping = True
+        try:
+            for _ in range(n):
+                before = len(self.delivered)
+                ev = await self.sched.run_next(kind="frame")
+                if ev is None:
+                    break
+                done.extend(self.delivered[before:])
+        finally:
+            self._stepping = False
         return done
 
     async def run_for(self, duration_us: int) -> None:
