@@ -90,14 +90,21 @@ class Node:
 
     async def shutdown(self, reason: str = "node stopped") -> None:
         self.online = False
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-            self.server = None
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()  # no new connections from here on
+        # Close every connection *before* waiting for the server: since Python
+        # 3.12.1, Server.wait_closed() also waits for the connections it accepted,
+        # so waiting first never returned (`stop B` hung the lab).
         for peer in list(self.peers.values()):
             self.drop_peer(peer, reason, narrate=False)
             if peer.twin is not None:
                 peer.twin.close(reason)
+        if server is not None:
+            try:
+                await asyncio.wait_for(server.wait_closed(), 5)
+            except TimeoutError:  # a connection not in self.peers yet: it closes on its own
+                pass
         self.port = 0
 
     def narrate(self, kind: str, text: str, **data: Any) -> None:

@@ -227,3 +227,99 @@ def test_every_case_in_a_row_against_one_lab():
             await lab.close()
 
     run(story())
+
+
+# --- well-formed nonsense: random messages that parse, aimed at the handlers ------------------------
+def random_message(rng, known: list[bytes], tip_header) -> m.Message:
+    """A message that decodes fine but says something arbitrary, often about real blocks."""
+    from lab.chain.block import Block, BlockHeader
+    from lab.chain.tx import OutPoint, Tx, TxIn, TxOut
+
+    def h() -> bytes:
+        return rng.choice(known) if known and rng.random() < 0.6 else rng.randbytes(32)
+
+    def header() -> BlockHeader:
+        prev = h()
+        bits = rng.choice([tip_header.bits, 0x207FFFFF, 0x1D00FFFF, rng.getrandbits(32)])
+        return BlockHeader(rng.choice([1, 4, -1]), prev, rng.randbytes(32), (tip_header.time + rng.randint(-10**6, 10**6)) % 2**32,
+                           bits, rng.getrandbits(32))
+
+    def tx() -> Tx:
+        ins = tuple(TxIn(OutPoint(h(), rng.choice([0, 1, 0xFFFFFFFF])), rng.randbytes(rng.randint(0, 72)),
+                         rng.randbytes(rng.choice([0, 33])), rng.getrandbits(32)) for _ in range(rng.randint(0, 3)))
+        outs = tuple(TxOut(rng.choice([0, 1, 546, 10**8, -5, 21 * 10**14 + 1]), rng.randbytes(20))
+                     for _ in range(rng.randint(0, 3)))
+        return Tx(ins, outs, rng.getrandbits(32), rng.choice([0, 0, 5, 600_000_000]))
+
+    kind = rng.randrange(12)
+    items = lambda: tuple(m.InvItem(rng.choice([1, 2, 0, 3]), h()) for _ in range(rng.randint(0, 20)))  # noqa: E731
+    if kind == 0:
+        return m.MsgInv(items())
+    if kind == 1:
+        return m.MsgGetdata(items())
+    if kind == 2:
+        return m.MsgNotfound(items())
+    if kind == 3:
+        return m.MsgGetheaders(tuple(h() for _ in range(rng.randint(0, 101))), rng.choice([bytes(32), h()]))
+    if kind == 4:
+        return m.MsgHeaders(tuple(header() for _ in range(rng.randint(0, 5))))
+    if kind == 5:
+        return m.MsgBlock(Block(header(), tuple(tx() for _ in range(rng.randint(0, 3)))))
+    if kind == 6:
+        return m.MsgTx(tx())
+    if kind == 7:
+        return m.MsgAddr(tuple(m.AddrEntry(rng.getrandbits(32), rng.getrandbits(64), rng.randbytes(16), rng.getrandbits(16))
+                               for _ in range(rng.randint(0, 10))))
+    if kind == 8:
+        return m.MsgReject(rng.choice(["tx", "block", "x"]), rng.getrandbits(8), rng.choice(["dust", "", "bad"]), h())
+    if kind == 9:
+        return m.MsgVersion(rng.getrandbits(31), rng.getrandbits(64), rng.getrandbits(63), rng.getrandbits(64),
+                            "/x/", rng.randint(-5, 10**6))
+    if kind == 10:
+        return rng.choice([m.MsgVerack(), m.MsgGetaddr(), m.MsgPong(rng.getrandbits(64))])
+    return m.MsgPing(rng.getrandbits(64))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_thousands_of_well_formed_random_messages_break_nothing(seed):
+    """An outsider that speaks the protocol but talks nonsense: punished or ignored, never a crash."""
+    import random
+
+    from lab.chain.invariants import check_node
+
+    async def story():
+        rng = random.Random(seed)
+        lab = await Lab.create(3, difficulty=4, latency_ms=5)
+        try:
+            await lab.mine("B", 5)
+            await lab.settle()
+            node = lab.nodes["A"]
+            honest = await RawPeer.connect(node.port, "honest")
+            await honest.handshake()
+            known = [GENESIS.hash, *(i.hash for i in node.state.chain.active)]
+            talker = None
+            sent = reconnects = 0
+            while sent < 3_000:
+                if talker is None or talker.eof:
+                    if talker is not None:
+                        await talker.close()
+                    talker = await RawPeer.connect(node.port, f"talker{reconnects}")
+                    reconnects += 1
+                    await talker.handshake(height=rng.randint(0, 10))
+                for _ in range(rng.randint(1, 8)):
+                    talker.send(random_message(rng, known, node.state.chain.tip.header))
+                    sent += 1
+                await talker.drain()
+                if not await talker.ping(3.0) and not talker.eof:
+                    raise AssertionError("a talker that was not dropped got no pong")
+                assert await honest.ping(1.0)
+            await lab.settle()
+            assert internal_errors(lab) == []
+            for n in lab.nodes.values():
+                assert check_node(n.state) == [], n.name
+            print(f"seed {seed}: {sent} messages over {reconnects} connections")
+            await lab_keeps_working(lab)
+        finally:
+            await lab.close()
+
+    run(story())

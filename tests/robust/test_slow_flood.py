@@ -321,3 +321,27 @@ def test_outsiders_get_a_bounded_number_of_connections():
             await lab.close()
 
     run(story())
+
+
+def test_stopping_a_node_with_peers_and_outsiders_connected_returns_at_once():
+    """Regression: on Python 3.12.1+ Server.wait_closed() waits for every accepted
+    connection, and the node waited for it before closing them: `stop B` hung."""
+    async def story():
+        lab = await new_lab()
+        try:
+            node = lab.nodes["A"]
+            outsider = await RawPeer.connect(node.port, "watcher")
+            await outsider.handshake()
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            await asyncio.wait_for(lab.stop_node("A"), 3)
+            assert loop.time() - t0 < 2
+            assert await outsider.closed_by_node(1.0)
+            await asyncio.wait_for(lab.start_node("A"), 3)
+            await lab.mine("B")
+            await lab.settle()
+            assert node.state.chain.tip.hash == lab.nodes["B"].state.chain.tip.hash
+        finally:
+            await asyncio.wait_for(lab.close(), 5)
+
+    run(story())
