@@ -40,7 +40,7 @@ from lab.params import (
 from lab.sched import MS, SECOND, Scheduler
 
 LAB_EPOCH = GENESIS_TIME + 600  # virtual unix time when a lab starts
-MINE_SLICE = 4_000  # nonces per slice: ~3 ms, then the event loop gets a turn
+MINE_SLICE = 2_000  # nonces per slice: ~1.5 ms, then the event loop gets a turn (a task it wakes waits two slices)
 TOPOLOGIES = ("line", "ring", "star", "mesh", "random")
 
 
@@ -645,6 +645,12 @@ class Lab:
         # connection would have reset: reconnect those links from scratch.
         for a, b in sorted(self.one_way_cuts):
             if self.linked(a, b):
+                await self.disconnect(a, b, quiet=True, keep_edge=True)
+        # So is a link whose handshake never finished (its version or verack was lost
+        # or dropped): it looks connected but carries nothing. Start it again too.
+        for a, b in list(self.edges):
+            pa, pb = self.nodes[a].peers.get(b), self.nodes[b].peers.get(a)
+            if self.linked(a, b) and not (pa is not None and pa.active and pb is not None and pb.active):
                 await self.disconnect(a, b, quiet=True, keep_edge=True)
         self.partitions.clear()
         self.one_way_cuts.clear()

@@ -36,6 +36,7 @@ from lab.params import (
     MAX_HEADERS,
     MAX_KNOWN_INVENTORY,
     MAX_NARRATED_PER_PEER,
+    MAX_ORPHAN_TXS,
     MAX_PEER_BLOCK_REQUESTS,
     MAX_PEER_TX_REQUESTS,
     MAX_REQUEST_TRIES,
@@ -54,6 +55,10 @@ Narrate = Callable[..., None]  # narrate(kind, text, **data)
 
 # What an outsider can make a node say as often as it likes; after
 # MAX_NARRATED_PER_PEER such lines the rest are counted, not logged.
+# Refusals that only mean "not yet at my tip": a node that is behind its peers
+# (still syncing, just back from a partition) keeps such a tx and tries again.
+NOT_YET_CODES = frozenset({"bad-txns-premature-spend-of-coinbase", "non-final"})
+
 NOISY_KINDS = frozenset({"frame-dropped", "tx-rejected", "tx-orphan", "block-rejected", "orphan", "reject-received"})
 
 
@@ -77,6 +82,7 @@ class Node:
         self._retry_ev = None  # the one retry timer, while a request is open
         self.fetch_queue: dict[bytes, str] = {}  # block hashes to fetch -> peer that has them
         self.recent_rejects = BoundedSet(MAX_KNOWN_INVENTORY)  # realname: m_recent_rejects
+        self.waiting: dict[bytes, Tx] = {}  # txs from peers valid only at a taller tip, oldest first
         self.internal_errors: list[str] = []
         self.nonce_counter = 0
         self.blocks_mined = 0
@@ -330,14 +336,14 @@ class Node:
             if expired_only and (h not in self.requested or now - asked_at < REQUEST_TIMEOUT):
                 continue
             self.requested.pop(h, None)
-            if tries >= MAX_REQUEST_TRIES:
-                self._answered(h)  # give up until it is announced again
-                continue
             last = None
-            for p in self.peers.values():
+            for p in self.peers.values():  # no longer in flight anywhere, even if we give up
                 if p.blocks_in_flight and h in p.blocks_in_flight:
                     p.blocks_in_flight.discard(h)
                     last = p.remote
+            if tries >= MAX_REQUEST_TRIES:
+                self._answered(h)  # give up until it is announced again
+                continue
             holders = [p for p in self.active_peers() if h in p.known]
             if not holders:
                 continue
@@ -460,11 +466,25 @@ class Node:
         self._narrate_block(block, res, frm, old_tip, mined)
         if res.status == "orphan" and source is not None:
             source.send(m.MsgGetheaders(tuple(self.state.chain.locator())))
+        if res.status == "side-branch" and source is not None and self._missing_before(block.hash):
+            # Its branch has more work but blocks before it never came (their requests
+            # were lost and given up): fetch them from the peer that has this one
+            # (realname: FindNextBlocksToDownload). Without this the node stayed behind.
+            for h in self.state.chain.missing_blocks(MAX_HEADERS):
+                if h not in self.requested:
+                    self.fetch_queue.setdefault(h, source.remote)
         if self.state.chain.tip is not old_tip:
             self.recent_rejects.clear()  # realname: m_recent_rejects reset on a new tip
             self._announce_new_tip(old_tip, source)
+            if self.waiting:
+                self._retry_waiting()
         self._announce_returned(res.events)
         return res.status
+
+    def _missing_before(self, block_hash: bytes) -> bool:
+        """Stored, with more work than the tip, but not connectable: earlier blocks lack data."""
+        idx = self.state.chain.index.get(block_hash)
+        return idx is not None and not idx.available and idx.chain_work > self.state.chain.tip.chain_work
 
     def _narrate_block(self, block: Block, res: Any, frm: str, old_tip: Any, mined: bool) -> None:
         idx = self.state.chain.index.get(block.hash)
@@ -491,6 +511,10 @@ class Node:
         if res.status == "new-tip":
             self.narrate("block-accepted", f"{self.name} accepted block {height} {block.short} from {frm}: new tip",
                          node=self.name, block=block.hash, peer=frm, quiet=True)
+        elif res.status == "side-branch" and self._missing_before(block.hash):
+            self.narrate("orphan", f"{self.name} got block {height} {block.short} from {frm}: its branch has more work, "
+                         "but blocks before it have not arrived; fetching them", node=self.name, block=block.hash,
+                         peer=frm, quiet=True)
         elif res.status == "side-branch":
             tip = self.state.chain.tip
             why = ("which has more work" if idx is not None and tip.chain_work > idx.chain_work
@@ -542,7 +566,10 @@ class Node:
         try:
             res = self.state.accept_tx(tx)
         except ValidationError as e:
-            self.recent_rejects.add(tx.txid)
+            if e.code in NOT_YET_CODES and source is not None:
+                self._wait(tx)  # nobody would announce it again once our chain catches up
+            else:
+                self.recent_rejects.add(tx.txid)
             self.narrate("tx-rejected", f"{self.name} rejected transaction {short_hex(tx.txid)} from {frm}: {e.code}"
                          + (f" ({e.detail})" if e.detail else ""), node=self.name, tx=tx.txid, code=e.code, peer=frm)
             if source is not None:
@@ -560,18 +587,50 @@ class Node:
                     self._ask(source, [m.InvItem(m.MSG_TX, ev.missing)])
             self.narrate("tx-orphan", f"{self.name} holds transaction {short_hex(tx.txid)} from {frm} until its parent arrives",
                          node=self.name, tx=tx.txid, quiet=True)
+            if source is not None:
+                self._wait(tx)  # its parent may come in a block that leaves it premature here
             return "orphan"
-        for t in res.accepted:
-            if source is None and t is tx:
+        self._accepted(res.accepted, tx, source)
+        return res.status
+
+    def _wait(self, tx: Tx) -> None:
+        if len(self.waiting) >= MAX_ORPHAN_TXS:
+            del self.waiting[next(iter(self.waiting))]  # the oldest goes
+        self.waiting[tx.txid] = tx
+
+    def _retry_waiting(self) -> None:
+        """The tip moved: try again the txs that were premature (or orphans) here."""
+        for txid, tx in list(self.waiting.items()):
+            if txid in self.state.mempool or txid in self.state.chain.tx_index:
+                del self.waiting[txid]
+                continue
+            if txid in self.state.mempool.orphans:
+                continue  # the mempool retries it when its parent arrives
+            try:
+                res = self.state.accept_tx(tx)
+            except ValidationError as e:
+                if e.code not in NOT_YET_CODES:
+                    del self.waiting[txid]  # invalid now for good (spent, conflicting)
+                continue
+            del self.waiting[txid]
+            if res.status == "accepted":
+                self._accepted(res.accepted, None, None, waited=True)
+
+    def _accepted(self, accepted: list[Tx], tx: Tx | None, source: Peer | None, waited: bool = False) -> None:
+        """Narrate and announce transactions that entered the mempool."""
+        frm = source.remote if source is not None else self.name
+        for t in accepted:
+            if waited:
+                text = f"{self.name} accepted transaction {short_hex(t.txid)} into its mempool now that its chain has caught up"
+            elif source is None and t is tx:
                 text = f"{self.name} checked its own transaction {short_hex(t.txid)}, keeps it in its mempool and announces it"
             else:
                 text = f"{self.name} accepted transaction {short_hex(t.txid)} from {frm} into its mempool"
-            self.narrate("tx-accepted", text, node=self.name, tx=t.txid, peer=frm, quiet=source is not None)
-        items = [m.InvItem(m.MSG_TX, t.txid) for t in res.accepted]
+            self.narrate("tx-accepted", text, node=self.name, tx=t.txid, peer=frm, quiet=source is not None or waited)
+        items = [m.InvItem(m.MSG_TX, t.txid) for t in accepted]
         for peer in self.active_peers():
             if peer is not source:
                 self._announce_to(peer, items)
-        return res.status
 
 
 def chain_contains(tip: Any, idx: Any) -> bool:

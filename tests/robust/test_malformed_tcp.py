@@ -323,3 +323,22 @@ def test_thousands_of_well_formed_random_messages_break_nothing(seed):
             await lab.close()
 
     run(story())
+
+
+def test_every_node_listens_on_the_loopback_address_only():
+    """Security: a lab is reachable from this machine only, unless someone explicitly asks otherwise."""
+    async def story():
+        lab = await Lab.create(3, difficulty=6, latency_ms=5)
+        try:
+            await lab.add_node("D")
+            await lab.stop_node("B")
+            await lab.start_node("B")
+            for node in lab.nodes.values():
+                addrs = {sock.getsockname()[0] for sock in node.server.sockets}
+                assert addrs == {"127.0.0.1"}, (node.name, addrs)
+                for peer in node.peers.values():
+                    assert peer.transport.get_extra_info("peername")[0] == "127.0.0.1"
+        finally:
+            await lab.close()
+
+    run(story())
