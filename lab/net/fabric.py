@@ -125,6 +125,7 @@ class Fabric:
 
     async def _deliver(self, flight: Flight) -> None:
         self.flights.pop(flight.id, None)
+        flight.event = None  # the event is spent; keeping it would make a cycle only the GC frees
         peer = flight.receiver
         if peer is None or peer.closed:
             flight.status = "lost"
