@@ -69,6 +69,7 @@ def machine() -> dict[str, Any]:
         "ecdsa": ecdsa_version,
         "ecdsa_backend": backend,
         "platform": f"{platform.system()} {platform.machine()}",
+        "load": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,  # other work sharing the cores
     }
 
 
@@ -467,6 +468,7 @@ def render_table(results: dict[str, Any], quick: bool) -> str:
     m = results["machine"]
     head = (f"lab bench on {m['cores']} core{'s' if m['cores'] != 1 else ''}, {m['implementation']} {m['python']}, "
             f"ecdsa {m['ecdsa']} ({m['ecdsa_backend']}), {m['platform']}"
+            + (f", load {m['load']:g} at start" if m.get("load") is not None else "")
             + ("  [--quick: small sizes, one run; timings not comparable to the targets]" if quick else ""))
     rows = [("figure", "median", "min", "max", "unit", "target", "", "what")]
     for fig in FIGURES:
