@@ -524,7 +524,7 @@ def main(as_json: bool = False, quick: bool = False, only: str | None = None, ru
             failed = True
             results[fig.name] = {"error": f"{type(e).__name__}: {e}"}
         if isinstance(results[fig.name], dict):
-            results[fig.name]["seconds"] = round(_now() - t0, 3)
+            results[fig.name]["elapsed_s"] = round(_now() - t0, 3)  # how long measuring this figure took
     if as_json:
         print(json.dumps(results, indent=2))
     else:
