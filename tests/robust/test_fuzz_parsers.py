@@ -198,3 +198,13 @@ def test_empty_and_all_ff_payloads_of_every_type(command):
     """The edge cases a random generator rarely picks: nothing at all, and every length field maxed."""
     for payload in (b"", b"\x00", b"\xff" * 9, b"\xff" * 120, b"\xfe\xff\xff\xff\xff" + b"\x00" * 40):
         parse_or_refuse(command, payload)
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(1800)
+@fuzz(100_000)
+@given(msg=any_message, ops=mutations, retype=st.sampled_from([None, *sorted(m.MESSAGEMAP)]), cut=st.integers(1, 200))
+def test_mutated_messages_and_frames_soak(msg, ops, retype, cut):
+    parse_or_refuse(retype or msg.msgtype, _mutate(msg.serialize(), ops))
+    stream = _mutate(encode_frame(msg.msgtype, msg.serialize()), ops)
+    feed_all([stream[i:i + cut] for i in range(0, len(stream), cut)])
