@@ -16,11 +16,11 @@ from lab.params import DEFAULT_DIFFICULTY, DEFAULT_LATENCY_MS, DEFAULT_NODES, DE
 from lab.render.style import Styler, color_wanted
 
 
-def _config(nodes: int, seed: int, topology: str, difficulty: int, latency: float):
+def _config(nodes: int, seed: int, topology: str, difficulty: int, latency: float, host: str = "127.0.0.1"):
     from lab.commands.session import LabConfig
     kind, _, k = topology.partition(" ")
     return LabConfig(nodes=nodes, topology=kind, k=int(k) if k.isdigit() else 3, seed=seed,
-                     difficulty=difficulty, latency_ms=latency)
+                     difficulty=difficulty, latency_ms=latency, host=host)
 
 
 async def run_lines(session, lines, source: str, out) -> int:
@@ -72,18 +72,21 @@ class LabGroup(click.Group):
 @click.option("--topology", default="mesh", show_default=True, help="line | ring | star | mesh | 'random K'")
 @click.option("--difficulty", default=DEFAULT_DIFFICULTY, show_default=True, type=click.IntRange(1, 32), help="Proof-of-work zero bits.")
 @click.option("--latency", default=DEFAULT_LATENCY_MS, show_default=True, type=click.FloatRange(0, 60_000), help="Link latency in ms.")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDR",
+              help="Address every node listens on. Anything but loopback exposes the nodes to your network: see README, Security.")
 @click.option("-c", "commands", default=None, help='Run these commands and exit, e.g. -c "mine A; tree".')
 @click.option("--plain", is_flag=True, help="No colour, ASCII only.")
 @click.pass_context
-def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, commands, plain) -> None:
+def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, plain) -> None:
     """Blockchain Lab: a small blockchain network of real nodes, driven from one prompt."""
     ctx.ensure_object(dict)
-    ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain)
+    ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain,
+                   host=host)
     if topology.split(" ")[0] not in ("line", "ring", "star", "mesh", "random"):
         raise click.BadParameter(f"'{topology}' is not a topology (line, ring, star, mesh, 'random K')", param_hint="--topology")
     if ctx.invoked_subcommand is not None:
         return
-    config = _config(nodes, seed, topology, difficulty, latency)
+    config = _config(nodes, seed, topology, difficulty, latency, host)
     if commands is not None:
         styler = Styler(color_wanted(sys.stdout.isatty(), plain), plain)
         ctx.exit(_run(_script(config, [(1, commands)], "-c", styler)))
@@ -100,7 +103,7 @@ def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, command
 def run_cmd(ctx: click.Context, file) -> None:
     """Run a script of lab commands (FILE, or - for stdin)."""
     o = ctx.obj
-    config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"])
+    config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
     styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
     name = "<stdin>" if file.name == "<stdin>" else file.name
     ctx.exit(_run(_script(config, enumerate(file, 1), name, styler)))
@@ -133,7 +136,8 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
     plain = ctx.obj["plain"]
     if sys.stdin.isatty() and sys.stdout.isatty():
         from lab.repl.app import run_repl
-        config = _config(ctx.obj["nodes"], ctx.obj["seed"], ctx.obj["topology"], ctx.obj["difficulty"], ctx.obj["latency"])
+        o = ctx.obj
+        config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
         ctx.exit(_run(run_repl(config, plain=plain, first_lines=[f"lesson {lesson_id}"])))
     from lab.commands.lessons import run_lesson_stdin
     ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))

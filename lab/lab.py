@@ -198,13 +198,16 @@ class Lab:
         self._pump_task: asyncio.Task | None = None
         self.listeners: list[Callable[[LogEntry], None]] = []  # e.g. the REPL
         self.closed = False
+        self.host = "127.0.0.1"
 
     # -- construction ---------------------------------------------------------------
     @classmethod
     async def create(cls, nodes: int | list[str] = DEFAULT_NODES, topology: str = "mesh", k: int = 3,
                      seed: int = DEFAULT_SEED, difficulty: int = DEFAULT_DIFFICULTY,
-                     latency_ms: float = DEFAULT_LATENCY_MS, jitter: float = DEFAULT_JITTER) -> Lab:
+                     latency_ms: float = DEFAULT_LATENCY_MS, jitter: float = DEFAULT_JITTER,
+                     host: str = "127.0.0.1") -> Lab:
         lab = cls(seed=seed, difficulty=difficulty, latency_ms=latency_ms, jitter=jitter)
+        lab.host = host  # where every node listens: loopback unless the user asks otherwise
         names = node_names(nodes) if isinstance(nodes, int) else [n.upper() for n in nodes]
         raise_fd_limit(len(names) + 64)  # the listeners; connect_many asks for the links
         for name in names:
@@ -219,7 +222,7 @@ class Lab:
 
     async def _new_node(self, name: str) -> Node:
         state = NodeState(name, PrivateKey.derive(self.seed, name), self.consensus, self.clock)
-        node = Node(name, state, self.fabric, self.narrate, self.clock)
+        node = Node(name, state, self.fabric, self.narrate, self.clock, host=self.host)
         state.listeners.append(lambda ev, n=name: self._on_chain_event(n, ev))
         await node.listen()
         self.nodes[name] = node
@@ -676,8 +679,15 @@ class Lab:
                      "the network is healed (no link needed reconnecting)")
         return done
 
-    def cut(self, a: str, b: str) -> None:
+    def pair(self, a: str, b: str) -> tuple[Node, Node]:
+        """Two different nodes, for commands about the link between them."""
         na, nb = self.node(a), self.node(b)
+        if na is nb:
+            raise CommandError(f"{na.name} and {nb.name} are the same node", "a link joins two different nodes, e.g. A B")
+        return na, nb
+
+    def cut(self, a: str, b: str) -> None:
+        na, nb = self.pair(a, b)
         self.fabric.link(na.name, nb.name).cut = True
         self.one_way_cuts.add((na.name, nb.name))
         self.narrate("cut", f"one-way cut: {na.name}'s messages to {nb.name} are now lost ({nb.name} still reaches {na.name})")
@@ -733,7 +743,7 @@ class Lab:
 
     # -- network conditions ---------------------------------------------------------------------------
     def set_latency(self, a: str, b: str, ms: float) -> None:
-        na, nb = self.node(a), self.node(b)
+        na, nb = self.pair(a, b)
         self.fabric.set_latency(na.name, nb.name, int(ms * MS))
         self.fabric.set_latency(nb.name, na.name, int(ms * MS))
 
@@ -741,16 +751,16 @@ class Lab:
         self.fabric.set_all_latency(int(ms * MS))
 
     def set_loss(self, a: str, b: str, p: float) -> None:
-        na, nb = self.node(a), self.node(b)
+        na, nb = self.pair(a, b)
         self.fabric.link(na.name, nb.name).loss = p
         self.fabric.link(nb.name, na.name).loss = p
 
     def hold(self, a: str, b: str) -> int:
-        na, nb = self.node(a), self.node(b)
+        na, nb = self.pair(a, b)
         return self.fabric.hold(na.name, nb.name)
 
     def release(self, a: str, b: str) -> int:
-        na, nb = self.node(a), self.node(b)
+        na, nb = self.pair(a, b)
         return self.fabric.release(na.name, nb.name)
 
     def set_difficulty(self, zero_bits: int) -> int:

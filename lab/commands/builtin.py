@@ -6,6 +6,8 @@ returns a Result; narration of what happened is added by the Session.
 
 from __future__ import annotations
 
+import dataclasses
+
 from lab.chain.amount import format_amount
 from lab.chain.crypto import short_hex
 from lab.commands import predicates
@@ -19,7 +21,7 @@ from lab.commands.parse import (
     take_option,
 )
 from lab.commands.registry import REGISTRY, command, lookup, usage_error
-from lab.commands.session import LabConfig, Result, Session
+from lab.commands.session import Result, Session
 from lab.errors import CommandError
 from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY
 from lab.render.narration import fmt_time
@@ -76,7 +78,7 @@ async def cmd_seed(s: Session, args: list[str]) -> Result:
     _need(s, args, 1, "seed", 1)
     seed = parse_int(args[0], "seed", 0, 2**32)
     cfg = s.config
-    await s.rebuild(LabConfig(cfg.nodes, cfg.topology, cfg.k, seed, cfg.difficulty, cfg.latency_ms, cfg.jitter))
+    await s.rebuild(dataclasses.replace(cfg, seed=seed))
     return Result([f"A fresh lab with seed {seed}: {len(s.lab.nodes)} nodes, {cfg.topology}."])
 
 

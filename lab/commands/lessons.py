@@ -46,7 +46,7 @@ class SessionRunner:
         latency = parse_duration(start.latency) / 1000 if start.latency else base.latency_ms
         cfg = LabConfig(nodes=list(start.node_names), topology=start.topology_kind,
                         k=start.topology_k or 3, seed=start.seed, difficulty=start.difficulty,
-                        latency_ms=latency)
+                        latency_ms=latency, host=self.session.config.host)
         await self.session.rebuild(cfg)
         for line in start.setup:
             out = await self.session.execute(line, hook=False)

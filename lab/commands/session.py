@@ -42,6 +42,7 @@ class LabConfig:
     difficulty: int = DEFAULT_DIFFICULTY
     latency_ms: float = DEFAULT_LATENCY_MS
     jitter: float = DEFAULT_JITTER
+    host: str = "127.0.0.1"  # where nodes listen; another address only when asked (--host)
 
 
 @dataclass
@@ -77,7 +78,8 @@ class Session:
 
     async def start(self) -> Session:
         self.lab = await Lab.create(self.config.nodes, self.config.topology, self.config.k, self.config.seed,
-                                    self.config.difficulty, self.config.latency_ms, self.config.jitter)
+                                    self.config.difficulty, self.config.latency_ms, self.config.jitter,
+                                    self.config.host)
         self.history = []
         return self
 
