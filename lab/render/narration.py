@@ -35,50 +35,43 @@ def join_names(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-_ACCEPT = re.compile(r"^(\S+) accepted block (\S+) (\S+) from (\S+): new tip$")
-_TX = re.compile(r"^(\S+) accepted transaction (\S+) from (\S+) into its mempool$")
+# Per-node lines that merge into one: kind -> (pattern; group with the node name; the object)
+_MERGE: dict[str, tuple[re.Pattern[str], str]] = {
+    "block-accepted": (re.compile(r"^(?P<node>\S+) accepted (?P<obj>block \S+ \S+) from \S+: new tip$"), "new tip"),
+    "tx-accepted": (re.compile(r"^(?P<node>\S+) accepted (?P<obj>transaction \S+) from \S+ into its mempool$"), "mempool"),
+}
+
+
+def _merged_text(kind: str, obj: str, names: list[str]) -> str:
+    if kind == "block-accepted":
+        return f"{join_names(names)} accepted {obj}: new tip"
+    many = len(names) > 1
+    return f"{join_names(names)} accepted {obj} into {'their mempools' if many else 'its mempool'}"
 
 
 def summarize(entries: list[Any], styler: Styler, with_time: bool = False) -> list[str]:
-    lines: list[str] = []
-    merged: dict[tuple[str, str], int] = {}  # (kind, object) -> index into groups
-    groups: list[tuple[str, str, list[str], str, int]] = []  # kind, key, names, suffix, time
-    order: list[tuple[str, Any]] = []
+    """One line per event, except that per-node acceptances of one object merge."""
+    groups: dict[tuple[str, str], tuple[int, list[str]]] = {}  # (kind, object) -> (time, node names)
+    order: list[Any] = []  # entries and (kind, object) group keys, in first-seen order
     for e in entries:
-        if e.kind == "block-accepted":
-            mt = _ACCEPT.match(e.text)
-            if mt:
-                key = ("block", f"block {mt.group(2)} {mt.group(3)}")
-                if key not in merged:
-                    merged[key] = len(groups)
-                    groups.append(("block-accepted", key[1], [], "", e.time))
-                    order.append(("group", merged[key]))
-                groups[merged[key]][2].append(mt.group(1))
-                continue
-        if e.kind == "tx-accepted" and e.quiet:
-            mt = _TX.match(e.text)
-            if mt:
-                key = ("tx", f"transaction {mt.group(2)}")
-                if key not in merged:
-                    merged[key] = len(groups)
-                    groups.append(("tx-accepted", key[1], [], "", e.time))
-                    order.append(("group", merged[key]))
-                groups[merged[key]][2].append(mt.group(1))
-                continue
-        if e.quiet:
-            continue
-        order.append(("entry", e))
-    for what, item in order:
-        if what == "entry":
-            text = item.text
-            t = item.time
-            kind = item.kind
+        rule = _MERGE.get(e.kind)
+        mt = rule[0].match(e.text) if rule else None
+        if mt:
+            key = (e.kind, mt.group("obj"))
+            if key not in groups:
+                groups[key] = (e.time, [])
+                order.append(key)
+            groups[key][1].append(mt.group("node"))
+        elif not e.quiet:
+            order.append(e)
+    lines = []
+    for item in order:
+        if isinstance(item, tuple):
+            kind, obj = item
+            t, names = groups[item]
+            text = _merged_text(kind, obj, names)
         else:
-            kind, obj, names, _suffix, t = groups[item]
-            if kind == "block-accepted":
-                text = f"{join_names(names)} accepted {obj}: new tip"
-            else:
-                text = f"{join_names(names)} accepted {obj} into {'its' if len(names) == 1 else 'their'} mempool{'s' if len(names) > 1 else ''}"
+            kind, t, text = item.kind, item.time, item.text
         prefix = f"{fmt_time(t)} " if with_time else ""
         lines.append(styler.line(kind, prefix + text))
     return lines
