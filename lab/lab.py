@@ -182,6 +182,7 @@ class Lab:
         self.mode = "auto"  # auto | step | live
         self.speed = 1.0
         self.autominer = False
+        self.relay = "push"  # "push": new tips pushed whole (BIP 152 high-bandwidth); "inv": announce, then fetch
         self.block_interval = TARGET_BLOCK_INTERVAL * SECOND  # virtual µs between blocks, network-wide
         self.hashrate: dict[str, float] = {}  # share of the network's hashrate
         self._mine_events: dict[str, Any] = {}
@@ -223,6 +224,7 @@ class Lab:
     async def _new_node(self, name: str) -> Node:
         state = NodeState(name, PrivateKey.derive(self.seed, name), self.consensus, self.clock)
         node = Node(name, state, self.fabric, self.narrate, self.clock, host=self.host)
+        node.relay_push = self.relay == "push"
         state.listeners.append(lambda ev, n=name: self._on_chain_event(n, ev))
         await node.listen()
         self.nodes[name] = node
@@ -762,6 +764,13 @@ class Lab:
     def release(self, a: str, b: str) -> int:
         na, nb = self.pair(a, b)
         return self.fabric.release(na.name, nb.name)
+
+    def set_relay(self, mode: str) -> None:
+        if mode not in ("inv", "push"):
+            raise CommandError(f"unknown relay mode '{mode}'", "type: relay inv | relay push")
+        self.relay = mode
+        for node in self.nodes.values():
+            node.relay_push = mode == "push"
 
     def set_difficulty(self, zero_bits: int) -> int:
         height = max(n.state.chain.tip.height for n in self.nodes.values()) + 1

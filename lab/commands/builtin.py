@@ -182,6 +182,22 @@ async def cmd_difficulty(s: Session, args: list[str]) -> Result:
 
 
 # -- the network -------------------------------------------------------------------------------
+@command("relay", "relay push|inv", "how nodes pass on a new block: push it whole, or announce it first",
+         category="network", args=("word:push|inv",),
+         help="push (the default): a node that gets a new tip sends the whole block to its peers at once,\n"
+              "  as Bitcoin Core does with compact blocks to its high-bandwidth peers (BIP 152): one message a hop.\n"
+              "inv: the node announces the block (inv); a peer that lacks it asks (getdata) and gets it (block):\n"
+              "  three messages a hop, the classic relay, easy to watch in `mode step`.")
+async def cmd_relay(s: Session, args: list[str]) -> Result:
+    if not args:
+        return Result([f"Relay: {s.lab.relay}."])
+    _need(s, args, 1, "relay", 1)
+    s.lab.set_relay(args[0].lower())
+    what = {"push": "a new tip block goes to every peer at once (one message a hop)",
+            "inv": "a new block is announced (inv), asked for (getdata), then sent (block)"}
+    return Result([f"Relay {args[0].lower()}: {what[args[0].lower()]}."])
+
+
 @command("connect", "connect A B", "open a connection between A and B", category="network", args=(NODE, NODE))
 async def cmd_connect(s: Session, args: list[str]) -> Result:
     _need(s, args, 2, "connect", 2)

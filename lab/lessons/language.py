@@ -18,7 +18,7 @@ LAB_COMMANDS = frozenset(
     help nodes status mine send balance mempool chain tree block tx peers diff
     explain log add-node stop start connect disconnect heal partition cut
     latency loss topology mode queue step run speed drop hold release hashrate
-    autominer difficulty check msg forge
+    autominer difficulty check msg forge relay
     """.split()
 )
 

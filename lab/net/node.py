@@ -86,6 +86,7 @@ class Node:
         self.internal_errors: list[str] = []
         self.nonce_counter = 0
         self.blocks_mined = 0
+        self.relay_push = False  # BIP 152-style: push a new tip block instead of announcing it
 
     # -- life cycle -----------------------------------------------------------------
     async def listen(self) -> None:
@@ -535,10 +536,17 @@ class Node:
             idx = idx.parent
         new.reverse()
         items = [m.InvItem(m.MSG_BLOCK, h) for h in new]
+        # realname: BIP 152 high-bandwidth mode: a tip that extends the old one by one
+        # block is pushed whole, unasked, to peers that opted in; anything else is announced
+        push = self.relay_push and len(new) == 1 and chain.tip.parent is old_tip
         for peer in self.active_peers():
             if peer is source:
                 continue
-            self._announce_to(peer, items)
+            if push and new[0] not in peer.known:
+                peer.known.add(new[0])
+                peer.send(m.MsgBlock(self.state.get_block(new[0])))
+            else:
+                self._announce_to(peer, items)
 
     def _announce_to(self, peer: Peer, items: list[m.InvItem]) -> None:
         fresh = [i for i in items if i.hash not in peer.known]
