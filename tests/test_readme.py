@@ -25,7 +25,7 @@ def test_ci_runs_the_readme_test_line_verbatim():
 
 
 def test_every_command_in_the_readme_table_is_registered():
-    from lab.commands import builtin  # noqa: F401
+    from lab.commands import builtin, lessons  # noqa: F401
     from lab.commands.registry import ALIASES, REGISTRY
 
     text = (ROOT / "README.md").read_text()
@@ -33,3 +33,13 @@ def test_every_command_in_the_readme_table_is_registered():
     words = {cell.strip("`").split()[0] for cell in table.split("`")[1::2] if cell.strip()}
     unknown = {w for w in words if w not in REGISTRY and w not in ALIASES and w != "not"}
     assert not unknown, unknown
+
+
+def test_lesson_files_may_use_every_lab_command():
+    """The lesson loader keeps its own list (it sits below the command layer): keep them in step."""
+    from lab.commands import builtin, lessons  # noqa: F401
+    from lab.commands.registry import REGISTRY
+    from lab.lessons.language import FORBIDDEN_IN_LESSONS, LAB_COMMANDS
+
+    lab_commands = {n for n, c in REGISTRY.items() if c.category not in ("lesson", "meta")}
+    assert lab_commands - LAB_COMMANDS - FORBIDDEN_IN_LESSONS == set()

@@ -16,6 +16,7 @@ def test_step_mode_queue_msg_and_drop():
     async def go():
         s = await _session(nodes=3, topology="line")
         try:
+            await s.execute("relay inv")
             await s.execute("mode step")
             await s.execute("mine A")
             queue = (await s.execute("queue")).text

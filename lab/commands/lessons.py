@@ -123,7 +123,11 @@ _lesson_command("undo", "undo", "rebuild the lesson's lab without your last comm
 async def check_lessons(key: str | None, out: Any) -> int:
     from lab.lessons.loader import find_lesson, load_all
     from lab.lessons.script import check_lesson
-    lessons = [find_lesson(key)] if key else load_all()
+    try:
+        lessons = [find_lesson(key)] if key else load_all()
+    except LabError as e:  # a malformed lesson file or an unknown id: one line, no traceback
+        out(f"error: {e}")
+        return 1
     failed = 0
     for lesson in lessons:
         s = Session()

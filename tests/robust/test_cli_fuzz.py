@@ -64,7 +64,7 @@ TEMPLATES = [
     "partition {n},{n}", "partition | {n}", "partition {n} | | {n}", "heal", "cut {n} -> {n}", "cut {n} {n}",
     "cut {n} ->", "latency {n} {n} {d}", "latency all {d}", "latency {n},{n} | {n} {d}", "latency {d}",
     "loss {n} {n} {i}%", "loss {n} {n} {w}", "topology {w}", "topology random {i}", "topology line",
-    "hold {n} {n}", "release {n} {n}", "drop {id}", "add-node", "add-node {l}", "add-node {n}",
+    "hold {n} {n}", "release {n} {n}", "relay push", "relay inv", "relay {w}", "drop {id}", "add-node", "add-node {l}", "add-node {n}",
     "stop {n}", "start {n}", "mode auto", "mode step", "mode {w}", "step", "step {i}", "run {d}",
     "run until quiet", "run until", "run {w} {w}", "speed {a}", "speed {w}x",
     "check {p}", "check", "check height {n} {o} {i}", "check balance {n} {o} {a}",
