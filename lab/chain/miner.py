@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from lab.chain.block import Block, BlockHeader
 from lab.chain.chainstate import BlockIndex, ChainState
 from lab.chain.merkle import merkle_root
-from lab.chain.pow import bits_to_target
+from lab.chain.pow import bits_to_target, check_proof_of_work
 from lab.chain.tx import Tx, make_coinbase
 from lab.params import BLOCK_VERSION, MAX_BLOCK_SIZE
 
@@ -175,3 +175,16 @@ def mine(template: BlockTemplate, slice_size: int = 100_000) -> Block:
         block = miner.search(slice_size)
         if block is not None:
             return block
+
+
+def failing_pow(block: Block) -> Block:
+    """The same block with the first nonce (from 0) whose hash misses its target.
+
+    What `forge NODE bad-pow` sends, and what tests use to trigger `high-hash`.
+    """
+    h = block.header
+    for nonce in range(1 << 32):
+        header = BlockHeader(h.version, h.prev_hash, h.merkle_root, h.time, h.bits, nonce)
+        if not check_proof_of_work(header.hash, header.bits):
+            return Block(header, block.txs)
+    raise ValueError("every nonce meets this target")

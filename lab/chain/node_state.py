@@ -18,14 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from lab.chain import pow
 from lab.chain.block import Block, BlockHeader
 from lab.chain.chainstate import ChainState
 from lab.chain.consensus import Consensus
 from lab.chain.crypto import PrivateKey, sha256d
 from lab.chain.events import Event, TxRejected
 from lab.chain.mempool import Mempool
-from lab.chain.miner import BlockTemplate, Miner, mine, template_from_mempool
+from lab.chain.miner import BlockTemplate, Miner, failing_pow, mine, template_from_mempool
 from lab.chain.sigcache import SigCache
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut
 from lab.chain.wallet import Wallet
@@ -203,10 +202,7 @@ class NodeState:
             miner.merkle_root = sha256d(b"not the merkle root of these transactions")
             miner.prepare_header()
         if rule == "bad-pow":
-            for nonce in range(1 << 32):
-                block = miner.block_with_nonce(nonce)
-                if not pow.check_proof_of_work(block.hash, block.header.bits):
-                    return block
+            return failing_pow(miner.block_with_nonce(0))
         while True:
             block = miner.search(100_000)
             if block is not None:

@@ -14,6 +14,7 @@ from ecdsa.util import sigdecode_der, sigencode_der
 
 from lab.chain.block import Block
 from lab.chain.crypto import CURVE_ORDER, sha256d
+from lab.chain.miner import failing_pow
 from lab.chain.tx import NULL_OUTPOINT, OutPoint, Tx, TxIn, TxOut, make_coinbase
 from lab.chain.utxo import Coin
 from lab.chain.validation import REASONS, check_tx_inputs
@@ -33,18 +34,6 @@ def pay(w, a, value: int = 10 * COIN, fee: int = 10_000, height: int = 1, to: by
     if out.value - value - fee:
         outs.append(TxOut(out.value - value - fee, a.key.pkh))
     return w.signed_tx(a.key, [(op, out)], outs)
-
-
-def failing_pow(block: Block) -> Block:
-    from lab.chain import pow
-    from lab.chain.block import BlockHeader
-
-    h = block.header
-    for nonce in range(1 << 20):
-        header = BlockHeader(h.version, h.prev_hash, h.merkle_root, h.time, h.bits, nonce)
-        if not pow.check_proof_of_work(header.hash, header.bits):
-            return Block(header, block.txs)
-    raise RuntimeError
 
 
 def high_s(sig: bytes) -> bytes:

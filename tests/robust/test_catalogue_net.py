@@ -29,7 +29,7 @@ from lab.chain import pow
 from lab.chain.block import Block, BlockHeader
 from lab.chain.crypto import CURVE_ORDER, PrivateKey, sha256d
 from lab.chain.merkle import merkle_root
-from lab.chain.miner import make_template, mine
+from lab.chain.miner import failing_pow, make_template, mine
 from lab.chain.node_state import FORGE_RULES
 from lab.chain.tx import NULL_OUTPOINT, OutPoint, Tx, TxIn, TxOut, make_coinbase
 from lab.commands.session import LabConfig, Session
@@ -88,14 +88,7 @@ class Forger:
                 return Block(header, txs)
         raise RuntimeError("no nonce")
 
-    @staticmethod
-    def failing_pow(block: Block) -> Block:
-        h = block.header
-        for nonce in range(1 << 20):
-            header = BlockHeader(h.version, h.prev_hash, h.merkle_root, h.time, h.bits, nonce)
-            if not pow.check_proof_of_work(header.hash, header.bits):
-                return Block(header, block.txs)
-        raise RuntimeError
+    failing_pow = staticmethod(failing_pow)
 
     def height(self) -> int:
         return self.chain.height
