@@ -20,13 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.chain.amount import format_amount
 from lab.chain.block import Block
 from lab.chain.consensus import Consensus
-from lab.chain.crypto import PrivateKey, short_hex
+from lab.chain.crypto import PrivateKey, hash_hex, short_hex
 from lab.chain.miner import Miner
 from lab.chain.node_state import NodeState
 from lab.chain.tx import Tx
 from lab.errors import CommandError
+from lab.net import messages as m
 from lab.net.fabric import Fabric
 from lab.net.node import Node
 from lab.net.peer import Peer
@@ -429,7 +431,6 @@ class Lab:
                 break
         self.mined_at[block.hash] = (node.name, self.sched.now)
         fees = block.txs[0].total_out() - self.consensus.subsidy(tip.height + 1)
-        from lab.chain.amount import format_amount
         self.narrate("mined", f"{node.name} mined block {tip.height + 1} {block.short} on {tip.height} "
                      f"{short_hex(tip.hash)} ({len(block.txs)} tx, reward {format_amount(block.txs[0].total_out())}"
                      + (f" incl. {format_amount(fees)} fees" if fees else "") + ")",
@@ -445,7 +446,6 @@ class Lab:
         self.label(label, "block", block.hash)
         self.narrate("forged", f"{node.name} forged block {block.short} breaking the rule '{rule}' and sends it to its peers",
                      node=node.name, block=block.hash, rule=rule)
-        from lab.net import messages as m
         for peer in node.active_peers():
             peer.send(m.MsgBlock(block))
         return block
@@ -810,7 +810,6 @@ class Lab:
 
 
 def _matches(h: bytes, prefix: str) -> bool:
-    from lab.chain.crypto import hash_hex
     full = hash_hex(h)
     return full.startswith(prefix) or full.lstrip("0").startswith(prefix)
 

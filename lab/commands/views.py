@@ -6,10 +6,11 @@ from lab.chain.amount import format_amount
 from lab.chain.crypto import address_from_pkh, hash_hex, short_hex
 from lab.chain.pow import zero_bits_of
 from lab.commands.parse import parse_int, take_option
-from lab.commands.predicates import why_behind
+from lab.commands.predicates import _confirmed_height, why_behind
 from lab.commands.registry import command, lookup, usage_error
 from lab.commands.session import Result, Session
 from lab.errors import CommandError
+from lab.lab import LAB_EPOCH
 from lab.net.messages import decode_message
 from lab.render.narration import fmt_time
 from lab.render.tables import hexdump, table
@@ -105,15 +106,10 @@ async def cmd_chain(s: Session, args: list[str]) -> Result:
     for idx in reversed(node.state.chain.active[-n:]):
         block = node.state.get_block(idx.hash)
         miner = _owner(s, block.txs[0].outputs[0].pubkey_hash) if block and idx.height > 0 else "-"
-        rows.append([idx.height, short_hex(idx.hash), fmt_time((idx.header.time - _epoch()) * 1_000_000)
-                     if idx.header.time >= _epoch() else "genesis", len(block.txs) if block else "?", miner,
+        rows.append([idx.height, short_hex(idx.hash), fmt_time((idx.header.time - LAB_EPOCH) * 1_000_000)
+                     if idx.header.time >= LAB_EPOCH else "genesis", len(block.txs) if block else "?", miner,
                      f"{zero_bits_of(idx.header.bits):g}"])
     return Result(table(["height", "hash", "time", "txs", "miner", "bits"], rows).splitlines())
-
-
-def _epoch() -> int:
-    from lab.lab import LAB_EPOCH
-    return LAB_EPOCH
 
 
 @command("tree", "tree", "the fork tree of every block any node knows, with each node's tip", category="view",
@@ -191,7 +187,6 @@ async def cmd_block(s: Session, args: list[str]) -> Result:
 async def cmd_tx(s: Session, args: list[str]) -> Result:
     if len(args) != 1:
         raise usage_error(lookup("tx"), "name one transaction")
-    from lab.commands.predicates import _confirmed_height
     lab = s.lab
     txid = lab.resolve(args[0], "tx").hash
     tx = lab.txs.get(txid)
