@@ -56,7 +56,7 @@ from lab.errors import CommandError, ProtocolError
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # base32 without I, L, O, U
 FINGERPRINT_BYTES = 5  # 40 bits: 8 base32 symbols
 SECRET_SYMBOLS = 8  # a random secret part: 40 bits
-MIN_SECRET, MAX_SECRET = 4, 32  # characters of an instructor's own secret part
+MIN_SECRET, MAX_SECRET = 6, 32  # characters of a secret part; 6 so a code missing a group is caught
 KDF_ITERATIONS = 50_000  # PBKDF2 rounds: ~30 ms once per lab, ~1e5 times the cost of a guess
 _ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
