@@ -10,6 +10,7 @@ import random
 import pytest
 
 from lab.classroom import auth as ca
+from lab.classroom import control as cc
 from lab.classroom import messages as cm
 from lab.errors import CommandError, ProtocolError
 
@@ -153,13 +154,13 @@ def test_a_peer_using_our_own_name_or_another_protocol_version_is_refused():
 
 # --- control -------------------------------------------------------------------------------
 
-SPLIT = cm.Split((("alice", "bob"), ("carol", "dave")))
+SPLIT = cc.Split((("alice", "bob"), ("carol", "dave")))
 
 
 def test_host_signed_control_is_accepted_once_and_in_order():
     signer, alice = ca.ControlSigner(HOST_KEY), ca.ControlVerifier(HOST_KEY.pubkey)
     first = signer.sign(SPLIT, 1_700_000_000)
-    second = signer.sign(cm.Heal(), 1_700_000_060)
+    second = signer.sign(cc.Heal(), 1_700_000_060)
     assert (first.seq, second.seq) == (1, 2)
     # it travels as bytes, like any message
     assert alice.check(cm.MsgClassCtl.deserialize(first.serialize())) is ca.Verdict.ACCEPTED
@@ -184,8 +185,8 @@ def test_a_classmate_with_the_code_cannot_forge_control():
 @pytest.mark.parametrize("tamper", [
     lambda m: cm.MsgClassCtl(m.seq + 1, m.time, m.control, m.sig),  # jump the sequence
     lambda m: cm.MsgClassCtl(m.seq, m.time + 1, m.control, m.sig),
-    lambda m: cm.MsgClassCtl(m.seq, m.time, cm.Split((("alice",), ("bob", "carol", "dave"))), m.sig),
-    lambda m: cm.MsgClassCtl(m.seq, m.time, cm.Heal(), m.sig),
+    lambda m: cm.MsgClassCtl(m.seq, m.time, cc.Split((("alice",), ("bob", "carol", "dave"))), m.sig),
+    lambda m: cm.MsgClassCtl(m.seq, m.time, cc.Heal(), m.sig),
 ])
 def test_a_signed_message_with_any_field_changed_is_refused(tamper):
     signed = ca.ControlSigner(HOST_KEY).sign(SPLIT, 5)
@@ -203,7 +204,7 @@ def test_control_from_another_class_session_is_refused():
 def test_a_late_joiner_gets_the_hosts_last_message_as_its_replay_floor():
     signer = ca.ControlSigner(HOST_KEY)
     old = signer.sign(SPLIT, 0)
-    signer.sign(cm.Heal(), 1)
+    signer.sign(cc.Heal(), 1)
     late = ca.ControlVerifier(HOST_KEY.pubkey)
     assert signer.last is not None and late.check(signer.last) is ca.Verdict.ACCEPTED
     assert late.check(old) is ca.Verdict.REPLAYED

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lab.classroom import control as cc
 from lab.classroom import messages as cm
 from lab.errors import ProtocolError
 from lab.net.messages import MESSAGEMAP
@@ -21,8 +22,8 @@ def fuzz(n: int) -> settings:
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-names = st.one_of(st.sampled_from(["alice", "Bob", "carol-2", "_", "x" * cm.MAX_NAME_LEN]),
-                  st.text(alphabet="abcXYZ019-_", min_size=1, max_size=cm.MAX_NAME_LEN))
+names = st.one_of(st.sampled_from(["alice", "Bob", "carol-2", "_", "x" * cc.MAX_NAME_LEN]),
+                  st.text(alphabet="abcXYZ019-_", min_size=1, max_size=cc.MAX_NAME_LEN))
 
 
 def distinct(max_size: int, min_size: int = 0) -> st.SearchStrategy[tuple[str, ...]]:
@@ -40,12 +41,12 @@ pubkeys = st.builds(lambda b, x: bytes((b,)) + x, st.sampled_from([2, 3]), st.bi
 hellos = st.builds(cm.MsgClassHello, st.binary(min_size=32, max_size=32), pubkeys, names, st.integers(0, 255))
 auths = st.builds(cm.MsgClassAuth, st.binary(min_size=32, max_size=32))
 controls = st.one_of(
-    disjoint_groups(2, cm.MAX_GROUPS).map(cm.Split),
-    st.just(cm.Heal()),
-    disjoint_groups(2, 2).flatmap(lambda g: st.builds(cm.Latency, st.just(g[0]), st.just(g[1]),
-                                                     st.integers(0, cm.MAX_DELAY_MS))),
-    st.just(cm.Autominer(False)),
-    st.builds(cm.Autominer, st.just(True), st.integers(0, 2**32 - 1)),
+    disjoint_groups(2, cc.MAX_GROUPS).map(cc.Split),
+    st.just(cc.Heal()),
+    disjoint_groups(2, 2).flatmap(lambda g: st.builds(cc.Latency, st.just(g[0]), st.just(g[1]),
+                                                     st.integers(0, cc.MAX_DELAY_MS))),
+    st.just(cc.Autominer(False)),
+    st.builds(cc.Autominer, st.just(True), st.integers(0, 2**32 - 1)),
 )
 ctls = st.builds(cm.MsgClassCtl, st.integers(0, 2**32 - 1), st.integers(-(2**63), 2**63 - 1), controls,
                  st.binary(max_size=cm.MAX_SIG_SIZE))
@@ -153,23 +154,23 @@ def test_names_outside_ascii_letters_digits_dash_underscore_are_refused(name):
 
 
 def test_a_name_may_appear_once_across_a_split_in_any_case():
-    assert str(cm.Split((("alice", "bob"), ("carol",)))) == "split alice bob | carol"
+    assert str(cc.Split((("alice", "bob"), ("carol",)))) == "split alice bob | carol"
     with pytest.raises(ValueError):
-        cm.Split((("alice",), ("ALICE", "bob")))
+        cc.Split((("alice",), ("ALICE", "bob")))
     with pytest.raises(ValueError):
-        cm.Split((("alice", "bob"),))  # one group is not a split
+        cc.Split((("alice", "bob"),))  # one group is not a split
     with pytest.raises(ValueError):
-        cm.Split(tuple((f"n{i}",) for i in range(cm.MAX_GROUPS + 1)))
+        cc.Split(tuple((f"n{i}",) for i in range(cc.MAX_GROUPS + 1)))
 
 
 def test_oversized_counts_are_refused_before_the_entries_are_read():
-    too_many = b"\x00" * 12 + bytes((cm.Action.SPLIT, cm.MAX_GROUPS + 1))
+    too_many = b"\x00" * 12 + bytes((cc.Action.SPLIT, cc.MAX_GROUPS + 1))
     with pytest.raises(ProtocolError, match="oversized split"):
         cm.MsgClassCtl.deserialize(too_many)
     roster = b"\xfe" + (10**6).to_bytes(4, "little")
     with pytest.raises(ProtocolError, match="oversized classroster"):
         cm.MsgClassRoster.deserialize(roster)
-    full = cm.MsgClassRoster(tuple(entry(f"p{i}") for i in range(cm.MAX_PARTICIPANTS)))
+    full = cm.MsgClassRoster(tuple(entry(f"p{i}") for i in range(cc.MAX_PARTICIPANTS)))
     assert cm.MsgClassRoster.deserialize(full.serialize()) == full
     one_more = b"\x41" + full.serialize()[1:] + entry("p64").serialize()
     with pytest.raises(ProtocolError):
@@ -178,24 +179,24 @@ def test_oversized_counts_are_refused_before_the_entries_are_read():
 
 def test_control_values_out_of_range_are_refused():
     with pytest.raises(ValueError):
-        cm.Latency(("a",), ("b",), cm.MAX_DELAY_MS + 1)
+        cc.Latency(("a",), ("b",), cc.MAX_DELAY_MS + 1)
     with pytest.raises(ValueError):
-        cm.Autominer(False, 5000)
-    flag2 = cm.MsgClassCtl(1, 0, cm.Autominer(True)).serialize()
+        cc.Autominer(False, 5000)
+    flag2 = cm.MsgClassCtl(1, 0, cc.Autominer(True)).serialize()
     bad = bytearray(flag2)
     bad[13] = 2  # the on/off byte must be 0 or 1: one message, one encoding
     with pytest.raises(ProtocolError):
         cm.MsgClassCtl.deserialize(bytes(bad))
-    unknown = bytearray(cm.MsgClassCtl(1, 0, cm.Heal()).serialize())
+    unknown = bytearray(cm.MsgClassCtl(1, 0, cc.Heal()).serialize())
     unknown[12] = 9
     with pytest.raises(ProtocolError, match="unknown class control action 9"):
         cm.MsgClassCtl.deserialize(bytes(unknown))
 
 
 def test_reprs_read_as_a_learner_would_say_them():
-    ctl = cm.MsgClassCtl(3, 1_700_000_000, cm.Latency(("alice", "bob"), ("carol",), 250), b"\x30\x44")
+    ctl = cm.MsgClassCtl(3, 1_700_000_000, cc.Latency(("alice", "bob"), ("carol",), 250), b"\x30\x44")
     assert repr(ctl) == "msg_classctl(seq=3, time=1700000000, latency alice bob | carol 250ms, sig=3044..)"
-    assert repr(cm.MsgClassCtl(4, 0, cm.Autominer(True, 30_000))).endswith("autominer on 30000ms, sig=none)")
+    assert repr(cm.MsgClassCtl(4, 0, cc.Autominer(True, 30_000))).endswith("autominer on 30000ms, sig=none)")
     roster = cm.MsgClassRoster((cm.RosterEntry("alice", "10.0.0.5", 18444, 12, TIP, ("bob",), True, True),))
     assert repr(roster) == "msg_classroster(alice@10.0.0.5:18444 h=12 tip=1f1e1d peers=[bob] online host)"
     assert "name=alice" in repr(cm.MsgClassHello(b"\xab" * 32, KEY, "alice"))
