@@ -42,11 +42,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from lab.chain.crypto import CURVE_ORDER, PrivateKey, sha256, sha256d, verify
+from lab.classroom.control import Control
 from lab.classroom.messages import (
     CLASS_MESSAGEMAP,
     CLASS_PROTOCOL_VERSION,
     NONCE_SIZE,
-    Control,
     MsgClassAuth,
     MsgClassCtl,
     MsgClassHello,
@@ -201,10 +201,10 @@ class Admission:
     host_pubkey: bytes | None = None  # the pinned host key; None until a student learns it
     own_nonces: set[bytes] = field(default_factory=set)  # shared by all of a node's links
     rng: random.Random | None = None  # a seeded one in tests; the OS's randomness otherwise
-    admitted: bool = False
-    peer_name: str | None = None
-    _mine: MsgClassHello | None = None
-    _theirs: MsgClassHello | None = None
+    admitted: bool = field(default=False, init=False)
+    peer_name: str | None = field(default=None, init=False)  # the peer's name, once admitted
+    _mine: MsgClassHello | None = field(default=None, init=False, repr=False)
+    _theirs: MsgClassHello | None = field(default=None, init=False, repr=False)
 
     def hello(self) -> MsgClassHello:
         """Our challenge. A student that has not learned the host key yet sends UNKNOWN_HOST
