@@ -193,6 +193,10 @@ class Admission:
     The node calls `hello()` after `verack`, `on_hello()` / `on_auth()` as the
     peer's messages arrive, and `check()` before handling any other class
     message. Every refusal is an AdmissionError: the node drops the peer.
+
+    A student's first link is the one it opens to the host's address, made
+    with `host_pubkey=None`: the key in the host's hello is pinned there (if
+    the code's fingerprint fits). Every later link is made with the pinned key.
     """
 
     code: ClassCode
@@ -234,6 +238,8 @@ class Admission:
                 self.host_pubkey = msg.host_pubkey  # pinned: the code's fingerprint vouches for it
             elif msg.host_pubkey != self.host_pubkey:
                 raise AdmissionError("the peer names another host key")  # pragma: no cover - 2^-40
+        elif self.host_pubkey is None:
+            raise AdmissionError("the peer did not present the host key: join through the host's address")
         self._theirs = msg
         role = INITIATOR if self.initiator else ACCEPTOR
         return MsgClassAuth(auth_mac(self.code.key(), role, msg, mine))

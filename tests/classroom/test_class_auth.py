@@ -208,3 +208,13 @@ def test_a_late_joiner_gets_the_hosts_last_message_as_its_replay_floor():
     late = ca.ControlVerifier(HOST_KEY.pubkey)
     assert signer.last is not None and late.check(signer.last) is ca.Verdict.ACCEPTED
     assert late.check(old) is ca.Verdict.REPLAYED
+
+
+def test_a_student_pins_the_host_key_only_from_a_peer_that_presents_one():
+    """Alice's first link must reach someone who knows the host key: a classmate who has not
+    learned it either cannot vouch for one."""
+    alice, bob = student("alice"), student("bob")
+    bob.initiator = False
+    with pytest.raises(ca.AdmissionError, match="did not present the host key"):
+        alice.on_hello(bob.hello())
+    assert alice.host_pubkey is None
