@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lab.classroom import auth as ca
 from lab.classroom import control as cc
@@ -218,3 +220,32 @@ def test_a_student_pins_the_host_key_only_from_a_peer_that_presents_one():
     with pytest.raises(ca.AdmissionError, match="did not present the host key"):
         alice.on_hello(bob.hello())
     assert alice.host_pubkey is None
+
+
+# --- whatever a peer sends, admission answers or refuses -----------------------------------
+
+peer_msgs = st.one_of(
+    st.builds(cm.MsgClassHello, st.binary(min_size=32, max_size=32),
+              st.sampled_from([ca.UNKNOWN_HOST, HOST_KEY.pubkey, b"\x03" + b"\x07" * 32]),
+              st.sampled_from(["alice", "teacher", "mallory"]), st.sampled_from([1, 1, 2])),
+    st.builds(cm.MsgClassAuth, st.binary(min_size=32, max_size=32)),
+    st.sampled_from(["classctl", "classroster", "block", "classhello"]),
+)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(msgs=st.lists(peer_msgs, max_size=5))
+def test_a_peer_without_the_code_is_never_admitted_and_never_crashes_admission(msgs):
+    teacher = host_side()
+    teacher.hello()
+    for m in msgs:
+        try:
+            if isinstance(m, cm.MsgClassHello):
+                teacher.on_hello(m)
+            elif isinstance(m, cm.MsgClassAuth):
+                teacher.on_auth(m)
+            else:
+                teacher.check(m)
+        except ca.AdmissionError:
+            break  # the node drops the peer here
+    assert not teacher.admitted
