@@ -92,7 +92,7 @@ def test_every_class_message_round_trips_exactly_through_a_frame(msg, cut):
     assert again == msg and again.serialize() == payload
 
 
-@fuzz(1_000)
+@fuzz(600)
 @given(command=st.sampled_from(sorted(cm.CLASS_MESSAGEMAP)), payload=st.binary(max_size=300))
 def test_random_payloads_are_parsed_or_refused_with_a_protocol_error(command, payload):
     parse_or_refuse(command, payload)
@@ -125,6 +125,13 @@ mutations = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 10_000), st.int
 @fuzz(400)
 @given(msg=any_message, ops=mutations, retype=st.sampled_from([None, *sorted(cm.CLASS_MESSAGEMAP)]))
 def test_mutated_class_messages_are_parsed_or_refused_with_a_protocol_error(msg, ops, retype):
+    parse_or_refuse(retype or msg.msgtype, _mutate(msg.serialize(), ops))
+
+
+@pytest.mark.soak
+@fuzz(10_000)
+@given(msg=any_message, ops=mutations, retype=st.sampled_from([None, *sorted(cm.CLASS_MESSAGEMAP)]))
+def test_soak_mutated_class_messages(msg, ops, retype):
     parse_or_refuse(retype or msg.msgtype, _mutate(msg.serialize(), ops))
 
 
