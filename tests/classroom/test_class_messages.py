@@ -129,6 +129,7 @@ def test_mutated_class_messages_are_parsed_or_refused_with_a_protocol_error(msg,
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(900)
 @fuzz(10_000)
 @given(msg=any_message, ops=mutations, retype=st.sampled_from([None, *sorted(cm.CLASS_MESSAGEMAP)]))
 def test_soak_mutated_class_messages(msg, ops, retype):
