@@ -41,7 +41,7 @@ import secrets
 from dataclasses import dataclass, field
 from enum import Enum
 
-from lab.chain.crypto import CURVE_ORDER, PrivateKey, sha256, sha256d, verify
+from lab.chain.crypto import CURVE_ORDER, PrivateKey, is_low_s, sha256, sha256d, verify
 from lab.classroom.control import Control
 from lab.classroom.messages import (
     CLASS_MESSAGEMAP,
@@ -314,10 +314,10 @@ class ControlVerifier:
     def check(self, msg: MsgClassCtl) -> Verdict:
         if not msg.sig:
             return Verdict.UNSIGNED
-        if msg.seq <= self.seq and msg == self.last:
-            return Verdict.DUPLICATE
-        if not verify(self.host_pubkey, msg.sig, control_digest(self.host_pubkey, msg)):
-            return Verdict.FORGED
+        if self.last is not None and msg.signed_bytes() == self.last.signed_bytes():
+            return Verdict.DUPLICATE  # the same action again, whatever its signature's bytes
+        if not is_low_s(msg.sig) or not verify(self.host_pubkey, msg.sig, control_digest(self.host_pubkey, msg)):
+            return Verdict.FORGED  # the host signs with low S (BIP 62); a high-S copy is a malleation
         if msg.seq <= self.seq:
             return Verdict.REPLAYED
         self.seq, self.last = msg.seq, msg

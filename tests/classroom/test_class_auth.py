@@ -249,3 +249,29 @@ def test_a_peer_without_the_code_is_never_admitted_and_never_crashes_admission(m
         except ca.AdmissionError:
             break  # the node drops the peer here
     assert not teacher.admitted
+
+
+def _der(r: int, s: int) -> bytes:
+    def part(x: int) -> bytes:
+        b = x.to_bytes((x.bit_length() + 8) // 8, "big")  # a leading 0 keeps it positive
+        return b"\x02" + bytes((len(b),)) + b
+    body = part(r) + part(s)
+    return b"\x30" + bytes((len(body),)) + body
+
+
+def _undo_der(sig: bytes) -> tuple[int, int]:
+    r_len = sig[3]
+    r = int.from_bytes(sig[4:4 + r_len], "big")
+    return r, int.from_bytes(sig[6 + r_len:], "big")
+
+
+def test_a_malleated_copy_of_the_hosts_signature_is_quiet_when_accepted_and_refused_when_new():
+    """(r, n - s) is a valid ECDSA signature too; the host signs low-S, so a high-S one is a copy."""
+    signed = ca.ControlSigner(HOST_KEY).sign(SPLIT, 5)
+    r, s = _undo_der(signed.sig)
+    assert _der(r, s) == signed.sig
+    high_s = cm.MsgClassCtl(signed.seq, signed.time, signed.control, _der(r, ca.CURVE_ORDER - s))
+    alice = ca.ControlVerifier(HOST_KEY.pubkey)
+    assert alice.check(high_s) is ca.Verdict.FORGED
+    assert alice.check(signed) is ca.Verdict.ACCEPTED
+    assert alice.check(high_s) is ca.Verdict.DUPLICATE  # relayed by someone who re-encoded it: no alarm
