@@ -68,6 +68,21 @@ class Roster:
         """Take every entry of a roster message; how many were kept."""
         return sum(self.update(e) for e in msg.entries)
 
+    def take_report(self, sender: str, msg: MsgClassRoster) -> bool:
+        """On the host: a participant's report of itself. Kept only when it is one entry, about
+        the admitted sender, not claiming to be the host; False (ignored) otherwise."""
+        if len(msg.entries) != 1:
+            return False
+        e = msg.entries[0]
+        if e.name.lower() != sender.lower() or e.is_host:
+            return False
+        return self.update(e)
+
+    def replace(self, msg: MsgClassRoster) -> None:
+        """On a student: the host's roster replaces what it showed before (up to the limit)."""
+        self._entries.clear()
+        self.merge(msg)
+
     def set_online(self, name: str, online: bool) -> None:
         e = self.get(name)
         if e is not None and e.online != online:

@@ -141,3 +141,20 @@ def test_latency_between_groups_and_the_autominer_follow_the_hosts_commands():
     assert m.autominer == cc.Autominer(True, 30_000)
     m.apply(cc.Autominer(False))
     assert not m.autominer.on
+
+
+def test_the_host_keeps_each_participants_report_about_itself_only():
+    roster = class_of_six()
+    assert roster.take_report("bob", cm.MsgClassRoster((report("bob", ("alice",), height=9),)))
+    assert roster.get("bob").height == 9
+    # carol may not speak for bob, nor claim to be the host, nor send several entries
+    assert not roster.take_report("carol", cm.MsgClassRoster((report("bob", (), height=1),)))
+    host_claim = cm.RosterEntry("carol", "192.168.1.12", 18444, 5, TIP_A, (), True, True)
+    assert not roster.take_report("carol", cm.MsgClassRoster((host_claim,)))
+    assert not roster.take_report("carol", cm.MsgClassRoster((report("carol", ()), report("dave", ()))))
+    assert roster.get("bob").height == 9 and not roster.get("carol").is_host
+    # a student shows the host's roster as it comes
+    student_view = Roster()
+    student_view.update(report("zed", ()))
+    student_view.replace(roster.to_message())
+    assert "zed" not in student_view and student_view.rows() == roster.rows()
