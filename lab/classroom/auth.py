@@ -234,9 +234,7 @@ class Admission:
         if msg.host_pubkey != UNKNOWN_HOST:
             if not self.code.pins(msg.host_pubkey):
                 raise AdmissionError("the peer's host key does not match the class code's fingerprint")
-            if self.host_pubkey is None:
-                self.host_pubkey = msg.host_pubkey  # pinned: the code's fingerprint vouches for it
-            elif msg.host_pubkey != self.host_pubkey:
+            if self.host_pubkey is not None and msg.host_pubkey != self.host_pubkey:
                 raise AdmissionError("the peer names another host key")  # pragma: no cover - 2^-40
         elif self.host_pubkey is None:
             raise AdmissionError("the peer did not present the host key: join through the host's address")
@@ -255,6 +253,8 @@ class Admission:
             raise AdmissionError("wrong class code")
         self.admitted = True
         self.peer_name = self._theirs.name
+        if self.host_pubkey is None:  # pinned: the fingerprint vouches for the key, the MAC for the peer
+            self.host_pubkey = self._theirs.host_pubkey
 
     def check(self, msgtype: str) -> None:
         """Before handling `msgtype` from this peer: refuse class messages before admission."""

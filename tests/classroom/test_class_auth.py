@@ -101,7 +101,8 @@ def test_a_wrong_code_is_refused_by_both_ends():
         teacher.on_auth(auth_m)
     with pytest.raises(ProtocolError, match="wrong class code"):
         mallory.on_auth(auth_t)
-    assert not teacher.admitted
+    assert not teacher.admitted and not mallory.admitted
+    assert mallory.host_pubkey is None  # a key is pinned only from an admitted link
 
 
 def test_a_code_naming_another_host_is_refused_before_any_answer():
