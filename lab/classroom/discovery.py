@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lab.chain.crypto import sha256
-from lab.net.messages import AddrEntry
+from lab.net.messages import AddrEntry, MsgAddr
+from lab.params import MAX_ADDR
 
 OUTBOUND = 3  # outbound peers per participant; Bitcoin Core: 8 full-relay (+2 block-relay-only)
 MAX_INBOUND = 8  # inbound links a student accepts; Core: 125 slots in all. The host takes everyone
@@ -169,6 +170,12 @@ class AddrTable:
         a random sample of at most `limit`."""
         good = [i.addr for i in self.entries() if not i.is_terrible(now)]
         return sorted(rng.sample(good, min(limit, len(good))))
+
+
+def gossip(addrs: Iterable[Address], now: int) -> MsgAddr:
+    """An `addr` message announcing `addrs` as seen at `now` (at most MAX_ADDR of them)."""
+    entries = tuple(AddrEntry.ipv4(now, a.host, a.port) for a in list(addrs)[:MAX_ADDR])
+    return MsgAddr(entries)
 
 
 def outbound_rng(seed: int, name: str) -> random.Random:

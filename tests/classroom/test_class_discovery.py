@@ -17,6 +17,7 @@ from lab.classroom.discovery import (
     accepts_inbound,
     choose_outbound,
     dialable,
+    gossip,
     outbound_rng,
 )
 from lab.net.messages import AddrEntry, MsgAddr
@@ -33,12 +34,12 @@ def class_mesh(n: int, seed: int) -> dict[Address, list[Address]]:
     """Students join one by one: each links to the host, hears every address from its gossip,
     and dials until it has OUTBOUND more peers; a student with MAX_INBOUND links refuses."""
     students = laptops(n)
-    gossip = MsgAddr(tuple(AddrEntry.ipv4(NOW - 5, a.host, a.port) for a in [HOST, *students]))
+    gossip_msg = MsgAddr.deserialize(gossip([HOST, *students], NOW - 5).serialize())  # as it travels
     chosen: dict[Address, list[Address]] = {s: [] for s in students}
     inbound = dict.fromkeys(students, 0)
     for i, me in enumerate(students):
         table = AddrTable(me)
-        table.add(gossip.addrs, "teacher", NOW)
+        table.add(gossip_msg.addrs, "teacher", NOW)
         rng = outbound_rng(seed, f"s{i}")
         while picks := choose_outbound(table, [HOST, *chosen[me]], NOW, rng, k=OUTBOUND + 1):
             for peer in picks:
