@@ -1,7 +1,8 @@
 """Participant names and the fixed vocabulary of class control, with their wire encodings.
 
-A name is 1..24 ASCII letters, digits, `-` or `_` (node names are
-case-insensitive, so no list holds one name twice in any case). The control
+A name is an ASCII letter, then up to 11 ASCII letters, digits, `-` or `_`
+(so it can name a node in a lab, and never reads as a number); node names
+are case-insensitive, so no list holds one name twice in any case. The control
 actions are the host's commands of issue 16 and nothing else:
 
     split      groups: count (2..8) x names: count (1..64) x name str
@@ -23,18 +24,20 @@ from typing import ClassVar
 from lab.chain.serialize import Reader, ser_bytes, ser_compact_size, ser_u32
 from lab.errors import ProtocolError
 
-MAX_NAME_LEN = 24  # characters in a participant's name
+MAX_NAME_LEN = 12  # characters in a participant's name: the lab's limit for a node name
 MAX_PARTICIPANTS = 64  # per class (the issue's default)
 MAX_GROUPS = 8  # groups one `class split` may make
 MAX_DELAY_MS = 60_000  # the largest `class latency`
 
-_NAME = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_NAME_LEN}}}")
+# a letter first, so a name never reads as an amount or a count in a command
+_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_-]{{0,{MAX_NAME_LEN - 1}}}")
 
 
 def check_name(name: str) -> str:
-    """The name itself, or ValueError: 1..24 ASCII letters, digits, - or _."""
+    """The name itself, or ValueError: an ASCII letter, then up to 11 letters, digits, - or _."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f"bad participant name {name!r}: use 1-{MAX_NAME_LEN} letters, digits, - or _")
+        raise ValueError(f"bad participant name {name!r}: a letter, then letters, digits, - or _ "
+                         f"({MAX_NAME_LEN} at most)")
     return name
 
 

@@ -21,7 +21,7 @@ Layouts (integers little-endian, `str` = compact size + ASCII, as Bitcoin):
         entry    name str | ip 16 | port u16 big-endian | height u32 | tip 32 |
                  peers: count (<= 64) x name str | flags u8 (1 online, 2 host)
 
-Names (`name str`) are 1..24 ASCII letters, digits, `-` or `_` (control.py).
+Names (`name str`): a letter, then up to 11 letters, digits, `-` or `_` (control.py).
 Accepted bytes are canonical: serialising a parsed message gives them back.
 """
 

@@ -187,7 +187,7 @@ class Membership:
             check_name(name)
         except ValueError:
             raise MembershipError(f"{name!r} cannot be a participant's name",
-                                  "use letters, digits, - and _ (at most 24), e.g. --name alice") from None
+                                  "a letter, then letters, digits, - and _ (12 at most), e.g. --name alice") from None
         if name.lower() in self.members:
             raise MembershipError(f"{self.members[name.lower()]} is already in the class",
                                   "join with another name, e.g. --name " + name + "2")
