@@ -87,7 +87,7 @@ def grade_file(path: Path, replay: Replay, reference_commands: ReferenceCommands
     try:
         read = read_submission(path)
     except SubmissionError as e:
-        return GradeRow(_clean(path.stem), "?", 0, 0, 0, None, False, (_clean(e.message),), str(path))
+        return GradeRow(_clean(path.stem), "?", 0, 0, 0, None, False, (_clean(e.message, 200),), str(path))
     s = read.submission
     problems: list[str] = []
     if read.edited:
@@ -95,17 +95,17 @@ def grade_file(path: Path, replay: Replay, reference_commands: ReferenceCommands
     if s.lab_version != __version__:
         problems.append(f"recorded with lab {s.lab_version}, replayed with {__version__}")
     reference = _reference(reference_commands, s.lesson)
+    reached: Sequence[int] = ()
+    digest = ""
     try:
         reached, digest = replay(s.lesson, s.seed, [c.line for c in s.commands])
     except LabError as e:
         problems.append(f"replay failed: {e}")
-        reached, digest = (), ""
     except Exception as e:  # a crafted file must not stop the grading of the other 29
         problems.append(f"replay failed: {type(e).__name__}: {e}")
-        reached, digest = (), ""
     verified = set(reached)
     not_reached = sorted(set(s.steps_reached) - verified)
-    if not_reached:
+    if not_reached and digest:
         problems.append(f"claims step{'s' if len(not_reached) > 1 else ''} {_list(not_reached)}, not reached on replay")
     match = bool(digest) and digest == s.digest
     if digest and not match:
