@@ -64,6 +64,7 @@ CREATE TABLE node_block (
 ) WITHOUT ROWID;
 """
 TABLES = ("block", "meta", "node_block", "section")
+_INT_PREFIX = (8).to_bytes(8, "big")  # in the content hash, the length prefix of an integer value
 
 Json = Any  # a value json.dumps accepts: dict, list, str, int, float, bool, None
 
@@ -216,33 +217,38 @@ def _content_hash(
     blocks: Mapping[bytes, bytes],
     trees: Mapping[str, Sequence[TreeEntry]],
 ) -> str:
-    """sha256 over every stored value, each length-prefixed, tables and rows in a fixed order."""
-    h = hashlib.sha256()
+    """sha256 over every stored value, each length-prefixed, tables and rows in a fixed order.
 
-    def put(value: str | bytes | int) -> None:
-        b = value.encode() if isinstance(value, str) else value.to_bytes(8, "big") if isinstance(value, int) else value
-        h.update(len(b).to_bytes(8, "big") + b)
-
-    put("meta")
-    for key in sorted(meta):
-        put(key)
-        put(meta[key])
-    put("section")
+    A value is its 8-byte big-endian length then its bytes (text as UTF-8,
+    an integer as 8 bytes big-endian); each table starts with its name.
+    """
+    h = hashlib.sha256(_lp(b"meta"))
+    h.update(b"".join(_lp(key.encode()) + _lp(meta[key].encode()) for key in sorted(meta)))
+    h.update(_lp(b"section"))
     for name in sorted(sections):
         kind, body = sections[name]
-        put(name)
-        put(kind)
-        put(body)
-    put("block")
+        h.update(_lp(name.encode()) + _lp(kind.encode()) + _lp(body.encode() if isinstance(body, str) else body))
+    h.update(_lp(b"block"))
     for block_hash in sorted(blocks):
-        put(block_hash)
-        put(blocks[block_hash])
-    put("node_block")
+        h.update(_lp(block_hash) + _lp(blocks[block_hash]))
+    h.update(_lp(b"node_block"))
+    statuses: dict[str, bytes] = {}  # a handful of distinct words: encode each once
     for node in sorted(trees):
-        for seq, e in enumerate(trees[node]):
-            for value in (node, seq, e.hash, e.status):
-                put(value)
+        prefix = _lp(node.encode()) + _INT_PREFIX
+        h.update(
+            b"".join(
+                prefix
+                + seq.to_bytes(8, "big")
+                + _lp(e.hash)
+                + (statuses.get(e.status) or statuses.setdefault(e.status, _lp(e.status.encode())))
+                for seq, e in enumerate(trees[node])
+            )
+        )
     return h.hexdigest()
+
+
+def _lp(value: bytes) -> bytes:
+    return len(value).to_bytes(8, "big") + value
 
 
 def _stand_in(content_hash: str) -> str:
