@@ -159,7 +159,8 @@ def atomic_write(path: Path, raw: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         try:
-            os.fchmod(fd, mode)
+            if hasattr(os, "fchmod"):  # POSIX; on Windows the new file keeps the default mode
+                os.fchmod(fd, mode)
             _write_all(fd, raw)
             os.fsync(fd)
         finally:
@@ -263,7 +264,11 @@ def load_save(path: str | os.PathLike[str]) -> SavedLab:
     """Read a save. Raises SaveFileError (one line, what to do instead); never writes."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(HEADER_BYTES)
+            _check_header(head, size, str(p))  # a film or a disk image is refused unread
+            raw = head + f.read()
     except FileNotFoundError:
         raise SaveFileError(f"no save file '{p}'", "check the name; `save FILE` makes one") from None
     except IsADirectoryError:
@@ -275,7 +280,7 @@ def load_save(path: str | os.PathLike[str]) -> SavedLab:
 
 def decode(raw: bytes, name: str = "the save") -> SavedLab:
     """Check and read the bytes of a save file (see load_save)."""
-    _check_header(raw, name)
+    _check_header(raw[:HEADER_BYTES], len(raw), name)
     db = sqlite3.connect(":memory:")
     try:
         db.deserialize(raw)
@@ -292,24 +297,24 @@ def _damaged(name: str, why: str) -> SaveFileError:
     return SaveFileError(f"'{name}' is damaged: {why}", "load an older save, or `save` again from a running lab")
 
 
-def _check_header(raw: bytes, name: str) -> None:
-    """Tell truncated, foreign and newer files apart from the 100-byte SQLite header."""
+def _check_header(head: bytes, size: int, name: str) -> None:
+    """Tell truncated, foreign and newer files apart by the 100-byte SQLite header and the size."""
     truncated = "load an older save, or `save` again from a running lab"
-    if not raw:
+    if not size:
         raise SaveFileError(f"'{name}' is empty: the save did not finish", truncated)
-    if raw[:16] != SQLITE_MAGIC[: len(raw)]:
-        if raw[68:72] == APPLICATION_ID.to_bytes(4, "big"):
+    if head[:16] != SQLITE_MAGIC[: len(head)]:
+        if head[68:72] == APPLICATION_ID.to_bytes(4, "big"):
             raise _damaged(name, "its first bytes are not SQLite's")
         raise SaveFileError(f"'{name}' is not a lab save (not an SQLite file)", "`save FILE` makes one")
-    if len(raw) < HEADER_BYTES:
-        raise SaveFileError(f"'{name}' is truncated: {len(raw)} bytes, cut inside the header", truncated)
-    app_id = int.from_bytes(raw[68:72], "big")
+    if len(head) < HEADER_BYTES:
+        raise SaveFileError(f"'{name}' is truncated: {size} bytes, cut inside the header", truncated)
+    app_id = int.from_bytes(head[68:72], "big")
     if app_id != APPLICATION_ID:
         raise SaveFileError(
             f"'{name}' is an SQLite file from another program (application_id {app_id:#x}), not a lab save",
             "`save FILE` makes one",
         )
-    version = int.from_bytes(raw[60:64], "big")
+    version = int.from_bytes(head[60:64], "big")
     if version > FORMAT_VERSION:
         raise SaveFileError(
             f"'{name}' was saved by a newer lab (format {version}; this lab {__version__} reads up to {FORMAT_VERSION})",
@@ -317,15 +322,15 @@ def _check_header(raw: bytes, name: str) -> None:
         )
     if version < 1:
         raise _damaged(name, f"format version {version}")
-    page_size = int.from_bytes(raw[16:18], "big")
+    page_size = int.from_bytes(head[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     if page_size < 512 or page_size & (page_size - 1):
         raise _damaged(name, f"page size {page_size} in its header")
-    expected = int.from_bytes(raw[28:32], "big") * page_size
-    if len(raw) < expected:
-        raise SaveFileError(f"'{name}' is truncated: {len(raw)} of {expected} bytes", truncated)
-    if len(raw) != expected:
-        raise _damaged(name, f"{len(raw)} bytes where its header says {expected}")
+    expected = int.from_bytes(head[28:32], "big") * page_size
+    if size < expected:
+        raise SaveFileError(f"'{name}' is truncated: {size} of {expected} bytes", truncated)
+    if size != expected:
+        raise _damaged(name, f"{size} bytes where its header says {expected}")
 
 
 def _read(db: sqlite3.Connection, raw: bytes, name: str) -> SavedLab:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import sqlite3
 from pathlib import Path
@@ -269,3 +270,38 @@ def test_loading_changes_nothing_on_disk(tmp_path: Path) -> None:
     load_save(path)
     load_save(path)
     assert (path.read_bytes(), path.stat().st_mtime_ns, sorted(os.listdir(tmp_path))) == before
+
+
+# --- what docs/SAVEFILE.md tells a learner ---------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "SAVEFILE.md"
+
+
+def test_a_learner_can_check_both_checksums_from_the_documentation_alone(tmp_path: Path) -> None:
+    path = tmp_path / "lab.save"
+    save_lab(path, forked_lab_data())
+    doc = DOC.read_text()
+    assert f"`{APPLICATION_ID}` = `{APPLICATION_ID:#X}`".replace("0X", "0x") in doc
+    raw = path.read_bytes()
+    db = sqlite3.connect(path)
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    tables = {
+        "meta": [(k, v) for k, v in sorted(meta.items()) if not k.endswith("_sha256")],
+        "section": list(db.execute("SELECT name, kind, body FROM section ORDER BY name")),
+        "block": list(db.execute("SELECT hash, raw FROM block ORDER BY hash")),
+        "node_block": list(db.execute("SELECT node, seq, hash, status FROM node_block ORDER BY node, seq")),
+    }
+    db.close()
+
+    def value(v: str | bytes | int) -> bytes:
+        b = v.encode() if isinstance(v, str) else v.to_bytes(8, "big") if isinstance(v, int) else v
+        return len(b).to_bytes(8, "big") + b
+
+    content = hashlib.sha256()
+    for table, rows in tables.items():
+        content.update(value(table) + b"".join(value(v) for row in rows for v in row))
+    assert content.hexdigest() == meta["content_sha256"]
+    assert "blockchain-lab file_sha256 stand-in " in doc
+    stand_in = hashlib.sha256(b"blockchain-lab file_sha256 stand-in " + meta["content_sha256"].encode()).hexdigest()
+    unfilled = raw.replace(meta["file_sha256"].encode(), stand_in.encode())
+    assert hashlib.sha256(unfilled).hexdigest() == meta["file_sha256"]
