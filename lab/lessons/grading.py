@@ -152,9 +152,8 @@ def grade(
 
 
 def grade_table(rows: Sequence[GradeRow]) -> str:
-    """The table `lab grade` prints: one row per learner and lesson."""
-    from tabulate import tabulate  # type: ignore[import-untyped]  # on first use, as render/tables.py does
-
+    """The table `lab grade` prints: one row per learner and lesson (columns as tabulate's "simple")."""
+    headers = ("learner", "lesson", "steps verified", "commands", "digest", "problems")
     body = [
         (
             r.learner,
@@ -166,8 +165,9 @@ def grade_table(rows: Sequence[GradeRow]) -> str:
         )
         for r in rows
     ]
-    headers = ("learner", "lesson", "steps verified", "commands", "digest", "problems")
-    return tabulate(body, headers=headers, disable_numparse=True)
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *body, strict=True)]
+    lines = [headers, tuple("-" * w for w in widths), *body]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)
 
 
 def grade_csv(rows: Sequence[GradeRow]) -> str:
