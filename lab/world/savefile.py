@@ -32,6 +32,7 @@ truncated, damaged, foreign or newer file with one `SaveFileError` line.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -85,7 +86,8 @@ class SaveData:
     """What a save holds, as plain data: what the lab writes and what `load_save` returns."""
 
     meta: dict[str, str] = field(default_factory=dict)  # e.g. seed, lesson; not the RESERVED_META keys
-    sections: dict[str, Json | bytes] = field(default_factory=dict)  # bytes stay bytes; the rest is JSON
+    # bytes stay bytes; the rest goes through JSON and comes back as JSON gives it (lists, str keys)
+    sections: dict[str, Json | bytes] = field(default_factory=dict)
     blocks: dict[bytes, bytes] = field(default_factory=dict)  # block hash -> raw block (or its 80-byte header)
     trees: dict[str, tuple[TreeEntry, ...]] = field(default_factory=dict)  # node name -> its block tree
 
@@ -175,7 +177,10 @@ def atomic_write(path: Path, raw: bytes) -> None:
 def _write_all(fd: int, raw: bytes) -> None:
     view = memoryview(raw)
     while view:
-        view = view[os.write(fd, view) :]
+        written = os.write(fd, view)
+        if written <= 0:  # a file system that takes nothing and reports no error: treat it as full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
 
 
 def _fsync_dir(directory: Path) -> None:

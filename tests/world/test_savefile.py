@@ -126,6 +126,14 @@ def test_a_full_disk_part_way_through_leaves_the_old_file_intact(tmp_path: Path,
     assert path.read_bytes() == before and leftovers(tmp_path) == []
 
 
+def test_a_file_system_that_takes_nothing_counts_as_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, before = write_old(tmp_path)
+    monkeypatch.setattr(savefile.os, "write", lambda fd, data: 0)
+    with pytest.raises(SaveFileError, match="No space left"):
+        save_lab(path, forked_lab_data())
+    assert path.read_bytes() == before and leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize("step", ["fsync", "replace"])
 def test_a_failing_fsync_or_rename_leaves_the_old_file_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
