@@ -9,8 +9,8 @@ The function works on plain data, so it can be computed from a live lab, a
 loaded save or a test fixture alike:
 
     node_digest = sha256( name | tip hash | utxo commitment | mempool commitment )
-    utxo commitment    = sha256 over the sorted entries  txid | index u32 | value i64 | script
-    mempool commitment = sha256 over the sorted txids
+    utxo commitment    = sha256 of the entries  txid | index u32 | value i64 | script, sorted by their bytes
+    mempool commitment = sha256 of the txids, sorted
     lab digest         = sha256 over the node digests in name order, first 8 bytes in hex
 
 Sets are sorted before hashing, so the order they are given in does not
@@ -24,15 +24,17 @@ from the chain the tip names).
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from lab.chain.node_state import NodeState
-from lab.chain.serialize import ser_bytes, ser_i64, ser_u32
+from lab.chain.serialize import ser_bytes
 from lab.chain.tx import TxOut
 
 DIGEST_BYTES = 8  # 16 hex digits: short enough to read aloud, 64 bits against accidental equality
 
+_OUTPOINT_VALUE = struct.Struct("<Iq")  # output index u32 and value i64, little-endian as on the wire
 UtxoEntry = tuple[tuple[bytes, int], int, bytes]  # ((txid, index), value, scriptPubKey)
 
 
@@ -47,16 +49,12 @@ class NodeSnapshot(NamedTuple):
 
 def node_digest(node: NodeSnapshot) -> bytes:
     """sha256 committing to one node's name, tip, UTXO set and mempool (32 bytes)."""
-    utxos = hashlib.sha256()
-    for (txid, index), value, script in sorted(set(_utxo_entries(node.utxos))):
-        utxos.update(txid + ser_u32(index) + ser_i64(value) + ser_bytes(script))
-    mempool = hashlib.sha256()
-    for txid in sorted(set(node.mempool)):
-        mempool.update(_hash32(txid, "mempool txid"))
-    name = node.name.encode()
-    return hashlib.sha256(
-        ser_bytes(name) + _hash32(node.tip, "tip") + utxos.digest() + mempool.digest()
-    ).digest()
+    entries: set[bytes] = set()
+    for (txid, index), value, script in node.utxos:
+        entries.add(_hash32(txid, "txid") + _OUTPOINT_VALUE.pack(index, value) + ser_bytes(bytes(script)))
+    utxos = hashlib.sha256(b"".join(sorted(entries))).digest()
+    mempool = hashlib.sha256(b"".join(sorted({_hash32(txid, "mempool txid") for txid in node.mempool}))).digest()
+    return hashlib.sha256(ser_bytes(node.name.encode()) + _hash32(node.tip, "tip") + utxos + mempool).digest()
 
 
 def lab_digest(nodes: Iterable[NodeSnapshot]) -> str:
@@ -70,11 +68,6 @@ def lab_digest(nodes: Iterable[NodeSnapshot]) -> str:
     for name in sorted(digests):
         h.update(digests[name])
     return h.digest()[:DIGEST_BYTES].hex()
-
-
-def _utxo_entries(entries: Iterable[UtxoEntry]) -> Iterable[UtxoEntry]:
-    for (txid, index), value, script in entries:
-        yield (_hash32(txid, "txid"), index), value, bytes(script)
 
 
 def _hash32(value: bytes, what: str) -> bytes:
