@@ -64,9 +64,9 @@ class Forger:
 
     def pay(self, height: int = 2, value: int = 10 * COIN, fee: int = 10_000) -> Tx:
         op, out = self.coin(height)
-        outs = [TxOut(value, b"\x42" * 20)]
+        outs = [TxOut.to_pkh(value, b"\x42" * 20)]
         if out.value - value - fee:
-            outs.append(TxOut(out.value - value - fee, self.key.pkh))
+            outs.append(TxOut.to_pkh(out.value - value - fee, self.key.pkh))
         return self.signed([(op, out)], outs)
 
     # blocks
@@ -128,7 +128,7 @@ def _duplicate_txs(fg: Forger) -> Block:
 
 def _nonfinal_in_block(fg: Forger) -> Block:
     op, out = fg.coin(2)
-    late = fg.signed([(op, out)], [TxOut(out.value - 10_000, fg.key.pkh)], locktime=fg.height() + 10, sequence=0)
+    late = fg.signed([(op, out)], [TxOut.to_pkh(out.value - 10_000, fg.key.pkh)], locktime=fg.height() + 10, sequence=0)
     return fg.block((late,))
 
 
@@ -148,13 +148,13 @@ def _spent_tx(fg: Forger) -> Tx:
     confirmed = fg.chain.blocks[fg.chain.tip.hash].txs[1]
     op = confirmed.inputs[0].prevout  # spent by the confirmed payment
     return fg.signed([(op, fg.chain.blocks[fg.chain.active[1].hash].txs[0].outputs[0])],
-                     [TxOut(COIN, fg.key.pkh)])
+                     [TxOut.to_pkh(COIN, fg.key.pkh)])
 
 
 def big_tx(fg: Forger, inputs: int) -> Tx:
     """`inputs` inputs with the largest signature field a tx may carry (10,000 bytes each)."""
     ins = tuple(TxIn(OutPoint(sha256d(bytes([i])), 0), b"\x30" * 10_000, fg.key.pubkey) for i in range(inputs))
-    return Tx(ins, (TxOut(COIN, fg.key.pkh),))
+    return Tx(ins, (TxOut.to_pkh(COIN, fg.key.pkh),))
 
 
 def _orphan_block(fg: Forger) -> Block:
@@ -177,7 +177,7 @@ CASES: dict[str, Case] = {
     "bad-cb-multiple": Case("bad-cb-multiple", True, blk(lambda f: f.remine(
         f.block(), txs=(f.block().txs[0], make_coinbase(99, 1, f.key.pkh)), fix_merkle=True)), "block"),
     "bad-cb-length": Case("bad-cb-length", True, blk(lambda f: f.remine(
-        f.block(), txs=(Tx((TxIn(NULL_OUTPOINT, b"\x05"),), (TxOut(1, f.key.pkh),)),), fix_merkle=True)), "block"),
+        f.block(), txs=(Tx((TxIn(NULL_OUTPOINT, b"\x05"),), (TxOut.to_pkh(1, f.key.pkh),)),), fix_merkle=True)), "block"),
     "bad-cb-height": Case("bad-cb-height", True, blk(lambda f: f.remine(
         f.block(), txs=(make_coinbase(f.height() + 7, 1, f.key.pkh),), fix_merkle=True)), "block"),
     "bad-txns-nonfinal": Case("bad-txns-nonfinal", True, blk(_nonfinal_in_block), "block"),
@@ -186,7 +186,7 @@ CASES: dict[str, Case] = {
     "block-double-spend": Case("bad-txns-inputs-missingorspent", True,
                                blk(lambda f: f.state.forge_block("double-spend")), "block"),
     "block-premature-coinbase": Case("bad-txns-premature-spend-of-coinbase", True, blk(lambda f: f.block(
-        (f.signed([f.coin(f.height())], [TxOut(f.coin(f.height())[1].value, f.key.pkh)]),))), "block"),
+        (f.signed([f.coin(f.height())], [TxOut.to_pkh(f.coin(f.height())[1].value, f.key.pkh)]),))), "block"),
     "block-bad-signature": Case("bad-txns-invalid-signature", True,
                                 blk(lambda f: f.state.forge_block("bad-signature")), "block"),
     "time-too-old": Case("time-too-old", True, blk(lambda f: f.block(time=f.chain.tip.median_time_past())), "block"),
@@ -206,41 +206,41 @@ CASES: dict[str, Case] = {
     "prev-blk-not-found": Case("", False, lambda f: [m.MsgHeaders((f.remine(f.block(), prev_hash=b"\x42" * 32).header,))],
                                "headers"),
     # transactions: consensus failures are punished ...
-    "bad-txns-vin-empty": Case("bad-txns-vin-empty", True, tx(lambda f: Tx((), (TxOut(COIN, f.key.pkh),)))),
+    "bad-txns-vin-empty": Case("bad-txns-vin-empty", True, tx(lambda f: Tx((), (TxOut.to_pkh(COIN, f.key.pkh),)))),
     "bad-txns-vout-empty": Case("bad-txns-vout-empty", True, tx(lambda f: Tx((TxIn(f.coin(2)[0]),), ()))),
     "bad-txns-vout-negative": Case("bad-txns-vout-negative", True,
-                                   tx(lambda f: Tx((TxIn(f.coin(2)[0]),), (TxOut(-1, f.key.pkh),)))),
+                                   tx(lambda f: Tx((TxIn(f.coin(2)[0]),), (TxOut.to_pkh(-1, f.key.pkh),)))),
     "bad-txns-vout-toolarge": Case("bad-txns-vout-toolarge", True,
-                                   tx(lambda f: Tx((TxIn(f.coin(2)[0]),), (TxOut(MAX_MONEY + 1, f.key.pkh),)))),
+                                   tx(lambda f: Tx((TxIn(f.coin(2)[0]),), (TxOut.to_pkh(MAX_MONEY + 1, f.key.pkh),)))),
     "bad-txns-txouttotal-toolarge": Case("bad-txns-txouttotal-toolarge", True, tx(lambda f: Tx(
-        (TxIn(f.coin(2)[0]),), (TxOut(MAX_MONEY, f.key.pkh), TxOut(MAX_MONEY, f.key.pkh))))),
+        (TxIn(f.coin(2)[0]),), (TxOut.to_pkh(MAX_MONEY, f.key.pkh), TxOut.to_pkh(MAX_MONEY, f.key.pkh))))),
     "bad-txns-inputs-duplicate": Case("bad-txns-inputs-duplicate", True, tx(lambda f: f.signed(
-        [f.coin(2), f.coin(2)], [TxOut(COIN, f.key.pkh)]))),
+        [f.coin(2), f.coin(2)], [TxOut.to_pkh(COIN, f.key.pkh)]))),
     "bad-txns-prevout-null": Case("bad-txns-prevout-null", True, tx(lambda f: Tx(
-        (TxIn(f.coin(2)[0]), TxIn(NULL_OUTPOINT)), (TxOut(COIN, f.key.pkh),)))),
+        (TxIn(f.coin(2)[0]), TxIn(NULL_OUTPOINT)), (TxOut.to_pkh(COIN, f.key.pkh),)))),
     "bad-txns-oversize": Case("bad-txns-oversize", True, tx(lambda f: big_tx(f, 101))),
     "coinbase": Case("coinbase", True, tx(lambda f: make_coinbase(f.height() + 1, COIN, f.key.pkh))),
     "bad-txns-in-belowout": Case("bad-txns-in-belowout", True, tx(lambda f: f.signed(
-        [f.coin(2)], [TxOut(f.coin(2)[1].value + 1, f.key.pkh)]))),
+        [f.coin(2)], [TxOut.to_pkh(f.coin(2)[1].value + 1, f.key.pkh)]))),
     "bad-txns-wrong-key": Case("bad-txns-wrong-key", True, tx(lambda f: f.signed(
-        [f.coin(2)], [TxOut(f.coin(2)[1].value - 10_000, f.key.pkh)], key=PrivateKey.derive(99, "mallory")))),
+        [f.coin(2)], [TxOut.to_pkh(f.coin(2)[1].value - 10_000, f.key.pkh)], key=PrivateKey.derive(99, "mallory")))),
     "bad-txns-invalid-signature": Case("bad-txns-invalid-signature", True, tx(_bad_sig_tx)),
     # ... policy, and what the sender may not know yet, is not
     "bad-txns-inputs-missingorspent": Case("bad-txns-inputs-missingorspent", False, tx(_spent_tx)),
     "bad-txns-premature-spend-of-coinbase": Case("bad-txns-premature-spend-of-coinbase", False, tx(
-        lambda f: f.signed([f.coin(f.height())], [TxOut(f.coin(f.height())[1].value - 10_000, f.key.pkh)]))),
+        lambda f: f.signed([f.coin(f.height())], [TxOut.to_pkh(f.coin(f.height())[1].value - 10_000, f.key.pkh)]))),
     "tx-size": Case("tx-size", False, tx(lambda f: big_tx(f, 11))),
     "dust": Case("dust", False, tx(lambda f: f.pay(value=545))),
     "non-final": Case("non-final", False, tx(lambda f: f.signed(
-        [f.coin(2)], [TxOut(f.coin(2)[1].value - 10_000, f.key.pkh)], locktime=f.height() + 5, sequence=0))),
+        [f.coin(2)], [TxOut.to_pkh(f.coin(2)[1].value - 10_000, f.key.pkh)], locktime=f.height() + 5, sequence=0))),
     "min relay fee not met": Case("min relay fee not met", False, tx(lambda f: f.pay(fee=0))),
     "sig-high-s": Case("sig-high-s", False, tx(_high_s_tx)),
     "txn-mempool-conflict": Case("txn-mempool-conflict", False, _conflict),
     # a duplicate is not even a rejection: nothing happens
     "txn-already-in-mempool": Case("", False, lambda f: [m.MsgTx(t := f.pay(3)), m.MsgTx(t)]),
     "txn-already-known": Case("", False, tx(lambda f: f.chain.blocks[f.chain.tip.hash].txs[1])),
-    "orphan-tx": Case("", False, tx(lambda f: f.signed([(OutPoint(b"\x55" * 32, 0), TxOut(COIN, f.key.pkh))],
-                                                      [TxOut(COIN - 10_000, f.key.pkh)]))),
+    "orphan-tx": Case("", False, tx(lambda f: f.signed([(OutPoint(b"\x55" * 32, 0), TxOut.to_pkh(COIN, f.key.pkh))],
+                                                      [TxOut.to_pkh(COIN - 10_000, f.key.pkh)]))),
 }
 
 

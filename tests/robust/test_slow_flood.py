@@ -193,12 +193,12 @@ def test_a_flood_of_max_size_junk_never_starves_honest_peers():
 def orphan_tx(i: int) -> Tx:
     """A tx spending an output nobody has heard of: kept as an orphan, not punished."""
     return Tx((TxIn(OutPoint(rand32(i, b"missing-parent"), 0), b"\x30" * 70, b"\x02" * 33),),
-              (TxOut(10_000, b"\x33" * 20),))
+              (TxOut.to_pkh(10_000, b"\x33" * 20),))
 
 
 def dust_tx(i: int) -> Tx:
     """A tx refused by policy (dust): rejected without punishment, so a peer may send many."""
-    return Tx((TxIn(OutPoint(rand32(i, b"dust"), 0), b"\x30" * 70, b"\x02" * 33),), (TxOut(1, b"\x33" * 20),))
+    return Tx((TxIn(OutPoint(rand32(i, b"dust"), 0), b"\x30" * 70, b"\x02" * 33),), (TxOut.to_pkh(1, b"\x33" * 20),))
 
 
 def orphan_block(i: int) -> m.MsgBlock:
