@@ -5,7 +5,7 @@ CTxOut) and script/interpreter.cpp (SignatureHash, the legacy algorithm).
 
 Wire layout (little-endian; scripts and lists compact-size prefixed):
 
-    Tx      version i32 | n_in | TxIn* | n_out | TxOut* | locktime u32
+    Tx      version u32 | n_in | TxIn* | n_out | TxOut* | locktime u32
     TxIn    prev_txid 32 | prev_index u32 | scriptSig var | sequence u32
     TxOut   value i64 | scriptPubKey var
 
@@ -43,7 +43,6 @@ from lab.chain.serialize import (
     Reader,
     ser_bytes,
     ser_compact_size,
-    ser_i32,
     ser_i64,
     ser_u32,
 )
@@ -132,14 +131,14 @@ class Tx:
 
     inputs: tuple[TxIn, ...]  # realname: vin
     outputs: tuple[TxOut, ...]  # realname: vout
-    version: int = 1  # i32
+    version: int = 1  # u32 (realname: CTransaction::version, signed before Core 28; same bytes)
     locktime: int = 0  # u32: height (< 500,000,000) or unix time before which it is not final
     raw: bytes = field(init=False, repr=False, compare=False)  # the serialisation
     txid: bytes = field(init=False, repr=False, compare=False)  # sha256d(raw)
 
     def __post_init__(self) -> None:
         raw = (
-            ser_i32(self.version)
+            ser_u32(self.version)
             + ser_compact_size(len(self.inputs))
             + b"".join(i.serialize() for i in self.inputs)
             + ser_compact_size(len(self.outputs))
@@ -170,11 +169,8 @@ class Tx:
 
     @classmethod
     def read(cls, r: Reader) -> Tx:
-        version = r.i32()
-        n_in = r.compact_size(MAX_IO)
-        if n_in == 0 and r.remaining() and r.data[r.pos] == 1:
-            raise DecodeError("a SegWit transaction (marker 0, flag 1): the lab reads legacy transactions only")
-        inputs = tuple(TxIn.read(r) for _ in range(n_in))
+        version = r.u32()
+        inputs = tuple(TxIn.read(r) for _ in range(r.compact_size(MAX_IO)))
         outputs = tuple(TxOut.read(r) for _ in range(r.compact_size(MAX_IO)))
         return cls(inputs, outputs, version, r.u32())
 
@@ -217,12 +213,12 @@ class SighashCache:
         self.tx = tx
         self._blank = memoryview(b"".join(i.prevout.serialize() + b"\x00" + ser_u32(i.sequence) for i in tx.inputs))
         self._tail = ser_compact_size(len(tx.outputs)) + b"".join(o.serialize() for o in tx.outputs) + ser_u32(tx.locktime)
-        self._state = hashlib.sha256(ser_i32(tx.version) + ser_compact_size(len(tx.inputs)))
+        self._state = hashlib.sha256(ser_u32(tx.version) + ser_compact_size(len(tx.inputs)))
         self._at = 0  # the state has hashed the blank forms of inputs [0, _at)
 
     def _prefix(self, index: int) -> hashlib._Hash:
         if index < self._at:  # asked out of order: start again from the head
-            self._state = hashlib.sha256(ser_i32(self.tx.version) + ser_compact_size(len(self.tx.inputs)))
+            self._state = hashlib.sha256(ser_u32(self.tx.version) + ser_compact_size(len(self.tx.inputs)))
             self._at = 0
         self._state.update(self._blank[_BLANK_IN * self._at : _BLANK_IN * index])
         self._at = index
@@ -253,7 +249,7 @@ def _sighash_other(tx: Tx, index: int, script_code: bytes, hash_type: int) -> by
         return SIGHASH_SINGLE_BUG
     anyone = bool(hash_type & SIGHASH_ANYONECANPAY)
     ins = [index] if anyone else range(len(tx.inputs))
-    parts = [ser_i32(tx.version), ser_compact_size(len(ins))]
+    parts = [ser_u32(tx.version), ser_compact_size(len(ins))]
     for j in ins:
         txin = tx.inputs[j]
         seq = txin.sequence if j == index or base not in (SIGHASH_NONE, SIGHASH_SINGLE) else 0

@@ -105,13 +105,13 @@ class MsgVersion(Message):
     start_height: int  # i32 the sender's best height
     addr_recv: NetAddr = NetAddr()  # the receiver's address as the sender sees it
     addr_from: NetAddr = NetAddr()  # the sender's own address (Core sends 0.0.0.0:0)
-    relay: bool = True  # BIP 37: announce transactions to me
+    relay: int | None = 1  # u8, BIP 37: non-zero = announce transactions to me; None = left out (as before 70001)
 
     def serialize(self) -> bytes:
         return (ser_i32(self.version) + ser_u64(self.services) + ser_i64(self.timestamp)
                 + self.addr_recv.serialize() + self.addr_from.serialize()
                 + ser_u64(self.nonce) + ser_bytes(self.user_agent.encode()) + ser_i32(self.start_height)
-                + bytes((int(self.relay),)))
+                + (b"" if self.relay is None else bytes((self.relay,))))
 
     @classmethod
     def _read(cls, r: Reader) -> MsgVersion:
@@ -121,7 +121,7 @@ class MsgVersion(Message):
         if len(ua) > MAX_USER_AGENT:
             raise ProtocolError(f"user agent of {len(ua)} bytes (limit {MAX_USER_AGENT})")
         start_height = r.i32()
-        relay = bool(r.u8()) if r.remaining() else True  # optional, as Core reads it
+        relay = r.u8() if r.remaining() else None  # optional, as Core reads it
         return cls(version, services, ts, nonce, ua.decode("utf-8"), start_height, addr_recv, addr_from, relay)
 
     def summary(self) -> str:
