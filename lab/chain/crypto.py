@@ -155,11 +155,15 @@ try:
 
     BACKEND = "libsecp256k1"
 
+    @lru_cache(maxsize=1024)
+    def _private_key(secret: int) -> coincurve.PrivateKey:
+        return coincurve.PrivateKey(secret.to_bytes(32, "big"))
+
     def _pubkey_of(secret: int) -> bytes:
-        return coincurve.PrivateKey(secret.to_bytes(32, "big")).public_key.format(compressed=True)
+        return bytes(_private_key(secret).public_key.format(compressed=True))
 
     def _sign(secret: int, digest: bytes) -> bytes:
-        return coincurve.PrivateKey(secret.to_bytes(32, "big")).sign(digest, hasher=None)
+        return bytes(_private_key(secret).sign(digest, hasher=None))
 
     @lru_cache(maxsize=4096)
     def _public_key(pubkey: bytes) -> coincurve.PublicKey:
