@@ -24,7 +24,8 @@ def set_compact(bits: int) -> tuple[int, bool, bool]:
     size = bits >> 24
     word = bits & 0x007F_FFFF
     if size <= 3:
-        target = word >> (8 * (3 - size))
+        word >>= 8 * (3 - size)  # Core shifts the mantissa itself: the sign test below sees what is left
+        target = word
     else:
         target = (word << (8 * (size - 3))) & ((1 << 256) - 1)  # arith_uint256 keeps the low 256 bits
     negative = word != 0 and bool(bits & 0x0080_0000)
