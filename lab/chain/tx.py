@@ -46,12 +46,12 @@ from lab.chain.serialize import (
     ser_i64,
     ser_u32,
 )
-from lab.params import SEQUENCE_FINAL
+from lab.params import MAX_BLOCK_SIZE, SEQUENCE_FINAL
 
 NULL_TXID = b"\x00" * 32
 NULL_INDEX = 0xFFFF_FFFF
 MAX_IO = 100_000  # decode bound on input/output counts (a block is <= 1 MB)
-MAX_SCRIPT_BYTES = 10_000  # decode bound on one script (realname: MAX_SCRIPT_SIZE)
+MAX_SCRIPT_BYTES = MAX_BLOCK_SIZE  # decode bound on one script: Core runs at most 10,000 bytes, but a block may carry more
 
 
 @dataclass(frozen=True, slots=True)
