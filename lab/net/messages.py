@@ -87,6 +87,11 @@ class NetAddr:
     def read(cls, r: Reader) -> NetAddr:
         return cls(r.u64(), r.read(16), int.from_bytes(r.read(2), "big"))
 
+    def __repr__(self) -> str:
+        v4 = self.ip[:12] == b"\x00" * 10 + b"\xff\xff"
+        host = ".".join(str(b) for b in self.ip[12:]) if v4 else f"[{self.ip.hex()}]"
+        return f"{host}:{self.port} services={self.services}"
+
 
 @dataclass(frozen=True)
 class MsgVersion(Message):
