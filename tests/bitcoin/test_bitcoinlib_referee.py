@@ -215,3 +215,22 @@ def test_every_message_type_decodes_in_python_bitcoinlib_with_all_bytes_consumed
     assert decoded["getheaders"].locator.vHave[0] == history.blocks[-1].hash
     assert decoded["reject"].hash == history.blocks[-1].txs[1].txid
     assert decoded["addr"].addrs[0].port == 18444
+
+
+def test_a_bitcoin_clients_version_parses_in_the_lab_field_by_field() -> None:
+    """What issue 11 found: a real `version` (with addr_recv, addr_from, relay) used to be refused as malformed."""
+    import bitcoin.messages as bm
+
+    theirs = bm.msg_version(protover=70016)
+    theirs.nStartingHeight = 830_000
+    theirs.addrTo.ip, theirs.addrTo.port = "127.0.0.1", 18444
+    theirs.fRelay = False
+    with regtest():
+        frame = theirs.to_bytes()
+    ours = m.decode_message("version", frame[24:])
+    assert isinstance(ours, m.MsgVersion)
+    assert (ours.version, ours.services, ours.timestamp, ours.nonce) == (
+        70016, theirs.nServices, theirs.nTime, theirs.nNonce)
+    assert ours.user_agent.encode() == theirs.strSubVer and ours.start_height == 830_000
+    assert repr(ours.addr_recv).startswith("127.0.0.1:18444") and ours.relay == 0
+    assert ours.serialize() == frame[24:]
