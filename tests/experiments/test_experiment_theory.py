@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
 from lab.experiments.theory import (
     confirmations_needed,
     double_spend_probability,
+    double_spend_race,
     selfish_revenue,
     selfish_threshold,
     stale_rate,
@@ -73,8 +75,52 @@ def test_a_majority_attacker_always_wins():
     lambda: stale_rate(-1, 600), lambda: stale_rate(1, 0),
     lambda: selfish_revenue(0.6, 0), lambda: selfish_revenue(0.3, 1.5),
     lambda: selfish_threshold(-0.1), lambda: double_spend_probability(0.1, -1),
-    lambda: confirmations_needed(0.5),
+    lambda: confirmations_needed(0.5), lambda: double_spend_race(0.1, 2, give_up=0),
+    lambda: double_spend_race(1.2, 2),
 ])
 def test_out_of_range_inputs_are_refused(call):
     with pytest.raises(ValueError):
         call()
+
+
+def _rosenfeld(q: float, z: int) -> float:
+    p = 1 - q
+    return 1 - sum(math.comb(m + z - 1, m) * (p**z * q**m - p**m * q**z) for m in range(z + 1))
+
+
+def test_the_exact_race_with_one_block_head_start_is_rosenfelds_formula():
+    for q in (0.05, 0.1, 0.2, 0.3, 0.45):
+        for z in (1, 2, 3, 5, 8, 12):
+            assert double_spend_race(q, z) == pytest.approx(_rosenfeld(q, z), rel=1e-9, abs=1e-15)
+    assert double_spend_race(0.1, 1) == pytest.approx(0.2)  # against Nakamoto's 0.2046
+
+
+def test_nakamotos_number_is_an_approximation_that_undershoots_for_many_confirmations():
+    assert double_spend_race(0.1, 5) > 1.9 * double_spend_probability(0.1, 5)
+    assert double_spend_race(0.3, 10) == pytest.approx(0.0651, abs=1e-4)
+
+
+def test_giving_up_and_no_head_start_only_lower_the_chance():
+    for q, z in ((0.1, 2), (0.3, 5), (0.45, 3)):
+        full = double_spend_race(q, z)
+        assert double_spend_race(q, z, give_up=3) < full
+        assert double_spend_race(q, z, head_start=0) < full
+        assert double_spend_race(q, z, give_up=200) == pytest.approx(full, rel=1e-6)
+    assert double_spend_race(0.5, 4) == 1.0 and double_spend_race(0, 3) == 0.0
+    assert double_spend_race(0, 3, head_start=4) == 1.0
+
+
+def test_the_exact_race_agrees_with_playing_it_out():
+    rng = random.Random(5)
+    q, z, head_start, give_up, trials = 0.3, 3, 0, 3, 20_000
+    wins = 0
+    for _ in range(trials):
+        lead, honest = head_start, 0
+        while -give_up < lead and not (honest >= z and lead >= 1):
+            if rng.random() < q:
+                lead += 1
+            else:
+                lead, honest = lead - 1, honest + 1
+        wins += lead >= 1
+    expected = double_spend_race(q, z, head_start=head_start, give_up=give_up)
+    assert abs(wins / trials - expected) < 4 * math.sqrt(expected * (1 - expected) / trials)
