@@ -65,6 +65,8 @@ def chart(rows: Sequence[Row], *, width: int = 72, height: int = 20, plain: bool
             if r.low is not None and r.high is not None and r.high > r.low:
                 fig.draw(fig.segment([r.x, r.x], [r.low, r.high], marker="│"))
         fig.draw(fig.signal(xs, [r.measured for r in group], marker=marker))
+    highest = max(max(r.measured, r.high or 0.0, r.theory or 0.0) for r in rows)
+    fig.ruler("y").lim(0, highest * 1.05 if highest > 0 else 1.0)  # rates and shares start at 0
     ticks = sorted({(r.x, r.value) for r in rows})
     if len(ticks) <= 12:  # the values asked for, as typed, rather than round numbers between them
         fig.ruler("x").ticks([x for x, _ in ticks], [text for _, text in ticks])
