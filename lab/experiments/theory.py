@@ -70,7 +70,7 @@ def double_spend_probability(q: float, z: int) -> float:
 
         P = 1 − Σ_{k=0..z} (λ^k e^(−λ) / k!) (1 − (q/p)^(z−k))
 
-    Transcribes the whitepaper's C function `AttackerSuccessProbability`.
+    Follows the whitepaper's C function `AttackerSuccessProbability`.
     """
     if not 0 <= q <= 1:
         raise ValueError("q must be between 0 and 1")
@@ -81,10 +81,10 @@ def double_spend_probability(q: float, z: int) -> float:
         return 1.0  # a majority always catches up eventually
     lam = z * (q / p)
     total = 1.0
+    poisson = math.exp(-lam)  # λ^k e^(−λ) / k!, built up one k at a time
     for k in range(z + 1):
-        poisson = math.exp(-lam)
-        for i in range(1, k + 1):
-            poisson *= lam / i
+        if k:
+            poisson *= lam / k
         total -= poisson * (1 - (q / p) ** (z - k))
     return max(total, 0.0)  # the sum may overshoot by a rounding error for tiny P
 

@@ -80,8 +80,8 @@ def test_over_100000_blocks_the_selfish_share_matches_eyal_and_sirer(alpha, gamm
 
 
 def test_below_the_threshold_selfish_mining_does_not_pay_and_above_it_does():
-    below = simulate_selfish(0.25, 0, 100_000, seed=2)
-    above = simulate_selfish(0.4, 0, 100_000, seed=2)
+    below = simulate_selfish(0.25, 0, 50_000, seed=2)
+    above = simulate_selfish(0.4, 0, 50_000, seed=2)
     assert below.share < 0.25 and above.share > 0.4
 
 
