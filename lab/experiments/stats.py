@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -89,3 +90,17 @@ def derive_seed(seed: int, *parts: object) -> int:
 def run_seeds(seed: int, experiment: str, param: str, value: str, runs: int) -> tuple[int, ...]:
     """The seeds of the `runs` fresh labs behind one row of an experiment's table."""
     return tuple(derive_seed(seed, experiment, param, value, run) for run in range(runs))
+
+
+def batch_shares(flags: list[bool] | tuple[bool, ...], batches: int = 10) -> tuple[float, ...]:
+    """The share of True in each of `batches` consecutive stretches of `flags` (batch means).
+
+    Blocks on one chain are not independent — a selfish pool wins in streaks — so
+    a single run's interval comes from the spread between long stretches of its
+    chain rather than from treating every block as a coin toss.
+    """
+    n = len(flags)
+    if batches < 2 or n < batches:
+        return ()
+    cuts = [i * n // batches for i in range(batches + 1)]
+    return tuple(sum(flags[a:b]) / (b - a) for a, b in itertools.pairwise(cuts))
