@@ -45,7 +45,7 @@ class View:
 
 @dataclass(frozen=True, slots=True)
 class Publish:
-    """Announce the `count` oldest withheld blocks (realname: none; Core always relays at once)."""
+    """Announce the `count` oldest withheld blocks (an honest Core node relays each one at once)."""
 
     count: int
 
