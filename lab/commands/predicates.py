@@ -65,10 +65,10 @@ def _op_args(tokens: list[str], usage: str) -> tuple[str, str]:
 
 def why_behind(lab: Lab, node: Node) -> str:
     """Why a node may not be on the best tip: stopped, isolated, held or queued frames."""
-    if not node.online:
+    if not reads.is_online(node):
         return "it is stopped"
     reasons = []
-    if not reads.active_peers(node):
+    if not reads.active_peer_names(node):
         reasons.append("it has no peers")
     flights = reads.flights(lab)
     held = [f for f in flights if f.dst == node.name and f.status == "held"]
@@ -167,9 +167,9 @@ def p_peers(lab: Lab, tokens: list[str]) -> CheckOutcome:
     node = reads.node(lab, tokens[0])
     op, value = _op_args(tokens[1:], "peers NODE OP N")
     n = parse_int(value, "peers", 0)
-    peers = reads.active_peers(node)
+    peers = reads.active_peer_names(node)
     return CheckOutcome(compare(len(peers), op, n), f"peers {node.name} {op} {n}",
-                        f"{node.name} has {len(peers)} peers ({', '.join(p.remote for p in peers) or 'none'})")
+                        f"{node.name} has {len(peers)} peers ({', '.join(peers) or 'none'})")
 
 
 def p_mempool(lab: Lab, tokens: list[str]) -> CheckOutcome:
@@ -251,7 +251,8 @@ def p_propagation(lab: Lab, tokens: list[str]) -> CheckOutcome:
 
 def p_online(lab: Lab, tokens: list[str]) -> CheckOutcome:
     node = reads.node(lab, tokens[0])
-    return CheckOutcome(node.online, f"{node.name} online", f"{node.name} is {'online' if node.online else 'stopped'}")
+    online = reads.is_online(node)
+    return CheckOutcome(online, f"{node.name} online", f"{node.name} is {'online' if online else 'stopped'}")
 
 
 EVALUATORS: dict[str, Evaluator] = {

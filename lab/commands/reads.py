@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from lab.lab import Lab, Label, LogEntry
     from lab.net.fabric import Flight, LinkState
     from lab.net.node import Node
-    from lab.net.peer import Peer
 
 
 # -- the lab ------------------------------------------------------------------------------------
@@ -220,12 +219,34 @@ def address(n: Node) -> str:
     return n.state.wallet.address
 
 
-def peers(n: Node) -> list[Peer]:
-    return list(n.peers.values())
+def is_online(n: Node) -> bool:
+    return bool(n.online)
 
 
-def active_peers(n: Node) -> list[Peer]:
-    return list(n.active_peers())
+def listening(n: Node) -> str | None:
+    """HOST:PORT the node listens on, or None while it is stopped."""
+    return f"{n.host}:{n.port}" if n.online else None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerView:
+    """One of a node's connections, as `peers` shows it."""
+
+    remote: str  # the peer's name
+    inbound: bool
+    lab_link: bool  # timed by the fabric (False: a live link)
+    handshake_done: bool
+    sent: int  # messages
+    received: int
+
+
+def peers(n: Node) -> list[PeerView]:
+    return [PeerView(p.remote, p.inbound, p.lab_link, p.active, p.sent, p.received) for p in n.peers.values()]
+
+
+def active_peer_names(n: Node) -> list[str]:
+    """Names of the peers n finished the handshake with."""
+    return [p.remote for p in n.active_peers()]
 
 
 def is_connected(a: Node, b: Node) -> bool:

@@ -43,8 +43,8 @@ async def cmd_nodes(s: Session, args: list[str]) -> Reply:
     rows: list[list[object]] = []
     for n in reads.nodes(s.need_lab()):
         tip = reads.tip(n)
-        rows.append([n.name, f"{n.host}:{n.port}" if n.online else "stopped", tip.height, short_hex(tip.hash),
-                     ",".join(sorted(p.remote for p in reads.active_peers(n))) or "-", len(reads.mempool_txs(n)),
+        rows.append([n.name, reads.listening(n) or "stopped", tip.height, short_hex(tip.hash),
+                     ",".join(sorted(reads.active_peer_names(n))) or "-", len(reads.mempool_txs(n)),
                      reads.address(n)])
     return reply(table(["node", "listening", "height", "tip", "peers", "mempool", "address"], rows))
 
@@ -60,7 +60,7 @@ async def cmd_status(s: Session, args: list[str]) -> Reply:
     cut = reads.partitions(lab)
     parts = " | ".join(",".join(g) for groups in cut for g in groups) if cut else "no"
     d = reads.difficulty_at(lab, reads.tip(best).height + 1)
-    stopped = [n.name for n in reads.nodes(lab) if not n.online]
+    stopped = [n.name for n in reads.nodes(lab) if not reads.is_online(n)]
     lines: list[Piece] = [
         f"mode {now.mode}" + (f" x{now.speed:g}" if now.mode == "live" else "")
         + f", virtual time {fmt_time(now.now)}, seed {now.seed}",
@@ -142,7 +142,7 @@ async def cmd_tree(s: Session, args: list[str]) -> Reply:
     for node in reads.nodes(lab):
         tip = reads.tip(node).hash
         if tip in blocks:
-            blocks[tip].tips.append(node.name + ("" if node.online else "(stopped)"))
+            blocks[tip].tips.append(node.name + ("" if reads.is_online(node) else "(stopped)"))
     return reply(Tree(blocks, genesis.hash))
 
 
@@ -223,7 +223,7 @@ async def cmd_peers(s: Session, args: list[str]) -> Reply:
     for p in reads.peers(node):
         ls = reads.link_state(lab, node.name, p.remote)
         rows.append([p.remote, "in" if p.inbound else "out", "lab" if p.lab_link else "live",
-                     "done" if p.active else "in progress", f"{ls.latency / 1000:g} ms" if ls else "-",
+                     "done" if p.handshake_done else "in progress", f"{ls.latency / 1000:g} ms" if ls else "-",
                      ("held " if ls and ls.held else "") + ("cut" if ls and ls.cut else ""), p.sent, p.received])
     pieces: list[Piece] = [table(["peer", "dir", "link", "handshake", "latency", "state", "sent", "recv"], rows)]
     if shunned := reads.discouraged(node):
