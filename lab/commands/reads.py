@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lab.lab import LAB_EPOCH
+
 if TYPE_CHECKING:
     from lab.chain.block import Block
     from lab.chain.chainstate import BlockIndex
@@ -42,6 +44,11 @@ class Settings:
 def settings(lab: Lab) -> Settings:
     return Settings(lab.mode, lab.speed, lab.sched.now, lab.seed, lab.topology, lab.topology_k, len(lab.edges),
                     lab.autominer, lab.block_interval, lab.relay)
+
+
+def lab_time_of(header_time: int) -> int | None:
+    """Virtual µs since the lab started for a block header's time; None before it (genesis)."""
+    return (header_time - LAB_EPOCH) * 1_000_000 if header_time >= LAB_EPOCH else None
 
 
 def nodes(lab: Lab) -> list[Node]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lab.commands.config import LabConfig
 from lab.commands.registry import Bound, bind
@@ -22,6 +22,9 @@ from lab.language import LANGUAGE, CommandOutcome, lesson_events, split_line, to
 from lab.render.narration import summarize
 from lab.render.output import Reply, render
 from lab.render.style import Styler
+
+if TYPE_CHECKING:
+    from lab.lessons.session import LessonSession
 
 Outcome = CommandOutcome  # the name front ends and tests used before the result types were unified
 
@@ -41,7 +44,7 @@ class Session:
         self.commands: dict[str, Bound] = bind()
         self.lab: Lab | None = None
         self.history: list[str] = []  # commands run since the lab was (re)built
-        self.lesson: Any = None  # the active LessonSession, if any
+        self.lesson: LessonSession | None = None  # the active lesson, if any
         self.show_time = False
         self.internal_errors: list[str] = []  # tracebacks of bugs caught at the prompt
 

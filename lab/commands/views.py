@@ -14,7 +14,6 @@ from lab.commands import reads
 from lab.commands.builtin import usage
 from lab.commands.parse import parse_int, take_option
 from lab.errors import CommandError
-from lab.lab import LAB_EPOCH
 from lab.render.narration import fmt_time
 from lab.render.output import Line, Piece, Reply, Table, Tree, reply
 from lab.render.tree import TreeBlock
@@ -112,8 +111,9 @@ async def cmd_chain(s: Session, args: list[str]) -> Reply:
     for idx in reversed(reads.active_chain(node)[-n:]):
         block = reads.stored_block(node, idx.hash)
         miner = owner_name(lab, block.txs[0].outputs[0].pubkey_hash) if block and idx.height > 0 else "-"
-        rows.append([idx.height, short_hex(idx.hash), fmt_time((idx.header.time - LAB_EPOCH) * 1_000_000)
-                     if idx.header.time >= LAB_EPOCH else "genesis", len(block.txs) if block else "?", miner,
+        at = reads.lab_time_of(idx.header.time)
+        rows.append([idx.height, short_hex(idx.hash), fmt_time(at) if at is not None else "genesis",
+                     len(block.txs) if block else "?", miner,
                      f"{zero_bits_of(idx.header.bits):g}"])
     return reply(table(["height", "hash", "time", "txs", "miner", "bits"], rows))
 

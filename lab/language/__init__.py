@@ -11,7 +11,11 @@ from lab.language.outcomes import CheckOutcome, CommandOutcome
 from lab.language.predicates import PREDICATES, PredicateSpec, check_predicate
 from lab.language.spec import CommandSpec, Language, usage_error
 from lab.language.words import (
+    KEYWORDS,
+    LABEL_PLACEHOLDERS,
+    NODE_PLACEHOLDERS,
     OPS,
+    OPTIONS,
     TOPOLOGIES,
     closest,
     command_word,
@@ -24,8 +28,12 @@ from lab.language.words import (
 
 __all__ = [
     "EVENT_KINDS",
+    "KEYWORDS",
+    "LABEL_PLACEHOLDERS",
     "LANGUAGE",
+    "NODE_PLACEHOLDERS",
     "OPS",
+    "OPTIONS",
     "PREDICATES",
     "SPECS",
     "TOPOLOGIES",

@@ -14,6 +14,14 @@ from collections.abc import Iterable
 OPS = ("==", "!=", ">=", "<=", ">", "<")  # comparisons a predicate may use
 TOPOLOGIES = ("line", "ring", "star", "mesh", "random")  # `random` takes K, the peers per node
 TOPOLOGY_CHOICES = "line, ring, star, mesh, random K"
+# Option words that take the next word as their value, and what that value is ("node": a node name;
+# None: a new word such as a label or an amount). `send` also takes `via NODE` and `conflicting NAME`.
+OPTIONS: dict[str, str | None] = {"as": None, "fee": None, "on": "node"}
+# Words with a fixed meaning inside a command (the lexer shows them like operators).
+KEYWORDS = ("as", "fee", "on", "until", "quiet", "not", "contains", "size", "all", "->", "|")
+# Placeholders of usage lines and the completion hint each stands for.
+NODE_PLACEHOLDERS = frozenset({"NODE", "NODES", "NODE2", "A", "B", "C", "D", "FROM", "TO"})
+LABEL_PLACEHOLDERS = frozenset({"NAME", "ID"})
 
 
 def split_with_offsets(line: str) -> list[tuple[int, str]]:

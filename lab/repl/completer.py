@@ -16,13 +16,19 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from lab.chain.node_state import FORGE_RULES
-from lab.language import LANGUAGE, OPS, PREDICATES, CommandSpec
+from lab.language import (
+    LABEL_PLACEHOLDERS,
+    LANGUAGE,
+    NODE_PLACEHOLDERS,
+    OPS,
+    OPTIONS,
+    PREDICATES,
+    CommandSpec,
+)
 from lab.language import split_with_offsets as split_commands
 
 # Words after which the next word is a value of that kind, not a positional argument.
-OPTION_HINTS = {"as": None, "fee": None, "on": "node"}
-_NODE_PLACEHOLDERS = {"NODE", "NODES", "NODE2", "A", "B", "C", "D", "FROM", "TO"}
-_LABEL_PLACEHOLDERS = {"NAME", "ID"}
+OPTION_HINTS = OPTIONS
 
 
 def forge_rules() -> tuple[str, ...]:
@@ -54,9 +60,9 @@ def find_command(word: str) -> CommandSpec | None:
 
 def _placeholder_hint(word: str) -> str | None:
     """A hint for one word of a usage line such as `height NODE OP N`."""
-    if word in _NODE_PLACEHOLDERS:
+    if word in NODE_PLACEHOLDERS:
         return "node"
-    if word in _LABEL_PLACEHOLDERS:
+    if word in LABEL_PLACEHOLDERS:
         return "label"
     if word == "OP":
         return "op"

@@ -15,12 +15,11 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.lexers import Lexer
 
-from lab.language import LANGUAGE, OPS
+from lab.language import KEYWORDS, LANGUAGE, OPS
 from lab.language import split_with_offsets as split_commands
 
 _WORD = re.compile(r"\S+")
 _NUMBER = re.compile(r"\d+(\.\d+)?(us|µs|ms|s|m|min|h|%|x)?", re.IGNORECASE)
-_OPTIONS = ("as", "fee", "on", "until", "quiet", "not", "contains", "size", "all", "->", "|")
 
 
 __all__ = ["LabLexer", "first_word", "is_command", "is_prefix", "split_commands", "style_line", "unknown_commands"]
@@ -86,7 +85,7 @@ def _word_style(word: str, first: bool, nodes: set[str]) -> str:
         return "class:arg.node"
     if _NUMBER.fullmatch(word):
         return "class:arg.number"
-    if word.lower() in _OPTIONS:
+    if word.lower() in KEYWORDS:
         return "class:arg.op"
     return ""
 
