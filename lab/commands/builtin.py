@@ -1,7 +1,7 @@
 """The lab's commands: mining, payments, the network, pacing, checks.
 
 Each handler takes the Session and the words after the command name and
-returns a Reply (data; lab/render/output.py turns it into text). Narration
+returns a Output (data; lab/render/output.py turns it into text). Narration
 of what happened is added by the Session. The commands' usage, help and
 hints are declared in lab/language/commands.py.
 """
@@ -27,12 +27,12 @@ from lab.errors import CommandError
 from lab.language import LANGUAGE, PREDICATES, usage_error
 from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY
 from lab.render.narration import fmt_time
-from lab.render.output import Check, Line, Piece, Reply, reply
+from lab.render.output import Check, Line, Output, Piece, output
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
 
-NO_REPLY = Reply()
+NOTHING = Output()  # the command has nothing to say; the narration tells what happened
 
 
 def usage(name: str, problem: str) -> CommandError:
@@ -49,7 +49,7 @@ def need(args: list[str], n: int, name: str, at_most: int | None = None) -> None
 
 
 # -- general ---------------------------------------------------------------------------------
-async def cmd_help(s: Session, args: list[str]) -> Reply:
+async def cmd_help(s: Session, args: list[str]) -> Output:
     if args:
         cmd = LANGUAGE.lookup(args[0])
         lines: list[Piece] = [Line(cmd.usage, "bold"), f"  {cmd.summary}"]
@@ -61,7 +61,7 @@ async def cmd_help(s: Session, args: list[str]) -> Reply:
             lines += ["  examples:", *[f"    {e}" for e in cmd.examples]]
         if cmd.name == "check":
             lines += ["  predicates:"] + [f"    {p.usage}" for p in PREDICATES.values()]
-        return Reply(tuple(lines))
+        return Output(tuple(lines))
     order = [("lab", "Mining and payments"), ("view", "Looking around"), ("network", "The network"),
              ("pace", "Time and pacing"), ("lesson", "Lessons"), ("meta", "The lab")]
     out: list[Piece] = []
@@ -71,41 +71,41 @@ async def cmd_help(s: Session, args: list[str]) -> Reply:
             out.append(Line(title, "bold"))
             out += [f"  {c.usage:<34} {c.summary}" for c in specs]
     out.append("Type `help COMMAND` for details. `#` starts a comment, `;` separates commands.")
-    return Reply(tuple(out))
+    return Output(tuple(out))
 
 
-async def cmd_quit(s: Session, args: list[str]) -> Reply:
-    return Reply(quit=True)
+async def cmd_quit(s: Session, args: list[str]) -> Output:
+    return Output(quit=True)
 
 
-async def cmd_seed(s: Session, args: list[str]) -> Reply:
+async def cmd_seed(s: Session, args: list[str]) -> Output:
     need(args, 1, "seed", 1)
     seed = parse_int(args[0], "seed", 0, 2**32)
     cfg = s.config
     await s.rebuild(dataclasses.replace(cfg, seed=seed))
-    return reply(f"A fresh lab with seed {seed}: {len(reads.nodes(s.need_lab()))} nodes, {cfg.topology}.")
+    return output(f"A fresh lab with seed {seed}: {len(reads.nodes(s.need_lab()))} nodes, {cfg.topology}.")
 
 
-async def cmd_reset(s: Session, args: list[str]) -> Reply:
+async def cmd_reset(s: Session, args: list[str]) -> Output:
     if s.lesson is not None:
-        return reply((await s.lesson.reset()).text)
+        return output((await s.lesson.reset()).text)
     await s.rebuild()
-    return reply(f"A fresh lab with seed {s.config.seed}: {len(reads.nodes(s.need_lab()))} nodes, "
+    return output(f"A fresh lab with seed {s.config.seed}: {len(reads.nodes(s.need_lab()))} nodes, "
                  f"{s.config.topology}.")
 
 
 # -- mining and payments ---------------------------------------------------------------------
-async def cmd_mine(s: Session, args: list[str]) -> Reply:
+async def cmd_mine(s: Session, args: list[str]) -> Output:
     args, label = take_option(args, "as")
     need(args, 1, "mine", 2)
     n = parse_int(args[1], "blocks", 1, 1000) if len(args) > 1 else 1
     if label:
         check_label(label)
     await s.need_lab().mine(args[0], n, label)
-    return NO_REPLY
+    return NOTHING
 
 
-async def cmd_send(s: Session, args: list[str]) -> Reply:
+async def cmd_send(s: Session, args: list[str]) -> Output:
     args, label = take_option(args, "as")
     args, fee_text = take_option(args, "fee")
     args, via = take_option(args, "via")
@@ -116,21 +116,21 @@ async def cmd_send(s: Session, args: list[str]) -> Reply:
     if label:
         check_label(label)
     tx = await s.need_lab().send(args[0], args[1], amount, fee, label, via=via, conflicting=conflicting)
-    return reply(f"{args[0].upper()} signed transaction {short_hex(tx.txid)}: {format_amount(amount)} to "
+    return output(f"{args[0].upper()} signed transaction {short_hex(tx.txid)}: {format_amount(amount)} to "
                  f"{args[1].upper()}" + (f" as {label}" if label else ""))
 
 
-async def cmd_forge(s: Session, args: list[str]) -> Reply:
+async def cmd_forge(s: Session, args: list[str]) -> Output:
     args, label = take_option(args, "as")
     need(args, 2, "forge", 2)
     rule = args[1].lower()
     if rule not in FORGE_RULES:
         raise CommandError(f"unknown rule '{args[1]}'", "rules: " + ", ".join(FORGE_RULES))
     await s.need_lab().forge(args[0], rule, label)
-    return NO_REPLY
+    return NOTHING
 
 
-async def cmd_autominer(s: Session, args: list[str]) -> Reply:
+async def cmd_autominer(s: Session, args: list[str]) -> Output:
     need(args, 1, "autominer", 2)
     lab = s.need_lab()
     word = args[0].lower()
@@ -145,11 +145,11 @@ async def cmd_autominer(s: Session, args: list[str]) -> Reply:
     lab.set_autominer(on)
     now = reads.settings(lab)
     every = fmt_time(now.block_interval)[1:]
-    return reply(f"Auto-mining {'on: one block every ~' + every + ' (virtual) across the network' if on else 'off'}."
+    return output(f"Auto-mining {'on: one block every ~' + every + ' (virtual) across the network' if on else 'off'}."
                  + (" Type `run 30m` to let time pass." if on and now.mode != "live" else ""))
 
 
-async def cmd_hashrate(s: Session, args: list[str]) -> Reply:
+async def cmd_hashrate(s: Session, args: list[str]) -> Output:
     need(args, 2, "hashrate", 2)
     share = parse_percent(args[1])
     lab = s.need_lab()
@@ -157,44 +157,44 @@ async def cmd_hashrate(s: Session, args: list[str]) -> Reply:
     shares = reads.hashrate_shares(lab)
     total = sum(shares.values())
     lines = [f"{n}: {100 * v / total:.0f}%" if total else f"{n}: 0%" for n, v in shares.items()]
-    return reply("Hashrate shares: " + ", ".join(lines))
+    return output("Hashrate shares: " + ", ".join(lines))
 
 
-async def cmd_difficulty(s: Session, args: list[str]) -> Reply:
+async def cmd_difficulty(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     if not args:
         d = reads.next_difficulty(lab)
-        return reply(f"Difficulty: {d} zero bits (about {2 ** d:,} tries per block).")
+        return output(f"Difficulty: {d} zero bits (about {2 ** d:,} tries per block).")
     bits = parse_int(args[0], "zero bits", MIN_DIFFICULTY, MAX_DIFFICULTY)
     h = lab.set_difficulty(bits)
-    return reply(f"From height {h} on, a block hash must start with {bits} zero bits (about {2 ** bits:,} tries).")
+    return output(f"From height {h} on, a block hash must start with {bits} zero bits (about {2 ** bits:,} tries).")
 
 
 # -- pacing -----------------------------------------------------------------------------------
-async def cmd_mode(s: Session, args: list[str]) -> Reply:
+async def cmd_mode(s: Session, args: list[str]) -> Output:
     need(args, 1, "mode", 1)
     lab = s.need_lab()
     await lab.set_mode(args[0].lower())
     tips = {"auto": "each command now runs the network until no message is in flight.",
             "step": "nothing moves until you type `step` or `run`. Type `queue` to see frames in flight.",
             "live": f"virtual time follows the wall clock x{reads.settings(lab).speed:g}; nodes act while you type."}
-    return reply(f"Mode {args[0].lower()}: {tips[args[0].lower()]}")
+    return output(f"Mode {args[0].lower()}: {tips[args[0].lower()]}")
 
 
-async def cmd_step(s: Session, args: list[str]) -> Reply:
+async def cmd_step(s: Session, args: list[str]) -> Output:
     n = parse_int(args[0], "frames", 1, 100_000) if args else 1
     lab = s.need_lab()
     delivered = await lab.step(n)
     if not delivered:
-        return reply("Nothing in flight.")
+        return output("Nothing in flight.")
     lines: list[Piece] = [Line(f"{fmt_time(f.due)} #{f.id} {f.src} -> {f.dst}  {f.summary}", "frame")
                           for f in delivered]
     left = len(reads.flights(lab))
     lines.append(f"({left} frame{'s' if left != 1 else ''} still in flight)")
-    return Reply(tuple(lines))
+    return Output(tuple(lines))
 
 
-async def cmd_run(s: Session, args: list[str]) -> Reply:
+async def cmd_run(s: Session, args: list[str]) -> Output:
     need(args, 1, "run", 2)
     lab = s.need_lab()
     before = reads.settings(lab).now
@@ -202,15 +202,15 @@ async def cmd_run(s: Session, args: list[str]) -> Reply:
         if len(args) != 2 or args[1].lower() != "quiet":
             raise usage("run", "did you mean `run until quiet`?")
         n = await lab.run_until_quiet()
-        return reply(f"Delivered {n} events; the network is quiet at {fmt_time(reads.settings(lab).now)}.")
+        return output(f"Delivered {n} events; the network is quiet at {fmt_time(reads.settings(lab).now)}.")
     duration = parse_duration(args[0])
     await lab.run_for(duration)
     if reads.settings(lab).mode == "auto":
         await lab.settle()
-    return reply(f"Virtual time {fmt_time(before)} -> {fmt_time(reads.settings(lab).now)}.")
+    return output(f"Virtual time {fmt_time(before)} -> {fmt_time(reads.settings(lab).now)}.")
 
 
-async def cmd_speed(s: Session, args: list[str]) -> Reply:
+async def cmd_speed(s: Session, args: list[str]) -> Output:
     need(args, 1, "speed", 1)
     try:
         f = float(args[0].rstrip("x"))
@@ -220,10 +220,10 @@ async def cmd_speed(s: Session, args: list[str]) -> Reply:
         raise CommandError("speed must be between 0.01 and 10000", "e.g. speed 60 (a minute per second)")
     lab = s.need_lab()
     lab.speed = f
-    return reply(f"Speed x{f:g}" + ("" if reads.settings(lab).mode == "live" else " (takes effect in `mode live`)"))
+    return output(f"Speed x{f:g}" + ("" if reads.settings(lab).mode == "live" else " (takes effect in `mode live`)"))
 
 
-async def cmd_check(s: Session, args: list[str]) -> Reply:
+async def cmd_check(s: Session, args: list[str]) -> Output:
     if not args:
         raise usage("check", "'check' needs a predicate")
-    return reply(Check(" ".join(args), predicates.evaluate(s.need_lab(), " ".join(args))))
+    return output(Check(" ".join(args), predicates.evaluate(s.need_lab(), " ".join(args))))

@@ -1,6 +1,6 @@
 """Commands that explain: why a node is on its tip, the log, frames in flight, one frame's bytes.
 
-Every read goes through lab/commands/reads.py; handlers return data (Reply).
+Every read goes through lab/commands/reads.py; handlers return data (Output).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from lab.commands.views import table
 from lab.errors import CommandError
 from lab.net.messages import decode_message
 from lab.render.narration import fmt_time
-from lab.render.output import Line, Piece, Reply, reply
+from lab.render.output import Line, Output, Piece, output
 from lab.render.tables import hexdump
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from lab.net.node import Node
 
 
-async def cmd_explain(s: Session, args: list[str]) -> Reply:
+async def cmd_explain(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     nodes = [reads.node(lab, args[0])] if args else reads.nodes(lab)
     lines: list[Piece] = []
@@ -55,7 +55,7 @@ async def cmd_explain(s: Session, args: list[str]) -> Reply:
             why = why_behind(lab, node)
             lines.append(f"  {best.name} has a chain with more work that {node.name} has not got"
                          + (f": {why}." if why else " yet."))
-    return Reply(tuple(lines))
+    return Output(tuple(lines))
 
 
 def _leaves(node: Node) -> list[BlockIndex]:
@@ -65,18 +65,18 @@ def _leaves(node: Node) -> list[BlockIndex]:
     return sorted(leaves, key=lambda i: (-i.chain_work, i.seq))
 
 
-async def cmd_log(s: Session, args: list[str]) -> Reply:
+async def cmd_log(s: Session, args: list[str]) -> Output:
     n = parse_int(args[0], "entries", 1, 100_000) if args else 20
     entries = reads.log(s.need_lab())[-n:]
     if not entries:
-        return reply("(nothing yet)")
-    return Reply(tuple(Line(f"{fmt_time(e.time)} {e.text}", e.kind) for e in entries))
+        return output("(nothing yet)")
+    return Output(tuple(Line(f"{fmt_time(e.time)} {e.text}", e.kind) for e in entries))
 
 
-async def cmd_queue(s: Session, args: list[str]) -> Reply:
+async def cmd_queue(s: Session, args: list[str]) -> Output:
     flights = reads.flights_by_arrival(s.need_lab())
     if not flights:
-        return reply("Nothing in flight.")
+        return output("Nothing in flight.")
     rows: list[list[object]] = [
         [f"#{f.id}", f"{f.src} -> {f.dst}", f.command, f.summary.split(" ", 1)[1] if " " in f.summary else "",
          fmt_time(f.due) if f.due is not None else "held"] for f in flights[:200]]
@@ -84,10 +84,10 @@ async def cmd_queue(s: Session, args: list[str]) -> Reply:
     if len(flights) > 200:
         pieces.append(f"... and {len(flights) - 200} more")
     pieces.append("`step` delivers the next; `msg ID` shows one; `drop ID` loses one.")
-    return Reply(tuple(pieces))
+    return Output(tuple(pieces))
 
 
-async def cmd_msg(s: Session, args: list[str]) -> Reply:
+async def cmd_msg(s: Session, args: list[str]) -> Output:
     if len(args) != 1:
         raise usage("msg", "name one frame id (see `queue`)")
     fid = parse_int(args[0].lstrip("#"), "message id", 1)
@@ -103,7 +103,7 @@ async def cmd_msg(s: Session, args: list[str]) -> Reply:
     for name, value in (vars(msg).items() if msg is not None and hasattr(msg, "__dict__") else []):
         lines.append(f"  {name}: {_field(value)[:300]}")
     lines += ["  " + x for x in hexdump(f.frame)]
-    return Reply(tuple(lines))
+    return Output(tuple(lines))
 
 
 def _field(value: object) -> str:

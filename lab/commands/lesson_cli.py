@@ -11,14 +11,14 @@ from lab.errors import LabError
 from lab.lessons.loader import find_lesson, load_all
 from lab.lessons.progress import Progress
 from lab.lessons.script import check_lesson, run_lesson_script
-from lab.render.output import reply
+from lab.render.output import output
 from lab.render.style import Styler
 
 
 def lessons_listing(plain: bool = False) -> list[str]:
     """The `lessons` table with its footer, as lines."""
     from lab.render.output import render
-    return render(reply(lessons_table(), LESSONS_FOOTER), Styler(False, plain))
+    return render(output(lessons_table(), LESSONS_FOOTER), Styler(False, plain))
 
 
 async def check_lessons(key: str | None, out: Callable[[str], object]) -> int:

@@ -14,7 +14,7 @@ from lab.errors import CommandError
 from lab.lessons.loader import find_lesson, load_all
 from lab.lessons.progress import Progress
 from lab.lessons.session import LessonSession
-from lab.render.output import Reply, Table, reply
+from lab.render.output import Output, Table, output
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
@@ -37,19 +37,19 @@ async def open_lesson(s: Session, key: str, step: int | None = None, plain: bool
     return (await ls.start(step)).text
 
 
-async def cmd_lessons(s: Session, args: list[str]) -> Reply:
-    return reply(lessons_table(), LESSONS_FOOTER)
+async def cmd_lessons(s: Session, args: list[str]) -> Output:
+    return output(lessons_table(), LESSONS_FOOTER)
 
 
-async def cmd_lesson(s: Session, args: list[str]) -> Reply:
+async def cmd_lesson(s: Session, args: list[str]) -> Output:
     if len(args) != 1:
         raise CommandError("'lesson' needs a lesson number or name", "type `lessons` to see them, then e.g. `lesson 1`")
-    return reply(await open_lesson(s, args[0], plain=s.styler.ascii_only))
+    return output(await open_lesson(s, args[0], plain=s.styler.ascii_only))
 
 
-async def in_lesson(s: Session, args: list[str], *, name: str) -> Reply:
+async def in_lesson(s: Session, args: list[str], *, name: str) -> Output:
     """A lesson command: the active lesson answers it."""
     if s.lesson is None:
         raise CommandError(f"'{name}' works inside a lesson", "type `lessons` to pick one, then `lesson 1`")
     answer = await s.lesson.dispatch(" ".join([name, *args]))
-    return reply(answer.text) if answer is not None and answer.text else Reply()
+    return output(answer.text) if answer is not None and answer.text else Output()

@@ -1,6 +1,6 @@
 """Commands that change the network: links, partitions, cuts, latency, loss, topology, nodes.
 
-Handlers return a Reply (data); narration of what happened is added by the Session.
+Handlers return a Output (data); narration of what happened is added by the Session.
 """
 
 from __future__ import annotations
@@ -8,66 +8,66 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lab.commands import reads
-from lab.commands.builtin import NO_REPLY, need, usage
+from lab.commands.builtin import NOTHING, need, usage
 from lab.commands.parse import parse_duration, parse_groups, parse_int, parse_percent
 from lab.errors import CommandError
-from lab.render.output import Reply, reply
+from lab.render.output import Output, output
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
 
 
-async def cmd_relay(s: Session, args: list[str]) -> Reply:
+async def cmd_relay(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     if not args:
-        return reply(f"Relay: {reads.settings(lab).relay}.")
+        return output(f"Relay: {reads.settings(lab).relay}.")
     need(args, 1, "relay", 1)
     lab.set_relay(args[0].lower())
     what = {"push": "a new tip block goes to every peer at once (one message a hop)",
             "inv": "a new block is announced (inv), asked for (getdata), then sent (block)"}
-    return reply(f"Relay {args[0].lower()}: {what[args[0].lower()]}.")
+    return output(f"Relay {args[0].lower()}: {what[args[0].lower()]}.")
 
 
-async def cmd_connect(s: Session, args: list[str]) -> Reply:
+async def cmd_connect(s: Session, args: list[str]) -> Output:
     need(args, 2, "connect", 2)
     ok = await s.need_lab().connect(args[0], args[1])
-    return NO_REPLY if ok else reply(f"{args[0].upper()} and {args[1].upper()} are already connected.")
+    return NOTHING if ok else output(f"{args[0].upper()} and {args[1].upper()} are already connected.")
 
 
-async def cmd_disconnect(s: Session, args: list[str]) -> Reply:
+async def cmd_disconnect(s: Session, args: list[str]) -> Output:
     need(args, 2, "disconnect", 2)
     was = await s.need_lab().disconnect(args[0], args[1])
-    return NO_REPLY if was else reply(f"{args[0].upper()} and {args[1].upper()} were not connected.")
+    return NOTHING if was else output(f"{args[0].upper()} and {args[1].upper()} were not connected.")
 
 
-async def cmd_partition(s: Session, args: list[str]) -> Reply:
+async def cmd_partition(s: Session, args: list[str]) -> Output:
     if "|" not in args:
         raise usage("partition", "a partition needs groups separated by |")
     await s.need_lab().partition(parse_groups(args))
-    return NO_REPLY
+    return NOTHING
 
 
-async def cmd_heal(s: Session, args: list[str]) -> Reply:
+async def cmd_heal(s: Session, args: list[str]) -> Output:
     await s.need_lab().heal()
-    return NO_REPLY
+    return NOTHING
 
 
-async def cmd_cut(s: Session, args: list[str]) -> Reply:
+async def cmd_cut(s: Session, args: list[str]) -> Output:
     words = [a for a in args if a != "->"]
     if len(words) != 2:
         raise usage("cut", "name two nodes")
     s.need_lab().cut(words[0], words[1])
-    return NO_REPLY
+    return NOTHING
 
 
-async def cmd_latency(s: Session, args: list[str]) -> Reply:
+async def cmd_latency(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     if not args:
         raise usage("latency", "'latency' needs links and a duration")
     ms = parse_duration(args[-1]) / 1000
     if len(args) == 2 and args[0].lower() == "all":
         lab.set_all_latency(ms)
-        return reply(f"Every link now takes {ms:g} ms one way.")
+        return output(f"Every link now takes {ms:g} ms one way.")
     if "|" in args:
         groups = parse_groups(args[:-1])
         n = 0
@@ -77,64 +77,64 @@ async def cmd_latency(s: Session, args: list[str]) -> Reply:
                     for b in gb:
                         lab.set_latency(a, b, ms)
                         n += 1
-        return reply(f"{n} links between the groups now take {ms:g} ms one way.")
+        return output(f"{n} links between the groups now take {ms:g} ms one way.")
     if len(args) != 3:
         raise usage("latency", "name two nodes and a duration")
     lab.set_latency(args[0], args[1], ms)
-    return reply(f"{args[0].upper()} <-> {args[1].upper()} now takes {ms:g} ms one way.")
+    return output(f"{args[0].upper()} <-> {args[1].upper()} now takes {ms:g} ms one way.")
 
 
-async def cmd_loss(s: Session, args: list[str]) -> Reply:
+async def cmd_loss(s: Session, args: list[str]) -> Output:
     need(args, 3, "loss", 3)
     p = parse_percent(args[2])
     s.need_lab().set_loss(args[0], args[1], p)
-    return reply(f"{args[0].upper()} <-> {args[1].upper()} now loses {p * 100:g}% of frames.")
+    return output(f"{args[0].upper()} <-> {args[1].upper()} now loses {p * 100:g}% of frames.")
 
 
-async def cmd_topology(s: Session, args: list[str]) -> Reply:
+async def cmd_topology(s: Session, args: list[str]) -> Output:
     need(args, 1, "topology", 2)
     kind = args[0].lower()
     k = parse_int(args[1], "peers per node", 1, 64) if len(args) > 1 else 3
     lab = s.need_lab()
     await lab.set_topology(kind, k)
     s.config.topology, s.config.k = kind, k
-    return reply(f"Topology {kind}{f' {k}' if kind == 'random' else ''}: {reads.settings(lab).links} links.")
+    return output(f"Topology {kind}{f' {k}' if kind == 'random' else ''}: {reads.settings(lab).links} links.")
 
 
-async def cmd_hold(s: Session, args: list[str]) -> Reply:
+async def cmd_hold(s: Session, args: list[str]) -> Output:
     need(args, 2, "hold", 2)
     n = s.need_lab().hold(args[0], args[1])
-    return reply(f"Holding frames {args[0].upper()} -> {args[1].upper()}" + (f" ({n} already in flight)" if n else "")
+    return output(f"Holding frames {args[0].upper()} -> {args[1].upper()}" + (f" ({n} already in flight)" if n else "")
                  + ".")
 
 
-async def cmd_release(s: Session, args: list[str]) -> Reply:
+async def cmd_release(s: Session, args: list[str]) -> Output:
     need(args, 2, "release", 2)
     n = s.need_lab().release(args[0], args[1])
-    return reply(f"Released {n} frame{'s' if n != 1 else ''} {args[0].upper()} -> {args[1].upper()}.")
+    return output(f"Released {n} frame{'s' if n != 1 else ''} {args[0].upper()} -> {args[1].upper()}.")
 
 
-async def cmd_drop(s: Session, args: list[str]) -> Reply:
+async def cmd_drop(s: Session, args: list[str]) -> Output:
     need(args, 1, "drop", 1)
     fid = parse_int(args[0].lstrip("#"), "message id", 1)
     f = reads.drop_frame(s.need_lab(), fid)
     if f is None:
         raise CommandError(f"no frame #{fid} in flight", "type `queue` to see the frames in flight")
-    return reply(f"Dropped #{fid}: {f.src} -> {f.dst} {f.summary}")
+    return output(f"Dropped #{fid}: {f.src} -> {f.dst} {f.summary}")
 
 
-async def cmd_add_node(s: Session, args: list[str]) -> Reply:
+async def cmd_add_node(s: Session, args: list[str]) -> Output:
     node = await s.need_lab().add_node(args[0] if args else None)
-    return reply(f"{node.name} is listening (type `nodes` for its address).")
+    return output(f"{node.name} is listening (type `nodes` for its address).")
 
 
-async def cmd_stop(s: Session, args: list[str]) -> Reply:
+async def cmd_stop(s: Session, args: list[str]) -> Output:
     need(args, 1, "stop", 1)
     await s.need_lab().stop_node(args[0])
-    return NO_REPLY
+    return NOTHING
 
 
-async def cmd_start(s: Session, args: list[str]) -> Reply:
+async def cmd_start(s: Session, args: list[str]) -> Output:
     need(args, 1, "start", 1)
     await s.need_lab().start_node(args[0])
-    return NO_REPLY
+    return NOTHING

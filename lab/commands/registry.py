@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from lab.commands import builtin, details, lessons, network, views
 from lab.language import LANGUAGE, CommandSpec
-from lab.render.output import Reply
+from lab.render.output import Output
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
 
-Handler = Callable[["Session", list[str]], Awaitable[Reply]]
+Handler = Callable[["Session", list[str]], Awaitable[Output]]
 
 HANDLERS: dict[str, Handler] = {
     # the lab

@@ -20,7 +20,7 @@ from lab.errors import CommandError, LabError
 from lab.lab import Lab
 from lab.language import LANGUAGE, CommandOutcome, lesson_events, split_line, tokenize
 from lab.render.narration import summarize
-from lab.render.output import Reply, render
+from lab.render.output import Output, render
 from lab.render.style import Styler
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class Session:
         lab.delivered.clear()
         try:
             spec = LANGUAGE.lookup(tokens[0])
-            result: Reply = await self.commands[spec.name].handler(self, tokens[1:])
+            result: Output = await self.commands[spec.name].handler(self, tokens[1:])
             lab = self.need_lab()  # a handler may have rebuilt the lab
             if spec.settles and not result.check_failed:
                 await lab.settle()

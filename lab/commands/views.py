@@ -1,6 +1,6 @@
 """Commands that look: tables, the fork tree, blocks, transactions, peers, differences.
 
-Every read goes through lab/commands/reads.py; handlers return data (Reply).
+Every read goes through lab/commands/reads.py; handlers return data (Output).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from lab.commands.builtin import usage
 from lab.commands.parse import parse_int, take_option
 from lab.errors import CommandError
 from lab.render.narration import fmt_time
-from lab.render.output import Line, Piece, Reply, Table, Tree, reply
+from lab.render.output import Line, Output, Piece, Table, Tree, output
 from lab.render.tree import TreeBlock
 
 if TYPE_CHECKING:
@@ -38,17 +38,17 @@ def table(headers: list[str], rows: list[list[object]]) -> Table:
     return Table(tuple(headers), tuple(tuple(r) for r in rows))
 
 
-async def cmd_nodes(s: Session, args: list[str]) -> Reply:
+async def cmd_nodes(s: Session, args: list[str]) -> Output:
     rows: list[list[object]] = []
     for n in reads.nodes(s.need_lab()):
         tip = reads.tip(n)
         rows.append([n.name, reads.listening(n) or "stopped", tip.height, short_hex(tip.hash),
                      ",".join(sorted(reads.active_peer_names(n))) or "-", len(reads.mempool_txs(n)),
                      reads.address(n)])
-    return reply(table(["node", "listening", "height", "tip", "peers", "mempool", "address"], rows))
+    return output(table(["node", "listening", "height", "tip", "peers", "mempool", "address"], rows))
 
 
-async def cmd_status(s: Session, args: list[str]) -> Reply:
+async def cmd_status(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     now = reads.settings(lab)
     tips: dict[bytes, list[str]] = {}
@@ -70,10 +70,10 @@ async def cmd_status(s: Session, args: list[str]) -> Reply:
     ]
     if s.lesson is not None:
         lines.append(s.lesson.status())
-    return Reply(tuple(lines))
+    return Output(tuple(lines))
 
 
-async def cmd_balance(s: Session, args: list[str]) -> Reply:
+async def cmd_balance(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     nodes = [reads.node(lab, args[0])] if args else reads.nodes(lab)
     rows: list[list[object]] = []
@@ -81,11 +81,11 @@ async def cmd_balance(s: Session, args: list[str]) -> Reply:
         b = reads.balance(n)
         rows.append([n.name, format_amount(b.spendable), format_amount(b.immature), format_amount(b.pending_in),
                      format_amount(b.pending_out), format_amount(b.total)])
-    return reply(table(["node", "spendable", "maturing", "incoming", "outgoing", "total"], rows),
+    return output(table(["node", "spendable", "maturing", "incoming", "outgoing", "total"], rows),
                  "Each node sees its own wallet through its own chain and mempool.")
 
 
-async def cmd_mempool(s: Session, args: list[str]) -> Reply:
+async def cmd_mempool(s: Session, args: list[str]) -> Output:
     if len(args) != 1:
         raise usage("mempool", "name one node")
     lab = s.need_lab()
@@ -97,11 +97,11 @@ async def cmd_mempool(s: Session, args: list[str]) -> Reply:
         rows.append([short_hex(tx.txid), names.get(tx.txid, ""), format_amount(reads.mempool_fee(node, tx.txid)),
                      tx.size, outs])
     if not rows:
-        return reply(f"{node.name}'s mempool is empty.")
-    return reply(table(["txid", "label", "fee", "bytes", "outputs"], rows))
+        return output(f"{node.name}'s mempool is empty.")
+    return output(table(["txid", "label", "fee", "bytes", "outputs"], rows))
 
 
-async def cmd_chain(s: Session, args: list[str]) -> Reply:
+async def cmd_chain(s: Session, args: list[str]) -> Output:
     if not 1 <= len(args) <= 2:
         raise usage("chain", "name a node and optionally how many blocks")
     lab = s.need_lab()
@@ -115,10 +115,10 @@ async def cmd_chain(s: Session, args: list[str]) -> Reply:
         rows.append([idx.height, short_hex(idx.hash), fmt_time(at) if at is not None else "genesis",
                      len(block.txs) if block else "?", miner,
                      f"{zero_bits_of(idx.header.bits):g}"])
-    return reply(table(["height", "hash", "time", "txs", "miner", "bits"], rows))
+    return output(table(["height", "hash", "time", "txs", "miner", "bits"], rows))
 
 
-async def cmd_tree(s: Session, args: list[str]) -> Reply:
+async def cmd_tree(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     best = reads.best_tip_node(lab)
     blocks: dict[bytes, TreeBlock] = {}
@@ -143,10 +143,10 @@ async def cmd_tree(s: Session, args: list[str]) -> Reply:
         tip = reads.tip(node).hash
         if tip in blocks:
             blocks[tip].tips.append(node.name + ("" if reads.is_online(node) else "(stopped)"))
-    return reply(Tree(blocks, genesis.hash))
+    return output(Tree(blocks, genesis.hash))
 
 
-async def cmd_block(s: Session, args: list[str]) -> Reply:
+async def cmd_block(s: Session, args: list[str]) -> Output:
     args, on = take_option(args, "on")
     if len(args) != 1:
         raise usage("block", "name one block")
@@ -182,10 +182,10 @@ async def cmd_block(s: Session, args: list[str]) -> Reply:
     for i, tx in enumerate(block.txs):
         outs = ", ".join(f"{format_amount(o.value)}->{owner_name(lab, o.pubkey_hash)}" for o in tx.outputs)
         lines.append(f"  tx {i} {short_hex(tx.txid)} {'coinbase ' if tx.is_coinbase() else ''}{outs}")
-    return Reply(tuple(lines))
+    return Output(tuple(lines))
 
 
-async def cmd_tx(s: Session, args: list[str]) -> Reply:
+async def cmd_tx(s: Session, args: list[str]) -> Output:
     if len(args) != 1:
         raise usage("tx", "name one transaction")
     lab = s.need_lab()
@@ -211,10 +211,10 @@ async def cmd_tx(s: Session, args: list[str]) -> Reply:
         else:
             where.append(f"{n.name}: unknown")
     lines.append("  " + "; ".join(where))
-    return Reply(tuple(lines))
+    return Output(tuple(lines))
 
 
-async def cmd_peers(s: Session, args: list[str]) -> Reply:
+async def cmd_peers(s: Session, args: list[str]) -> Output:
     if len(args) != 1:
         raise usage("peers", "name one node")
     lab = s.need_lab()
@@ -228,10 +228,10 @@ async def cmd_peers(s: Session, args: list[str]) -> Reply:
     pieces: list[Piece] = [table(["peer", "dir", "link", "handshake", "latency", "state", "sent", "recv"], rows)]
     if shunned := reads.discouraged(node):
         pieces.append(f"discouraged: {', '.join(shunned)}")
-    return Reply(tuple(pieces))
+    return Output(tuple(pieces))
 
 
-async def cmd_diff(s: Session, args: list[str]) -> Reply:
+async def cmd_diff(s: Session, args: list[str]) -> Output:
     if len(args) != 2:
         raise usage("diff", "name two nodes")
     lab = s.need_lab()
@@ -247,4 +247,4 @@ async def cmd_diff(s: Session, args: list[str]) -> Reply:
     mb = {t.txid for t in reads.mempool_txs(b)}
     lines.append(f"mempool only on {a.name}: " + (", ".join(short_hex(t) for t in sorted(ma - mb)) or "nothing"))
     lines.append(f"mempool only on {b.name}: " + (", ".join(short_hex(t) for t in sorted(mb - ma)) or "nothing"))
-    return Reply(tuple(lines))
+    return Output(tuple(lines))

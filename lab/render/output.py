@@ -1,6 +1,6 @@
 """What a command hands back, as data, and the one renderer that turns it into text.
 
-A handler returns a `Reply`: pieces to show (plain lines, styled lines,
+A handler returns an `Output`: pieces to show (plain lines, styled lines,
 tables, the fork tree, a check's outcome) and whether the learner asked to
 quit. `render` is the only place those pieces become characters, so a
 handler can be tested on its data and the same data can later become a
@@ -52,7 +52,7 @@ Piece = str | Line | Table | Tree | Check
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class Output:
     """What a handler returns: pieces to show, in order, and whether to leave."""
 
     pieces: tuple[Piece, ...] = field(default_factory=tuple)
@@ -63,12 +63,12 @@ class Reply:
         return any(isinstance(p, Check) and not p.outcome.ok for p in self.pieces)
 
 
-def reply(*pieces: Piece) -> Reply:
-    return Reply(tuple(pieces))
+def output(*pieces: Piece) -> Output:
+    return Output(tuple(pieces))
 
 
-def render(r: Reply, styler: Styler) -> list[str]:
-    """The lines a reply shows, in this styler's colours and glyphs."""
+def render(r: Output, styler: Styler) -> list[str]:
+    """The lines an output shows, in this styler's colours and glyphs."""
     lines: list[str] = []
     for p in r.pieces:
         lines += render_piece(p, styler)
