@@ -1,7 +1,7 @@
 """The lab's commands: mining, payments, the network, pacing, checks.
 
 Each handler takes the Session and the words after the command name and
-returns a Output (data; lab/render/output.py turns it into text). Narration
+returns an Output (data; lab/render/output.py turns it into text). Narration
 of what happened is added by the Session. The commands' usage, help and
 hints are declared in lab/language/commands.py.
 """

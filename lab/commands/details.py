@@ -1,6 +1,6 @@
 """Commands that explain: why a node is on its tip, the log, frames in flight, one frame's bytes.
 
-Every read goes through lab/commands/reads.py; handlers return data (Output).
+Every read goes through lab/commands/reads.py; handlers return data (an Output).
 """
 
 from __future__ import annotations

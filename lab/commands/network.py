@@ -1,6 +1,6 @@
 """Commands that change the network: links, partitions, cuts, latency, loss, topology, nodes.
 
-Handlers return a Output (data); narration of what happened is added by the Session.
+Handlers return an Output (data); narration of what happened is added by the Session.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Commands that look: tables, the fork tree, blocks, transactions, peers, differences.
 
-Every read goes through lab/commands/reads.py; handlers return data (Output).
+Every read goes through lab/commands/reads.py; handlers return data (an Output).
 """
 
 from __future__ import annotations
