@@ -100,3 +100,22 @@ def test_handlers_return_data_and_one_renderer_styles_it():
             await s.close()
 
     asyncio.run(go())
+
+
+def test_arity_is_declared_once_and_the_handlers_hold_to_it():
+    async def go():
+        s = Session(LabConfig(difficulty=8))
+        await s.start()
+        try:
+            assert LANGUAGE.commands["mine"].arity == (1, 2)
+            out = await s.execute("mine A 2 3")
+            assert not out.ok and out.error == "'mine' takes at most 2 arguments, got 3"
+            out = await s.execute("send A B")  # options are taken before words are counted
+            assert not out.ok and out.error == "'send' needs 3 arguments"
+            out = await s.execute("mempool A B")
+            assert not out.ok and "usage: mempool NODE" in out.text
+            assert (await s.execute("mine A 3 as b1")).ok
+        finally:
+            await s.close()
+
+    asyncio.run(go())

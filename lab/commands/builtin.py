@@ -24,7 +24,7 @@ from lab.commands.parse import (
     take_option,
 )
 from lab.errors import CommandError
-from lab.language import LANGUAGE, PREDICATES, usage_error
+from lab.language import LANGUAGE, PREDICATES, check_arity, fits, usage_error
 from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY
 from lab.render.narration import fmt_time
 from lab.render.output import Check, Line, Output, Piece, output
@@ -40,12 +40,14 @@ def usage(name: str, problem: str) -> CommandError:
     return usage_error(LANGUAGE.commands[name], problem)
 
 
-def need(args: list[str], n: int, name: str, at_most: int | None = None) -> None:
-    """At least n (and at most at_most) words after the command, or a usage error."""
-    if len(args) < n:
-        raise usage(name, f"'{name}' needs {n} argument{'s' if n != 1 else ''}")
-    if at_most is not None and len(args) > at_most:
-        raise usage(name, f"'{name}' takes at most {at_most} argument{'s' if at_most != 1 else ''}, got {len(args)}")
+def need(args: list[str], name: str) -> None:
+    """The words after the command fit its declared arity, or a usage error."""
+    check_arity(LANGUAGE.commands[name], args)
+
+
+def fit(args: list[str], name: str) -> bool:
+    """Whether the words after the command fit its declared arity (for a handler's own message)."""
+    return fits(LANGUAGE.commands[name], args)
 
 
 # -- general ---------------------------------------------------------------------------------
@@ -79,7 +81,7 @@ async def cmd_quit(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_seed(s: Session, args: list[str]) -> Output:
-    need(args, 1, "seed", 1)
+    need(args, "seed")
     seed = parse_int(args[0], "seed", 0, 2**32)
     cfg = s.config
     await s.rebuild(dataclasses.replace(cfg, seed=seed))
@@ -97,7 +99,7 @@ async def cmd_reset(s: Session, args: list[str]) -> Output:
 # -- mining and payments ---------------------------------------------------------------------
 async def cmd_mine(s: Session, args: list[str]) -> Output:
     args, label = take_option(args, "as")
-    need(args, 1, "mine", 2)
+    need(args, "mine")
     n = parse_int(args[1], "blocks", 1, 1000) if len(args) > 1 else 1
     if label:
         check_label(label)
@@ -110,7 +112,7 @@ async def cmd_send(s: Session, args: list[str]) -> Output:
     args, fee_text = take_option(args, "fee")
     args, via = take_option(args, "via")
     args, conflicting = take_option(args, "conflicting")
-    need(args, 3, "send", 3)
+    need(args, "send")
     amount = parse_amount(args[2])
     fee = parse_amount(fee_text) if fee_text is not None else None
     if label:
@@ -122,7 +124,7 @@ async def cmd_send(s: Session, args: list[str]) -> Output:
 
 async def cmd_forge(s: Session, args: list[str]) -> Output:
     args, label = take_option(args, "as")
-    need(args, 2, "forge", 2)
+    need(args, "forge")
     rule = args[1].lower()
     if rule not in FORGE_RULES:
         raise CommandError(f"unknown rule '{args[1]}'", "rules: " + ", ".join(FORGE_RULES))
@@ -131,7 +133,7 @@ async def cmd_forge(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_autominer(s: Session, args: list[str]) -> Output:
-    need(args, 1, "autominer", 2)
+    need(args, "autominer")
     lab = s.need_lab()
     word = args[0].lower()
     if word not in ("on", "off") or (word == "off" and len(args) > 1):
@@ -150,7 +152,7 @@ async def cmd_autominer(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_hashrate(s: Session, args: list[str]) -> Output:
-    need(args, 2, "hashrate", 2)
+    need(args, "hashrate")
     share = parse_percent(args[1])
     lab = s.need_lab()
     lab.set_hashrate(args[0], share)
@@ -172,7 +174,7 @@ async def cmd_difficulty(s: Session, args: list[str]) -> Output:
 
 # -- pacing -----------------------------------------------------------------------------------
 async def cmd_mode(s: Session, args: list[str]) -> Output:
-    need(args, 1, "mode", 1)
+    need(args, "mode")
     lab = s.need_lab()
     await lab.set_mode(args[0].lower())
     tips = {"auto": "each command now runs the network until no message is in flight.",
@@ -195,7 +197,7 @@ async def cmd_step(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_run(s: Session, args: list[str]) -> Output:
-    need(args, 1, "run", 2)
+    need(args, "run")
     lab = s.need_lab()
     before = reads.settings(lab).now
     if args[0].lower() == "until":
@@ -211,7 +213,7 @@ async def cmd_run(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_speed(s: Session, args: list[str]) -> Output:
-    need(args, 1, "speed", 1)
+    need(args, "speed")
     try:
         f = float(args[0].rstrip("x"))
     except ValueError:

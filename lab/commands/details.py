@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from lab.chain.crypto import hash_hex, short_hex
 from lab.commands import reads
-from lab.commands.builtin import usage
+from lab.commands.builtin import fit, usage
 from lab.commands.parse import parse_int
 from lab.commands.predicates import why_behind
 from lab.commands.views import table
@@ -88,7 +88,7 @@ async def cmd_queue(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_msg(s: Session, args: list[str]) -> Output:
-    if len(args) != 1:
+    if not fit(args, "msg"):
         raise usage("msg", "name one frame id (see `queue`)")
     fid = parse_int(args[0].lstrip("#"), "message id", 1)
     f = reads.frame(s.need_lab(), fid)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from lab.commands.lesson_runner import SessionRunner
 from lab.errors import CommandError
+from lab.language import LANGUAGE, fits
 from lab.lessons.loader import find_lesson, load_all
 from lab.lessons.progress import Progress
 from lab.lessons.session import LessonSession
@@ -42,7 +43,7 @@ async def cmd_lessons(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_lesson(s: Session, args: list[str]) -> Output:
-    if len(args) != 1:
+    if not fits(LANGUAGE.commands["lesson"], args):
         raise CommandError("'lesson' needs a lesson number or name", "type `lessons` to see them, then e.g. `lesson 1`")
     return output(await open_lesson(s, args[0], plain=s.styler.ascii_only))
 

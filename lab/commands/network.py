@@ -21,7 +21,7 @@ async def cmd_relay(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     if not args:
         return output(f"Relay: {reads.settings(lab).relay}.")
-    need(args, 1, "relay", 1)
+    need(args, "relay")
     lab.set_relay(args[0].lower())
     what = {"push": "a new tip block goes to every peer at once (one message a hop)",
             "inv": "a new block is announced (inv), asked for (getdata), then sent (block)"}
@@ -29,13 +29,13 @@ async def cmd_relay(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_connect(s: Session, args: list[str]) -> Output:
-    need(args, 2, "connect", 2)
+    need(args, "connect")
     ok = await s.need_lab().connect(args[0], args[1])
     return NOTHING if ok else output(f"{args[0].upper()} and {args[1].upper()} are already connected.")
 
 
 async def cmd_disconnect(s: Session, args: list[str]) -> Output:
-    need(args, 2, "disconnect", 2)
+    need(args, "disconnect")
     was = await s.need_lab().disconnect(args[0], args[1])
     return NOTHING if was else output(f"{args[0].upper()} and {args[1].upper()} were not connected.")
 
@@ -85,14 +85,14 @@ async def cmd_latency(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_loss(s: Session, args: list[str]) -> Output:
-    need(args, 3, "loss", 3)
+    need(args, "loss")
     p = parse_percent(args[2])
     s.need_lab().set_loss(args[0], args[1], p)
     return output(f"{args[0].upper()} <-> {args[1].upper()} now loses {p * 100:g}% of frames.")
 
 
 async def cmd_topology(s: Session, args: list[str]) -> Output:
-    need(args, 1, "topology", 2)
+    need(args, "topology")
     kind = args[0].lower()
     k = parse_int(args[1], "peers per node", 1, 64) if len(args) > 1 else 3
     lab = s.need_lab()
@@ -102,20 +102,20 @@ async def cmd_topology(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_hold(s: Session, args: list[str]) -> Output:
-    need(args, 2, "hold", 2)
+    need(args, "hold")
     n = s.need_lab().hold(args[0], args[1])
     return output(f"Holding frames {args[0].upper()} -> {args[1].upper()}" + (f" ({n} already in flight)" if n else "")
                  + ".")
 
 
 async def cmd_release(s: Session, args: list[str]) -> Output:
-    need(args, 2, "release", 2)
+    need(args, "release")
     n = s.need_lab().release(args[0], args[1])
     return output(f"Released {n} frame{'s' if n != 1 else ''} {args[0].upper()} -> {args[1].upper()}.")
 
 
 async def cmd_drop(s: Session, args: list[str]) -> Output:
-    need(args, 1, "drop", 1)
+    need(args, "drop")
     fid = parse_int(args[0].lstrip("#"), "message id", 1)
     f = reads.drop_frame(s.need_lab(), fid)
     if f is None:
@@ -129,12 +129,12 @@ async def cmd_add_node(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_stop(s: Session, args: list[str]) -> Output:
-    need(args, 1, "stop", 1)
+    need(args, "stop")
     await s.need_lab().stop_node(args[0])
     return NOTHING
 
 
 async def cmd_start(s: Session, args: list[str]) -> Output:
-    need(args, 1, "start", 1)
+    need(args, "start")
     await s.need_lab().start_node(args[0])
     return NOTHING

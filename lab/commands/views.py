@@ -11,7 +11,7 @@ from lab.chain.amount import format_amount
 from lab.chain.crypto import address_from_pkh, hash_hex, short_hex
 from lab.chain.pow import zero_bits_of
 from lab.commands import reads
-from lab.commands.builtin import usage
+from lab.commands.builtin import fit, usage
 from lab.commands.parse import parse_int, take_option
 from lab.errors import CommandError
 from lab.render.narration import fmt_time
@@ -86,7 +86,7 @@ async def cmd_balance(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_mempool(s: Session, args: list[str]) -> Output:
-    if len(args) != 1:
+    if not fit(args, "mempool"):
         raise usage("mempool", "name one node")
     lab = s.need_lab()
     node = reads.node(lab, args[0])
@@ -102,7 +102,7 @@ async def cmd_mempool(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_chain(s: Session, args: list[str]) -> Output:
-    if not 1 <= len(args) <= 2:
+    if not fit(args, "chain"):
         raise usage("chain", "name a node and optionally how many blocks")
     lab = s.need_lab()
     node = reads.node(lab, args[0])
@@ -148,7 +148,7 @@ async def cmd_tree(s: Session, args: list[str]) -> Output:
 
 async def cmd_block(s: Session, args: list[str]) -> Output:
     args, on = take_option(args, "on")
-    if len(args) != 1:
+    if not fit(args, "block"):
         raise usage("block", "name one block")
     lab = s.need_lab()
     node = reads.node(lab, on) if on else reads.best_tip_node(lab)
@@ -186,7 +186,7 @@ async def cmd_block(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_tx(s: Session, args: list[str]) -> Output:
-    if len(args) != 1:
+    if not fit(args, "tx"):
         raise usage("tx", "name one transaction")
     lab = s.need_lab()
     txid = reads.resolve(lab, args[0], "tx").hash
@@ -215,7 +215,7 @@ async def cmd_tx(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_peers(s: Session, args: list[str]) -> Output:
-    if len(args) != 1:
+    if not fit(args, "peers"):
         raise usage("peers", "name one node")
     lab = s.need_lab()
     node = reads.node(lab, args[0])
@@ -232,7 +232,7 @@ async def cmd_peers(s: Session, args: list[str]) -> Output:
 
 
 async def cmd_diff(s: Session, args: list[str]) -> Output:
-    if len(args) != 2:
+    if not fit(args, "diff"):
         raise usage("diff", "name two nodes")
     lab = s.need_lab()
     a, b = reads.node(lab, args[0]), reads.node(lab, args[1])

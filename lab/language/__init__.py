@@ -9,7 +9,7 @@ from lab.language.commands import LANGUAGE, SPECS
 from lab.language.events import EVENT_KINDS, lesson_events
 from lab.language.outcomes import CheckOutcome, CommandOutcome
 from lab.language.predicates import PREDICATES, PredicateSpec, check_predicate
-from lab.language.spec import CommandSpec, Language, usage_error
+from lab.language.spec import CommandSpec, Language, check_arity, fits, usage_error
 from lab.language.words import (
     KEYWORDS,
     LABEL_PLACEHOLDERS,
@@ -42,10 +42,12 @@ __all__ = [
     "CommandSpec",
     "Language",
     "PredicateSpec",
+    "check_arity",
     "check_predicate",
     "closest",
     "command_word",
     "did_you_mean",
+    "fits",
     "lesson_events",
     "split_line",
     "split_negation",

@@ -24,6 +24,9 @@ class CommandSpec:
     aliases: tuple[str, ...] = ()
     help: str = ""  # longer text for `help CMD`
     category: str = "lab"  # the help section: lab, view, network, pace, lesson, meta
+    # (fewest, most) words after the command once its options (`as NAME`, `fee F`, `on NODE` ...) are
+    # taken; most None: extra words are ignored. None: not a word count (groups, arrows, a predicate).
+    arity: tuple[int, int | None] | None = (0, None)
     args: tuple[str, ...] = ()  # completion hint per position: "node", "label", "lesson", "word:a|b|c", "rule", ...
     settles: bool = True  # in auto mode, run the network until quiet afterwards
     examples: tuple[str, ...] = ()
@@ -92,3 +95,23 @@ class Language:
 
 def usage_error(spec: CommandSpec, problem: str) -> CommandError:
     return CommandError(problem, f"usage: {spec.usage}")
+
+
+def fits(spec: CommandSpec, words: list[str]) -> bool:
+    """Whether this many words fit the command's declared arity."""
+    if spec.arity is None:
+        return True
+    lo, hi = spec.arity
+    return lo <= len(words) and (hi is None or len(words) <= hi)
+
+
+def check_arity(spec: CommandSpec, words: list[str]) -> None:
+    """A usage error unless the words fit the declared arity: "'mine' needs 1 argument"."""
+    if spec.arity is None:
+        return
+    lo, hi = spec.arity
+    name = spec.name
+    if len(words) < lo:
+        raise usage_error(spec, f"'{name}' needs {lo} argument{'s' if lo != 1 else ''}")
+    if hi is not None and len(words) > hi:
+        raise usage_error(spec, f"'{name}' takes at most {hi} argument{'s' if hi != 1 else ''}, got {len(words)}")
