@@ -20,7 +20,7 @@ from lab.errors import CommandError, LabError
 from lab.lab import Lab
 from lab.language import LANGUAGE, CommandOutcome, lesson_events, split_line, tokenize
 from lab.render.narration import summarize
-from lab.render.output import Output, render
+from lab.render.output import Output, render, render_error
 from lab.render.style import Styler
 
 if TYPE_CHECKING:
@@ -85,8 +85,8 @@ class Session:
             try:
                 answer = await self.lesson.dispatch(line)
             except CommandError as e:
-                return CommandOutcome(self.styler.line("error", e.message) + (f"\n  {e.hint}" if e.hint else ""),
-                                      ok=False, error=e.message)
+                return CommandOutcome(render_error(e.message, e.hint, self.styler, paint_hint=False), ok=False,
+                                      error=e.message)
             if answer is not None:
                 return CommandOutcome(answer.text)
         out = await self._execute(line, record)
@@ -135,18 +135,15 @@ class Session:
                 self.history.append(text)
         except CommandError as e:
             message = clip_quotes(e.message)
-            shown = self.styler.line("error", message)
-            if e.hint:
-                shown += "\n  " + self.styler.paint("hint", clip_quotes(e.hint))
-            return CommandOutcome(shown, ok=False, error=message)
+            return CommandOutcome(render_error(message, clip_quotes(e.hint), self.styler), ok=False, error=message)
         except LabError as e:  # any other deliberate error: still one line
             message = clip_quotes(str(e))
-            return CommandOutcome(self.styler.line("error", message), ok=False, error=message)
+            return CommandOutcome(render_error(message, "", self.styler), ok=False, error=message)
         except Exception as e:  # a bug of ours: say so in one line, keep the lab running
             self.internal_errors.append(traceback.format_exc())
             msg = f"internal error in '{tokens[0]}': {type(e).__name__}: {e}"
-            return CommandOutcome(self.styler.line("error", msg) + "\n  " + self.styler.paint(
-                "hint", "this is a bug in the lab; your lab is unchanged, please report it"), ok=False, error=msg)
+            hint = "this is a bug in the lab; your lab is unchanged, please report it"
+            return CommandOutcome(render_error(msg, hint, self.styler), ok=False, error=msg)
         # what the network did while the command ran: narration after the command's own output
         entries = lab.log[mark:] if lab is self.lab and mark <= len(lab.log) else list(self.need_lab().log)
         lines = render(result, self.styler)

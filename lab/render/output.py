@@ -94,3 +94,11 @@ def render_piece(p: Piece, styler: Styler) -> list[str]:
     if out.ok:
         return [styler.line("ok", f"check {p.predicate}: {out.found}")]
     return [styler.line("fail", f"check {p.predicate}"), f"  expected: {out.expected}", f"  found:    {out.found}"]
+
+
+def render_error(message: str, hint: str, styler: Styler, *, paint_hint: bool = True) -> str:
+    """A failed command: one line saying what went wrong, then what to type instead."""
+    shown = styler.line("error", message)
+    if hint:
+        shown += "\n  " + (styler.paint("hint", hint) if paint_hint else hint)
+    return shown
