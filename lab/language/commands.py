@@ -16,7 +16,7 @@ def _view(name: str, usage: str, summary: str, args: tuple[str, ...] = (),
           arity: tuple[int, int | None] | None = (0, None)) -> CommandSpec:
     """A view: it looks and changes nothing."""
     return CommandSpec(name, usage, summary, category="view", args=args, settles=False, read_only=True,
-                arity=arity)
+                       arity=arity)
 
 
 def _lesson(name: str, usage: str, summary: str, args: tuple[str, ...] = (), read_only: bool = False,
@@ -111,26 +111,26 @@ SPECS: tuple[CommandSpec, ...] = (
     _view("nodes", "nodes", "every node: address, height, tip, peers, mempool"),
     _view("status", "status", "mode, virtual time, agreement, partitions, frames in flight"),
     _view("balance", "balance [NODE]", "what each node's wallet sees: spendable, maturing, pending",
-                args=(NODE,)),
+          args=(NODE,)),
     _view("mempool", "mempool NODE", "transactions waiting in NODE's mempool", args=(NODE,), arity=(1, 1)),
     _view("chain", "chain NODE [N]", "the last N blocks of NODE's active chain", args=(NODE,), arity=(1, 2)),
     _view("tree", "tree", "the fork tree of every block any node knows, with each node's tip"),
     _view("block", "block ID|HEIGHT [on NODE]", "one block: header fields and transactions", args=("label",),
-                arity=(1, 1)),
+          arity=(1, 1)),
     _view("tx", "tx ID", "one transaction: inputs, outputs, where each node has it", args=("label",),
-                arity=(1, 1)),
+          arity=(1, 1)),
     _view("peers", "peers NODE", "NODE's connections", args=(NODE,), arity=(1, 1)),
     _view("diff", "diff A B", "where two nodes' chains split, and their mempool differences",
-                args=(NODE, NODE), arity=(2, 2)),
+          args=(NODE, NODE), arity=(2, 2)),
     _view("explain", "explain [NODE]", "in words: why NODE is on its tip, and what its last reorg did",
-                args=(NODE,)),
+          args=(NODE,)),
     _view("log", "log [N]", "the last N narrated events, including the details"),
     _view("queue", "queue", "frames in flight: id, link, type, summary, arrival"),
     _view("msg", "msg ID", "one frame: decoded fields and its bytes", arity=(1, 1)),
     # -- lessons --------------------------------------------------------------------------------------
     _lesson("lessons", "lessons", "the lessons, with your progress", read_only=True),
     _lesson("lesson", "lesson ID", "start a lesson (by number or name); your lab is replaced by its scenario",
-                args=("lesson",), arity=(1, 1)),
+            args=("lesson",), arity=(1, 1)),
     _lesson("objective", "objective", "what the current lesson step asks you to do"),
     _lesson("goal", "goal", "the step's goal, which parts already hold, and why not"),
     _lesson("hint", "hint", "the next hint for this step (vaguest first)"),
