@@ -16,6 +16,7 @@ from lab.commands.parse import parse_int, take_option
 from lab.errors import CommandError
 from lab.render.narration import fmt_time
 from lab.render.output import Line, Output, Piece, Table, Tree, output
+from lab.render.script import raw_hex, script_asm, tx_lines
 from lab.render.tree import TreeBlock
 
 if TYPE_CHECKING:
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
     from lab.net.node import Node
 
 
-def owner_name(lab: Lab, pkh: bytes) -> str:
+def owner_name(lab: Lab, pkh: bytes | None) -> str:
     """A node's name for its own key hash, else the address's first characters."""
+    if pkh is None:
+        return "script"  # not P2PKH: `tx ID` names the template
     return reads.owner(lab, pkh) or address_from_pkh(pkh)[:10] + "…"
 
 
@@ -148,6 +151,8 @@ async def cmd_tree(s: Session, args: list[str]) -> Output:
 
 async def cmd_block(s: Session, args: list[str]) -> Output:
     args, on = take_option(args, "on")
+    raw = len(args) == 2 and args[1].lower() == "raw"
+    args = args[:1] if raw else args
     if not fit(args, "block"):
         raise usage("block", "name one block")
     lab = s.need_lab()
@@ -169,6 +174,8 @@ async def cmd_block(s: Session, args: list[str]) -> Output:
                 break
     if block is None:
         raise CommandError("no node stores that block", "type `tree` to see the blocks")
+    if raw:
+        return Output(tuple(raw_hex(block.serialize())))
     hd = block.header
     idx = reads.block_index(node).get(h)
     where = "" if idx is None else f" ({'on' if reads.on_active(node, h) else 'not on'} {node.name}'s chain)"
@@ -182,10 +189,13 @@ async def cmd_block(s: Session, args: list[str]) -> Output:
     for i, tx in enumerate(block.txs):
         outs = ", ".join(f"{format_amount(o.value)}->{owner_name(lab, o.pubkey_hash)}" for o in tx.outputs)
         lines.append(f"  tx {i} {short_hex(tx.txid)} {'coinbase ' if tx.is_coinbase() else ''}{outs}")
+        lines += [f"       {script_asm(o.script_pubkey)}" for o in tx.outputs]
     return Output(tuple(lines))
 
 
 async def cmd_tx(s: Session, args: list[str]) -> Output:
+    raw = len(args) == 2 and args[1].lower() == "raw"
+    args = args[:1] if raw else args
     if not fit(args, "tx"):
         raise usage("tx", "name one transaction")
     lab = s.need_lab()
@@ -193,13 +203,10 @@ async def cmd_tx(s: Session, args: list[str]) -> Output:
     tx = reads.seen_tx(lab, txid)
     if tx is None:
         raise CommandError("no node has seen that transaction", "type `mempool A` to list transactions")
+    if raw:
+        return Output(tuple(raw_hex(tx.raw)))
     lines: list[Piece] = [Line(f"tx {hash_hex(txid)}", "bold"), f"  {tx.size} bytes, locktime {tx.locktime}"]
-    for i, txin in enumerate(tx.inputs):
-        lines.append(f"  in  {i}: " + ("coinbase" if tx.is_coinbase() else
-                                        f"spends {short_hex(txin.prevout.txid)}:{txin.prevout.index}, "
-                                        f"signed by key {txin.pubkey.hex()[:12]}…"))
-    for i, out in enumerate(tx.outputs):
-        lines.append(f"  out {i}: {format_amount(out.value)} to {owner_name(lab, out.pubkey_hash)}")
+    lines += tx_lines(tx, lambda pkh: owner_name(lab, pkh))
     where = []
     for n in reads.nodes(lab):
         if reads.in_mempool(n, txid):
