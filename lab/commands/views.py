@@ -12,7 +12,8 @@ from lab.commands.session import Result, Session
 from lab.errors import CommandError
 from lab.lab import LAB_EPOCH
 from lab.net.messages import decode_message
-from lab.render.narration import fmt_time
+from lab.render.events import reorg_change
+from lab.render.narration import fmt_time, last_lines
 from lab.render.tables import hexdump, table
 from lab.render.tree import TreeBlock, render_tree
 
@@ -281,7 +282,7 @@ async def cmd_explain(s: Session, args: list[str]) -> Result:
             lines.append(f"  It refused {len(failed)} invalid block{'s' if len(failed) != 1 else ''}, whatever their work.")
         last = next((e for e in reversed(lab.log) if e.kind == "reorg" and e.node == node.name), None)
         if last:
-            lines.append(f"  Its last reorg ({fmt_time(last.time)}): {last.text.split(': ', 1)[-1]}.")
+            lines.append(f"  Its last reorg ({fmt_time(last.time)}): {reorg_change(last.event)}.")
         best = lab.best_tip_node()
         if best.state.chain.tip.chain_work > tip.chain_work:
             why = why_behind(lab, node)
@@ -299,7 +300,7 @@ def _leaves(chain) -> list:
 @command("log", "log [N]", "the last N narrated events, including the details", category="view", settles=False)
 async def cmd_log(s: Session, args: list[str]) -> Result:
     n = parse_int(args[0], "entries", 1, 100_000) if args else 20
-    return Result([s.styler.line(e.kind, f"{fmt_time(e.time)} {e.text}") for e in s.lab.log[-n:]] or ["(nothing yet)"])
+    return Result(last_lines(s.lab.log, n, s.styler) or ["(nothing yet)"])
 
 
 @command("queue", "queue", "frames in flight: id, link, type, summary, arrival", category="view", settles=False)

@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lab.chain.crypto import short_hex
+from lab import events as ev
 from lab.errors import ProtocolError, ValidationError
 from lab.net import messages as m
 from lab.net.peer import BoundedSet, Peer
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from lab.chain.tx import Tx
     from lab.net.fabric import Fabric
 
-Narrate = Callable[..., None]  # narrate(kind, text, **data)
+Emit = Callable[[Any], None]  # append one typed event (lab/events.py) to the lab's log
 
 # What an outsider can make a node say as often as it likes; after
 # MAX_NARRATED_PER_PEER such lines the rest are counted, not logged.
@@ -59,16 +59,20 @@ Narrate = Callable[..., None]  # narrate(kind, text, **data)
 # (still syncing, just back from a partition) keeps such a tx and tries again.
 NOT_YET_CODES = frozenset({"bad-txns-premature-spend-of-coinbase", "non-final"})
 
-NOISY_KINDS = frozenset({"frame-dropped", "tx-rejected", "tx-orphan", "block-rejected", "orphan", "reject-received"})
+NOISY_EVENTS = frozenset({ev.FrameDropped, ev.TxRejected, ev.TxOrphan, ev.BlockRejected, ev.HeadersRejected,
+                          ev.BlockOrphan, ev.RejectReceived})
 
 
 class Node:
-    def __init__(self, name: str, state: NodeState, fabric: Fabric, narrate: Narrate,
+    def __init__(self, name: str, state: NodeState, fabric: Fabric, emit: Emit,
                  clock: Callable[[], int], host: str = "127.0.0.1") -> None:
         self.name = name
         self.state = state
         self.fabric = fabric
-        self._narrate_lab = narrate
+        self._emit_lab = emit
+        self._source: str | None = None  # who sent the block being processed (for BlockStored)
+        self._source_block: bytes | None = None
+        state.listeners.append(self._on_chain_event)
         self._outsider: Peer | None = None  # the live peer whose frame is being handled
         self.clock = clock  # virtual unix seconds
         self.host = host
@@ -114,17 +118,23 @@ class Node:
                 pass
         self.port = 0
 
-    def narrate(self, kind: str, text: str, **data: Any) -> None:
-        """Tell the lab; an outsider's noise (rejections, bad frames) is narrated only so often."""
+    def emit(self, event: Any) -> None:
+        """Tell the lab; an outsider's noise (rejections, bad frames) is logged only so often."""
         peer = self._outsider
-        if peer is not None and kind in NOISY_KINDS:
+        if peer is not None and type(event) in NOISY_EVENTS:
             peer.narrated += 1
             if peer.narrated > MAX_NARRATED_PER_PEER:
                 if peer.narrated == MAX_NARRATED_PER_PEER + 1:
-                    self._narrate_lab("peer-noisy", f"{self.name} stops narrating rejections from {peer.remote}: "
-                                      f"it sent more than {MAX_NARRATED_PER_PEER}", node=self.name, peer=peer.remote)
+                    self._emit_lab(ev.PeerNoisy(self.name, peer.remote, MAX_NARRATED_PER_PEER))
                 return
-        self._narrate_lab(kind, text, **data)
+        self._emit_lab(event)
+
+    def _on_chain_event(self, event: Any) -> None:
+        """The chain stored a valid block: the moment this node first had it."""
+        kind = event.kind
+        if kind == "block-connected" or kind == "side-branch":
+            self._emit_lab(ev.BlockStored(self.name, event.hash, event.height,
+                                          self._source if event.hash == self._source_block else None))
 
     def loop_call_soon(self, fn: Callable[[], Any]) -> None:
         asyncio.get_running_loop().call_soon(fn)
@@ -132,8 +142,7 @@ class Node:
     # -- peers ------------------------------------------------------------------------
     def on_live_peer(self, peer: Peer) -> None:
         self.peers[peer.remote] = peer
-        self.narrate("peer-connected", f"{self.name} accepted a connection from {peer.remote} (outside the lab)",
-                     node=self.name, peer=peer.remote)
+        self.emit(ev.PeerConnected(self.name, peer.remote, outsider=True))
 
     def add_lab_peer(self, peer: Peer) -> None:
         self.peers[peer.remote] = peer
@@ -152,8 +161,7 @@ class Node:
             return
         peer.close(reason)
         if narrate:
-            self.narrate("peer-disconnected", f"{self.name} disconnected {peer.remote}: {reason}",
-                         node=self.name, peer=peer.remote)
+            self.emit(ev.PeerDisconnected(self.name, peer.remote, reason))
 
     def on_peer_closed(self, peer: Peer) -> None:
         if self.peers.get(peer.remote) is peer:
@@ -172,8 +180,7 @@ class Node:
             return
         self.discouraged.add(peer.remote)
         peer.close(f"misbehaving: {reason}")
-        self.narrate("peer-punished", f"{self.name} disconnected {peer.remote} and discourages it: {reason}",
-                     node=self.name, peer=peer.remote, reason=reason)
+        self.emit(ev.PeerPunished(self.name, peer.remote, reason))
 
     def active_peers(self) -> list[Peer]:
         return [p for p in self.peers.values() if p.active and not p.closed]
@@ -188,8 +195,7 @@ class Node:
             if payload is None:  # bad checksum: drop the message, keep the peer (Core)
                 peer.bad_checksums += 1
                 if peer.bad_checksums == 1:  # one line per peer, not one per frame of a flood
-                    self.narrate("frame-dropped", f"{self.name} dropped a '{command}' frame from {peer.remote}: "
-                                 "bad checksum (more are dropped silently)", node=self.name, peer=peer.remote)
+                    self.emit(ev.FrameDropped(self.name, peer.remote, command))
                 return
             try:
                 msg = m.decode_message(command, payload)
@@ -205,8 +211,7 @@ class Node:
         except Exception as e:  # a bug of ours must not take the node down
             detail = f"{type(e).__name__}: {e}"
             self.internal_errors.append(detail + "\n" + traceback.format_exc())
-            self.narrate("internal-error", f"{self.name} hit an internal error handling '{command}' from {peer.remote}: {detail}",
-                         node=self.name)
+            self.emit(ev.InternalError(self.name, peer.remote, command, detail))
             self.drop_peer(peer, "internal error while handling its message")
         finally:
             self._outsider = None
@@ -231,8 +236,7 @@ class Node:
             return
         peer.active = True
         if peer.lab_link:
-            self.narrate("peer-connected", f"{self.name} completed the handshake with {peer.remote}",
-                         node=self.name, peer=peer.remote, quiet=True)
+            self.emit(ev.PeerConnected(self.name, peer.remote, outsider=False))
         # headers-first sync from every new peer, then share what our mempool holds
         peer.send(m.MsgGetheaders(tuple(self.state.chain.locator())))
         txids = [tx.txid for tx in self.state.mempool.txs()]
@@ -259,8 +263,7 @@ class Node:
         pass  # the lab decides its topology; addresses are accepted and not used
 
     def on_reject(self, peer: Peer, msg: m.MsgReject) -> None:
-        self.narrate("reject-received", f"{self.name} learns from {peer.remote} that its {msg.message} "
-                     f"{short_hex(msg.hash)} was refused: {msg.reason}", node=self.name, peer=peer.remote, quiet=True)
+        self.emit(ev.RejectReceived(self.name, peer.remote, msg.message, msg.hash, msg.reason))
 
     # -- inventory ------------------------------------------------------------------------
     def _requests_to(self, peer: Peer) -> int:
@@ -402,8 +405,7 @@ class Node:
             wanted = self.state.process_headers(list(msg.headers))
         except ValidationError as e:
             if e.punish:
-                self.narrate("block-rejected", f"{self.name} rejected headers from {peer.remote}: {e.code}"
-                             + (f" ({e.detail})" if e.detail else ""), node=self.name, code=e.code, peer=peer.remote)
+                self.emit(ev.HeadersRejected(self.name, e.code, e.detail, peer.remote))
                 self.misbehaving(peer, f"invalid header: {e.code}")
             else:  # they don't connect to what we know yet: ask from our locator
                 peer.send(m.MsgGetheaders(tuple(self.state.chain.locator())))
@@ -448,23 +450,36 @@ class Node:
         self.submit_block(block, peer)
         self._fetch_blocks(peer)
 
-    def submit_block(self, block: Block, source: Peer | None = None, *, mined: bool = False) -> str:
-        """Validate and store a block; narrate; announce a new tip. Returns the status."""
+    def mined(self, block: Block) -> str:
+        """A block this node's own miner found on its tip: say so, then store and announce it."""
+        tip = self.state.chain.tip
+        reward = block.txs[0].total_out()
+        fees = reward - self.state.consensus.subsidy(tip.height + 1)
+        self.blocks_mined += 1
+        self.emit(ev.BlockMined(self.name, block.hash, tip.height + 1, tip.hash, len(block.txs), reward, fees))
+        return self._submit_block(block, None, mined=True)
+
+    def submit_block(self, block: Block, source: Peer | None = None) -> str:
+        """Validate and store a block from a peer (or handed in locally); announce a new tip. Returns the status."""
+        return self._submit_block(block, source, mined=False)
+
+    def _submit_block(self, block: Block, source: Peer | None, mined: bool) -> str:
         frm = source.remote if source is not None else self.name
         old_tip = self.state.chain.tip
+        self._source, self._source_block = (None if mined else frm), block.hash
         try:
             res = self.state.process_block(block)
         except ValidationError as e:
-            self.narrate("block-rejected",
-                         f"{self.name} rejected block {block.short} from {frm}: {e.code}" + (f" ({e.detail})" if e.detail else ""),
-                         node=self.name, block=block.hash, code=e.code, peer=frm)
+            self.emit(ev.BlockRejected(self.name, block.hash, e.code, e.detail, frm, direct=True))
             if source is not None:
                 if e.punish:
                     self.misbehaving(source, f"sent an invalid block ({e.code})")
                 else:
                     source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
             return "rejected"
-        self._narrate_block(block, res, frm, old_tip, mined)
+        finally:
+            self._source = self._source_block = None
+        self._report_block(block, res, frm, mined)
         if res.status == "orphan" and source is not None:
             source.send(m.MsgGetheaders(tuple(self.state.chain.locator())))
         if res.status == "side-branch" and source is not None and self._missing_before(block.hash):
@@ -487,45 +502,33 @@ class Node:
         idx = self.state.chain.index.get(block_hash)
         return idx is not None and not idx.available and idx.chain_work > self.state.chain.tip.chain_work
 
-    def _narrate_block(self, block: Block, res: Any, frm: str, old_tip: Any, mined: bool) -> None:
+    def _report_block(self, block: Block, res: Any, frm: str, mined: bool) -> None:
+        """The typed events of one processed block, in the order they happened."""
         idx = self.state.chain.index.get(block.hash)
-        height = idx.height if idx is not None else "?"
-        for ev in res.events:
-            if ev.kind == "reorg":
-                dropped = ", ".join(short_hex(h) for h in ev.dropped)
-                adopted = ", ".join(short_hex(h) for h in ev.adopted)
-                self.narrate("reorg", f"{self.name} reorganised to a chain with more work: back to block "
-                             f"{ev.fork_height} {short_hex(ev.fork)}, dropped {len(ev.dropped)} ({dropped}), "
-                             f"adopted {len(ev.adopted)} ({adopted})",
-                             node=self.name, fork=ev.fork, dropped=ev.dropped, adopted=ev.adopted)
-            elif ev.kind == "tx-returned":
-                self.narrate("tx-returned", f"{self.name}: transaction {short_hex(ev.txid)} from a dropped block is back in the mempool",
-                             node=self.name, tx=ev.txid)
-            elif ev.kind == "tx-evicted":
-                self.narrate("tx-evicted", f"{self.name}: transaction {short_hex(ev.txid)} left the mempool: {ev.code}"
-                             + (f" ({ev.detail})" if ev.detail else ""), node=self.name, tx=ev.txid, code=ev.code)
-            elif ev.kind == "block-rejected" and ev.hash != block.hash:
-                self.narrate("block-rejected", f"{self.name} rejected block {short_hex(ev.hash)}: {ev.code}"
-                             + (f" ({ev.detail})" if ev.detail else ""), node=self.name, block=ev.hash, code=ev.code, peer=frm)
+        returned = tuple(e.txid for e in res.events if e.kind == "tx-returned")
+        for e in res.events:
+            kind = e.kind
+            if kind == "reorg":
+                self.emit(ev.Reorg(self.name, e.fork, e.fork_height, tuple(e.dropped), tuple(e.adopted), returned))
+            elif kind == "tx-returned":
+                self.emit(ev.TxReturned(self.name, e.txid))
+            elif kind == "tx-evicted":
+                self.emit(ev.TxEvicted(self.name, e.txid, e.code, e.detail))
+            elif kind == "block-rejected" and e.hash != block.hash:
+                self.emit(ev.BlockRejected(self.name, e.hash, e.code, e.detail, frm, direct=False))
         if mined:
-            return  # the lab narrates a mined block itself
-        if res.status == "new-tip":
-            self.narrate("block-accepted", f"{self.name} accepted block {height} {block.short} from {frm}: new tip",
-                         node=self.name, block=block.hash, peer=frm, quiet=True)
-        elif res.status == "side-branch" and self._missing_before(block.hash):
-            self.narrate("orphan", f"{self.name} got block {height} {block.short} from {frm}: its branch has more work, "
-                         "but blocks before it have not arrived; fetching them", node=self.name, block=block.hash,
-                         peer=frm, quiet=True)
-        elif res.status == "side-branch":
+            return  # BlockMined said it
+        status = res.status
+        if status == "new-tip":
+            self.emit(ev.BlockAccepted(self.name, block.hash, idx.height if idx is not None else -1, frm))
+        elif status == "side-branch" and self._missing_before(block.hash):
+            self.emit(ev.BlockOrphan(self.name, block.hash, frm, idx.height if idx is not None else None))
+        elif status == "side-branch":
             tip = self.state.chain.tip
-            why = ("which has more work" if idx is not None and tip.chain_work > idx.chain_work
-                   else "which has as much work and came first")
-            self.narrate("fork", f"{self.name} sees a fork: block {height} {block.short} from {frm} is on a side branch; "
-                         f"it stays on {tip.height} {short_hex(tip.hash)}, {why}",
-                         node=self.name, block=block.hash, peer=frm)
-        elif res.status == "orphan":
-            self.narrate("orphan", f"{self.name} got block {block.short} from {frm} but not its parent yet; asking for headers",
-                         node=self.name, block=block.hash, peer=frm, quiet=True)
+            self.emit(ev.ForkSeen(self.name, block.hash, idx.height if idx is not None else -1, frm, tip.hash,
+                                  tip.height, idx is not None and tip.chain_work > idx.chain_work))
+        elif status == "orphan":
+            self.emit(ev.BlockOrphan(self.name, block.hash, frm, None))
 
     def _announce_new_tip(self, old_tip: Any, source: Peer | None) -> None:
         chain = self.state.chain
@@ -556,7 +559,7 @@ class Node:
             peer.send(m.MsgInv(tuple(fresh)))
 
     def _announce_returned(self, events: list[Any]) -> None:
-        txids = [ev.txid for ev in events if ev.kind == "tx-returned"]
+        txids = [e.txid for e in events if e.kind == "tx-returned"]
         if txids:
             items = [m.InvItem(m.MSG_TX, t) for t in txids if self.state.has_tx(t)]
             for peer in self.active_peers():
@@ -578,8 +581,7 @@ class Node:
                 self._wait(tx)  # nobody would announce it again once our chain catches up
             else:
                 self.recent_rejects.add(tx.txid)
-            self.narrate("tx-rejected", f"{self.name} rejected transaction {short_hex(tx.txid)} from {frm}: {e.code}"
-                         + (f" ({e.detail})" if e.detail else ""), node=self.name, tx=tx.txid, code=e.code, peer=frm)
+            self.emit(ev.TxRejected(self.name, tx.txid, e.code, e.detail, frm))
             if source is not None:
                 if e.punish:
                     self.misbehaving(source, f"sent an invalid transaction ({e.code})")
@@ -589,12 +591,11 @@ class Node:
                 raise
             return "rejected"
         if res.status == "orphan":
-            for ev in res.events:
-                if (ev.kind == "tx-orphaned" and source is not None and ev.missing not in self.requested
+            for c in res.events:
+                if (c.kind == "tx-orphaned" and source is not None and c.missing not in self.requested
                         and self._requests_to(source) < MAX_PEER_TX_REQUESTS):
-                    self._ask(source, [m.InvItem(m.MSG_TX, ev.missing)])
-            self.narrate("tx-orphan", f"{self.name} holds transaction {short_hex(tx.txid)} from {frm} until its parent arrives",
-                         node=self.name, tx=tx.txid, quiet=True)
+                    self._ask(source, [m.InvItem(m.MSG_TX, c.missing)])
+            self.emit(ev.TxOrphan(self.name, tx.txid, frm))
             if source is not None:
                 self._wait(tx)  # its parent may come in a block that leaves it premature here
             return "orphan"
@@ -628,13 +629,8 @@ class Node:
         """Narrate and announce transactions that entered the mempool."""
         frm = source.remote if source is not None else self.name
         for t in accepted:
-            if waited:
-                text = f"{self.name} accepted transaction {short_hex(t.txid)} into its mempool now that its chain has caught up"
-            elif source is None and t is tx:
-                text = f"{self.name} checked its own transaction {short_hex(t.txid)}, keeps it in its mempool and announces it"
-            else:
-                text = f"{self.name} accepted transaction {short_hex(t.txid)} from {frm} into its mempool"
-            self.narrate("tx-accepted", text, node=self.name, tx=t.txid, peer=frm, quiet=source is not None or waited)
+            origin = "caught-up" if waited else "own" if source is None and t is tx else "relayed"
+            self.emit(ev.TxAccepted(self.name, t.txid, frm, origin))
         items = [m.InvItem(m.MSG_TX, t.txid) for t in accepted]
         for peer in self.active_peers():
             if peer is not source:

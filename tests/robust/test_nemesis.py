@@ -37,6 +37,7 @@ from lab.chain.wallet import WalletCoin
 from lab.commands.session import LabConfig, Session
 from lab.errors import LabError
 from lab.lab import Lab
+from lab.render.events import sentence
 
 NAMES = ["A", "B", "C", "D", "E"]
 SEEDS = list(range(1, 26))  # 25 runs in the default suite
@@ -261,7 +262,7 @@ def test_the_same_seed_replays_the_same_run():
         outs = []
         for _ in range(2):
             s, rec = await nemesis(7, steps=30)
-            outs.append(([e.text for e in s.lab.log], {n.name: n.state.chain.tip.hash for n in s.lab.nodes.values()}))
+            outs.append(([sentence(e) for e in s.lab.log], {n.name: n.state.chain.tip.hash for n in s.lab.nodes.values()}))
             await s.close()
         return outs
 

@@ -33,6 +33,7 @@ from lab.lab import Lab
 from lab.net import messages as m
 from lab.net.wire import HEADER_SIZE, encode_frame
 from lab.params import MAX_INV, MAX_ORPHAN_BLOCKS, MAX_ORPHAN_TXS, MAX_PAYLOAD
+from lab.render.events import sentence
 
 FRAME_TIMEOUT = 0.3
 HANDSHAKE_TIMEOUT = 0.4
@@ -68,7 +69,7 @@ def test_a_peer_that_sends_half_a_header_and_stalls_is_closed_by_the_frame_timeo
             took = asyncio.get_running_loop().time() - t0
             assert took >= FRAME_TIMEOUT * 0.9
             assert slow.remote not in node.discouraged  # slow is not malicious
-            reasons = [e.text for e in lab.log if e.kind == "peer-disconnected"]
+            reasons = [sentence(e) for e in lab.log if e.kind == "peer-disconnected"]
             assert any("stalled" in r or "handshake" in r for r in reasons), reasons
         finally:
             await lab.close()
