@@ -14,6 +14,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
+from lab.net.connection import Connection
 from lab.net.peer import Peer
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ async def open_lab_links(fabric: Fabric, pairs: list[tuple[Node, Node]]) -> list
     for (na, nb), pair in zip(pairs, results, strict=True):
         if pair is None:
             continue
-        pa, pb = pair
+        pa, pb = Peer(pair[0]), Peer(pair[1])
         na.add_lab_peer(pa)
         nb.add_lab_peer(pb)
         na.start_handshake(pa)
@@ -59,7 +60,7 @@ async def open_lab_links(fabric: Fabric, pairs: list[tuple[Node, Node]]) -> list
     return done
 
 
-async def _open(fabric: Fabric, a: Node, b: Node) -> tuple[Peer, Peer] | None:
+async def _open(fabric: Fabric, a: Node, b: Node) -> tuple[Connection, Connection] | None:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     # asyncio turns Nagle off only for sockets made with proto=IPPROTO_TCP; without this
@@ -83,12 +84,12 @@ async def _open(fabric: Fabric, a: Node, b: Node) -> tuple[Peer, Peer] | None:
                 if err not in (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
                     raise OSError(err, os.strerror(err))
                 await loop.sock_connect(sock, (b.host, b.port))  # EALREADY: waits until writable
-        _, pa = await loop.create_connection(
-            lambda: Peer(a, inbound=False, remote=b.name, lab_link=True), sock=sock)
-        pb = await asyncio.wait_for(claim, 5)
+        _, ca = await loop.create_connection(
+            lambda: Connection(a, inbound=False, remote=b.name, lab_link=True), sock=sock)
+        cb: Connection = await asyncio.wait_for(claim, 5)
     except (TimeoutError, OSError):
         sock.close()
         return None
-    pb.remote = a.name
-    pa.twin, pb.twin = pb, pa
-    return pa, pb
+    cb.remote = a.name
+    ca.twin, cb.twin = cb, ca
+    return ca, cb

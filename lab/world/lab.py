@@ -109,7 +109,12 @@ class Lab:
         state = NodeState(name, PrivateKey.derive(self.seed, name), self.consensus, self.clock)
         node = Node(name, state, self.fabric, self.log.append, self.clock, host=self.host)
         node.relay_push = self.relay == "push"
-        state.listeners.append(lambda e, st=state: self.ledger.on_chain_event(st, e))
+        ledger = self.ledger
+
+        def keep(event: Any) -> None:
+            ledger.on_chain_event(state, event)
+
+        state.listeners.append(keep)
         await node.listen()
         self.nodes[name] = node
         self.mining.add(name)

@@ -83,7 +83,7 @@ class Topology:
         self.edges: list[tuple[str, str]] = []  # the topology: links that should exist
         self.kind = "mesh"
         self.k = 0
-        self.partitions: list[list[str]] = []  # groups cut apart by `partition`
+        self.partitions: list[list[list[str]]] = []  # each `partition`: the groups it cut apart
         self.one_way_cuts: set[tuple[str, str]] = set()
         self.rng = random.Random(f"topology|{seed}")
 

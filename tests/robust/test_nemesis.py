@@ -309,7 +309,7 @@ def test_blocks_whose_requests_were_given_up_are_fetched_when_the_next_block_com
             transmit = lab.fabric.transmit
 
             def lose_blocks_to_b(sender, command, frame, summary):
-                link = lab.fabric.link(sender.node.name, sender.remote)
+                link = lab.fabric.link(sender.owner.name, sender.remote)
                 before = link.loss
                 if losing and command == "block" and sender.remote == "B":
                     link.loss = 1.0

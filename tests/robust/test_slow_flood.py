@@ -23,6 +23,7 @@ import os
 import pytest
 from robustkit import RawPeer, internal_errors, run, wait_for_condition
 
+import lab.net.connection as conn_mod
 import lab.net.peer as peer_mod
 from lab.chain.block import GENESIS
 from lab.chain.crypto import sha256d
@@ -41,8 +42,8 @@ HANDSHAKE_TIMEOUT = 0.4
 
 @pytest.fixture(autouse=True)
 def quick_timeouts(monkeypatch):
-    monkeypatch.setattr(peer_mod, "FRAME_TIMEOUT", FRAME_TIMEOUT)
-    monkeypatch.setattr(peer_mod, "HANDSHAKE_TIMEOUT", HANDSHAKE_TIMEOUT)
+    monkeypatch.setattr(conn_mod, "FRAME_TIMEOUT", FRAME_TIMEOUT)
+    monkeypatch.setattr(conn_mod, "HANDSHAKE_TIMEOUT", HANDSHAKE_TIMEOUT)
 
 
 async def new_lab() -> Lab:
@@ -268,7 +269,7 @@ def test_announcements_and_rejects_stay_within_their_caps():
 
 def test_a_peer_that_never_reads_is_dropped_when_its_send_queue_is_full(monkeypatch):
     cap = 256 * 1024
-    monkeypatch.setattr(peer_mod, "MAX_SEND_QUEUE", cap)
+    monkeypatch.setattr(conn_mod, "MAX_SEND_QUEUE", cap)
 
     async def story():
         lab = await new_lab()
