@@ -131,12 +131,3 @@ class Scheduler:
             n += 1
         self.now = max(self.now, until)
         return n
-
-    async def run_until_quiet(self, limit: int = 2_000_000) -> int:
-        """Run events in time order until no frame is in flight. Returns how many ran."""
-        n = 0
-        while not self.quiet and n < limit:
-            if await self.run_next() is None:
-                break
-            n += 1
-        return n

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from lab.errors import ProtocolError
 from lab.net.wire import FrameBuffer
@@ -86,13 +86,13 @@ class Connection(asyncio.BufferedProtocol):
 
     # -- asyncio Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)
         if self.inbound:
             host, port = transport.get_extra_info("peername")[:2]
             if not self.owner.accept(self, host, port):
                 self.closed = True
                 self.close_reason = "too many outsiders connected"
-                transport.abort()
+                self.transport.abort()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         try:
@@ -108,7 +108,7 @@ class Connection(asyncio.BufferedProtocol):
         if self.closed:
             return
         try:
-            frames = self.frames.feed(data)
+            frames = self.frames.feed(data)  # type: ignore[arg-type]  # a memoryview is copied at once
         except ProtocolError as e:
             self.owner.on_bad_stream(self.peer, e.reason)
             return

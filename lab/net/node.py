@@ -5,12 +5,15 @@ Message handling follows Bitcoin Core's net_processing in miniature
 through one table (msgtype -> handler) to the layer that owns it:
 
 - here: the handshake (version -> version + verack; nothing else counts before
-  version; a second version is ignored), keep-alive, accepting blocks and
-  transactions into the chain state, and what the node tells the lab (typed
-  events, lab/events.py);
+  version; a second version is ignored), keep-alive, peers and punishment,
+  and what the node tells the lab (typed events, lab/events.py);
+- lab/net/intake.py: block / tx into the chain state, then report and relay;
 - lab/net/relay.py: inv / getdata / notfound, announcing new tips and txs;
 - lab/net/sync.py: headers first (getheaders / headers);
 - lab/net/download.py over lab/net/requests.py: every request, its retries.
+
+Below them, lab/net/connection.py moves frames and knows nothing of messages;
+each layer calls downward, or up through a narrow Protocol (Owner, NodeCore).
 - misbehaviour: malformed frames, oversized lists, consensus-invalid blocks or
   transactions and invalid headers get the peer disconnected and discouraged;
   a missing parent or missing inputs do not (they may just be early).
@@ -27,20 +30,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lab import events as ev
-from lab.errors import ProtocolError, ValidationError
+from lab.errors import ProtocolError
 from lab.net import messages as m
 from lab.net.connection import LAB, Connection
 from lab.net.download import Downloads
+from lab.net.intake import Intake
 from lab.net.peer import BoundedSet, Peer
 from lab.net.relay import Relay
 from lab.net.requests import RequestTracker
 from lab.net.sync import Sync
 from lab.params import (
-    MAX_HEADERS,
     MAX_KNOWN_INVENTORY,
     MAX_LIVE_PEERS,
     MAX_NARRATED_PER_PEER,
-    MAX_ORPHAN_TXS,
     PROTOCOL_VERSION,
     USER_AGENT,
 )
@@ -54,11 +56,7 @@ if TYPE_CHECKING:
 Emit = Callable[[Any], object]  # append one typed event (lab/events.py) to the lab's log
 
 # What an outsider can make a node say as often as it likes; after
-# MAX_NARRATED_PER_PEER such lines the rest are counted, not logged.
-# Refusals that only mean "not yet at my tip": a node that is behind its peers
-# (still syncing, just back from a partition) keeps such a tx and tries again.
-NOT_YET_CODES = frozenset({"bad-txns-premature-spend-of-coinbase", "non-final"})
-
+# MAX_NARRATED_PER_PEER such events the rest are counted, not logged.
 NOISY_EVENTS = frozenset({ev.FrameDropped, ev.TxRejected, ev.TxOrphan, ev.BlockRejected, ev.HeadersRejected,
                           ev.BlockOrphan, ev.RejectReceived})
 
@@ -77,24 +75,21 @@ class Node:
         self.peers: dict[str, Peer] = {}  # remote name -> its protocol state and connection
         self.discouraged: set[str] = set()  # realname: m_discouraged (BanMan)
         self.recent_rejects = BoundedSet(MAX_KNOWN_INVENTORY)  # realname: m_recent_rejects
-        self.waiting: dict[bytes, Tx] = {}  # txs from peers valid only at a taller tip, oldest first
         self.internal_errors: list[str] = []
         self.nonce_counter = 0
         self.blocks_mined = 0
         self._emit_lab = emit
         self._outsider: Peer | None = None  # the live peer whose frame is being handled
-        self._source: str | None = None  # who sent the block being processed (for BlockStored)
-        self._source_block: bytes | None = None
-        state.listeners.append(self._on_chain_event)
         self.downloads = Downloads(self, fabric.sched)
         self.relay = Relay(self, self.downloads, self.recent_rejects)
         self.sync = Sync(self, self.downloads, self.emit, self.misbehaving)
+        self.intake = Intake(self, self.downloads, self.relay, self.sync, self.recent_rejects, emit)
         self._handlers: dict[str, Callable[[Peer, Any], None]] = {
             "version": self.on_version, "verack": self.on_verack, "ping": self.on_ping, "pong": self.on_pong,
             "getaddr": self.on_getaddr, "addr": self.on_addr, "reject": self.on_reject,
             "inv": self.relay.on_inv, "getdata": self.relay.on_getdata, "notfound": self.relay.on_notfound,
             "getheaders": self.sync.on_getheaders, "headers": self.sync.on_headers,
-            "block": self.on_block, "tx": self.on_tx,
+            "block": self.intake.on_block, "tx": self.intake.on_tx,
         }
 
     @property
@@ -146,13 +141,6 @@ class Node:
                     self._emit_lab(ev.PeerNoisy(self.name, peer.remote, MAX_NARRATED_PER_PEER))
                 return
         self._emit_lab(event)
-
-    def _on_chain_event(self, event: Any) -> None:
-        """The chain stored a valid block: the moment this node first had it."""
-        kind = event.kind
-        if kind == "block-connected" or kind == "side-branch":
-            self._emit_lab(ev.BlockStored(self.name, event.hash, event.height,
-                                          self._source if event.hash == self._source_block else None))
 
     # -- peers ------------------------------------------------------------------------
     def accept(self, conn: Connection, host: str, port: int) -> bool:
@@ -292,157 +280,16 @@ class Node:
     def on_reject(self, peer: Peer, msg: m.MsgReject) -> None:
         self.emit(ev.RejectReceived(self.name, peer.remote, msg.message, msg.hash, msg.reason))
 
-    # -- blocks ------------------------------------------------------------------------------
-    def on_block(self, peer: Peer, msg: m.MsgBlock) -> None:
-        block = msg.block
-        peer.known.add(block.hash)
-        self.downloads.answered(block.hash)
-        self._submit_block(block, peer, mined=False)
-        self.downloads.fetch_blocks(peer)
-
+    # -- blocks and transactions (lab/net/intake.py) -------------------------------------
     def mined(self, block: Block) -> str:
-        """A block this node's own miner found on its tip: say so, then store and announce it."""
-        tip = self.state.chain.tip
-        reward = block.txs[0].total_out()
-        fees = reward - self.state.consensus.subsidy(tip.height + 1)
+        """A block this node's own miner found on its tip: it says so, stores and announces it."""
         self.blocks_mined += 1
-        self.emit(ev.BlockMined(self.name, block.hash, tip.height + 1, tip.hash, len(block.txs), reward, fees))
-        return self._submit_block(block, None, mined=True)
+        return self.intake.mined(block)
 
     def submit_block(self, block: Block, source: Peer | None = None) -> str:
-        """Validate and store a block from a peer (or handed in locally); announce a new tip. Returns the status."""
-        return self._submit_block(block, source, mined=False)
-
-    def _submit_block(self, block: Block, source: Peer | None, mined: bool) -> str:
-        frm = source.remote if source is not None else self.name
-        old_tip = self.state.chain.tip
-        self._source, self._source_block = (None if mined else frm), block.hash
-        try:
-            res = self.state.process_block(block)
-        except ValidationError as e:
-            self.emit(ev.BlockRejected(self.name, block.hash, e.code, e.detail, frm, direct=True))
-            if source is not None:
-                if e.punish:
-                    self.misbehaving(source, f"sent an invalid block ({e.code})")
-                else:
-                    source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
-            return "rejected"
-        finally:
-            self._source = self._source_block = None
-        self._report_block(block, res, frm, mined)
-        if res.status == "orphan" and source is not None:
-            self.sync.ask_headers(source)
-        if res.status == "side-branch" and source is not None and self._missing_before(block.hash):
-            # Its branch has more work but blocks before it never came (their requests
-            # were lost and given up): fetch them from the peer that has this one
-            # (realname: FindNextBlocksToDownload). Without this the node stayed behind.
-            self.downloads.queue_blocks(self.state.chain.missing_blocks(MAX_HEADERS), source.remote)
-        if self.state.chain.tip is not old_tip:
-            self.recent_rejects.clear()  # realname: m_recent_rejects reset on a new tip
-            self.relay.new_tip(old_tip, source)
-            if self.waiting:
-                self._retry_waiting()
-        self.relay.returned(res.events)
-        return res.status
-
-    def _missing_before(self, block_hash: bytes) -> bool:
-        """Stored, with more work than the tip, but not connectable: earlier blocks lack data."""
-        idx = self.state.chain.index.get(block_hash)
-        return idx is not None and not idx.available and idx.chain_work > self.state.chain.tip.chain_work
-
-    def _report_block(self, block: Block, res: Any, frm: str, mined: bool) -> None:
-        """The typed events of one processed block, in the order they happened."""
-        idx = self.state.chain.index.get(block.hash)
-        returned = tuple(e.txid for e in res.events if e.kind == "tx-returned")
-        for e in res.events:
-            kind = e.kind
-            if kind == "reorg":
-                self.emit(ev.Reorg(self.name, e.fork, e.fork_height, tuple(e.dropped), tuple(e.adopted), returned))
-            elif kind == "tx-returned":
-                self.emit(ev.TxReturned(self.name, e.txid))
-            elif kind == "tx-evicted":
-                self.emit(ev.TxEvicted(self.name, e.txid, e.code, e.detail))
-            elif kind == "block-rejected" and e.hash != block.hash:
-                self.emit(ev.BlockRejected(self.name, e.hash, e.code, e.detail, frm, direct=False))
-        if mined:
-            return  # BlockMined said it
-        status = res.status
-        if status == "new-tip":
-            self.emit(ev.BlockAccepted(self.name, block.hash, idx.height if idx is not None else -1, frm))
-        elif status == "side-branch" and self._missing_before(block.hash):
-            self.emit(ev.BlockOrphan(self.name, block.hash, frm, idx.height if idx is not None else None))
-        elif status == "side-branch":
-            tip = self.state.chain.tip
-            self.emit(ev.ForkSeen(self.name, block.hash, idx.height if idx is not None else -1, frm, tip.hash,
-                                  tip.height, idx is not None and tip.chain_work > idx.chain_work))
-        elif status == "orphan":
-            self.emit(ev.BlockOrphan(self.name, block.hash, frm, None))
-
-    # -- transactions -----------------------------------------------------------------------
-    def on_tx(self, peer: Peer, msg: m.MsgTx) -> None:
-        tx = msg.tx
-        peer.known.add(tx.txid)
-        self.downloads.answered(tx.txid)
-        self.submit_tx(tx, peer)
+        """Validate and store a block from a peer (or handed in locally). Returns the status."""
+        return self.intake.submit_block(block, source, mined=False)
 
     def submit_tx(self, tx: Tx, source: Peer | None = None) -> str:
-        frm = source.remote if source is not None else self.name
-        try:
-            res = self.state.accept_tx(tx)
-        except ValidationError as e:
-            if e.code in NOT_YET_CODES and source is not None:
-                self._wait(tx)  # nobody would announce it again once our chain catches up
-            else:
-                self.recent_rejects.add(tx.txid)
-            self.emit(ev.TxRejected(self.name, tx.txid, e.code, e.detail, frm))
-            if source is not None:
-                if e.punish:
-                    self.misbehaving(source, f"sent an invalid transaction ({e.code})")
-                else:
-                    source.send(m.MsgReject("tx", m.REJECT_INVALID, e.code, tx.txid))
-            if source is None:
-                raise
-            return "rejected"
-        if res.status == "orphan":
-            tracker = self.downloads.tracker
-            for c in res.events:
-                if (c.kind == "tx-orphaned" and source is not None and c.missing not in tracker
-                        and tracker.tx_room(source.remote) > 0):
-                    self.downloads.ask(source, [m.InvItem(m.MSG_TX, c.missing)])
-            self.emit(ev.TxOrphan(self.name, tx.txid, frm))
-            if source is not None:
-                self._wait(tx)  # its parent may come in a block that leaves it premature here
-            return "orphan"
-        self._accepted(res.accepted, tx, source)
-        return res.status
-
-    def _wait(self, tx: Tx) -> None:
-        if len(self.waiting) >= MAX_ORPHAN_TXS:
-            del self.waiting[next(iter(self.waiting))]  # the oldest goes
-        self.waiting[tx.txid] = tx
-
-    def _retry_waiting(self) -> None:
-        """The tip moved: try again the txs that were premature (or orphans) here."""
-        for txid, tx in list(self.waiting.items()):
-            if txid in self.state.mempool or txid in self.state.chain.tx_index:
-                del self.waiting[txid]
-                continue
-            if txid in self.state.mempool.orphans:
-                continue  # the mempool retries it when its parent arrives
-            try:
-                res = self.state.accept_tx(tx)
-            except ValidationError as e:
-                if e.code not in NOT_YET_CODES:
-                    del self.waiting[txid]  # invalid now for good (spent, conflicting)
-                continue
-            del self.waiting[txid]
-            if res.status == "accepted":
-                self._accepted(res.accepted, None, None, waited=True)
-
-    def _accepted(self, accepted: list[Tx], tx: Tx | None, source: Peer | None, waited: bool = False) -> None:
-        """Tell the lab and the peers about transactions that entered the mempool."""
-        frm = source.remote if source is not None else self.name
-        for t in accepted:
-            origin = "caught-up" if waited else "own" if source is None and t is tx else "relayed"
-            self.emit(ev.TxAccepted(self.name, t.txid, frm, origin))
-        self.relay.txs([t.txid for t in accepted], source)
+        """Validate a transaction; keep, relay and report it. A local one that is refused raises."""
+        return self.intake.submit_tx(tx, source)

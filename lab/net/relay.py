@@ -88,8 +88,8 @@ class Relay:
     def new_tip(self, old_tip: BlockIndex, source: Peer | None) -> None:
         state = self.node.state
         chain = state.chain
-        new = []
-        idx = chain.tip
+        new: list[bytes] = []
+        idx: BlockIndex | None = chain.tip
         while idx is not None and idx is not old_tip and len(new) < 8 and not chain_contains(old_tip, idx):
             new.append(idx.hash)
             idx = idx.parent
@@ -101,9 +101,10 @@ class Relay:
         for peer in self.node.active_peers():
             if peer is source:
                 continue
-            if push and new[0] not in peer.known:
+            block = state.get_block(new[0]) if push else None
+            if block is not None and new[0] not in peer.known:
                 peer.known.add(new[0])
-                peer.send(m.MsgBlock(state.get_block(new[0])))
+                peer.send(m.MsgBlock(block))
             else:
                 self.announce_to(peer, items)
 

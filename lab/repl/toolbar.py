@@ -82,7 +82,7 @@ class Toolbar:
         out: StyleAndTextTuples = []
         used = 0
         for seg in self.segments:
-            n = sum(get_cwidth(t) for _, t in seg)
+            n = sum(get_cwidth(part[1]) for part in seg)
             if not out:
                 out.append(("", " "))
                 used = 1
@@ -98,7 +98,7 @@ class Toolbar:
 
     @property
     def text(self) -> str:
-        return "".join(t for _, t in self.layout(10_000))
+        return "".join(part[1] for part in self.layout(10_000))
 
     @staticmethod
     def fingerprint(session: Any) -> tuple:
@@ -127,7 +127,7 @@ class Toolbar:
         mode: StyleAndTextTuples = [("class:tb.mode", lab.mode + (f" x{lab.speed:g}" if lab.mode == "live" else ""))]
         if getattr(lab, "autominer", False):
             mode.append(("class:tb.mode", f" {glyph('mining', a)}"))
-        segments = [mode, [("", fmt_clock(lab.sched.now))]]
+        segments: list[StyleAndTextTuples] = [mode, [("", fmt_clock(lab.sched.now))]]
         tips: StyleAndTextTuples = []
         groups = tip_groups(lab)
         for i, (height, h, on, off) in enumerate(groups[:MAX_GROUPS]):

@@ -25,6 +25,8 @@ class Queries:
         self.ledger = ledger
         self._seen: dict[bytes, dict[str, int]] = {}  # read model of BlockStored, built as the log grows
         self._seen_upto = 0
+        self._mined: dict[bytes, tuple[str, int]] = {}  # read model of BlockMined
+        self._mined_upto = 0
 
     # -- nodes -------------------------------------------------------------------------
     def online_nodes(self) -> list[Node]:
@@ -66,16 +68,19 @@ class Queries:
     @property
     def mined_at(self) -> dict[bytes, tuple[str, int]]:
         """Block -> (miner, virtual µs) for every block mined in this lab (BlockMined)."""
-        return {r.event.block: (r.event.node, r.time) for r in self.log.of(ev.BlockMined)}
-
-    def blocks_mined(self) -> int:
-        return len(self.log.of(ev.BlockMined))
+        mined = self.log.of(ev.BlockMined)
+        if self._mined_upto > len(mined):  # the log was cleared
+            self._mined, self._mined_upto = {}, 0
+        for r in mined[self._mined_upto:]:
+            self._mined[r.event.block] = (r.event.node, r.time)
+        self._mined_upto = len(mined)
+        return self._mined
 
     def propagation_time(self, h: bytes) -> int | None:
         """Virtual µs from a block's mining until every online node had it; None if not yet."""
         seen = self.arrivals(h)
-        mined = next((r.time for r in self.log.of(ev.BlockMined) if r.event.block == h), None)
-        start = mined if mined is not None else min(seen.values(), default=0)
+        mined = self.mined_at.get(h)
+        start = mined[1] if mined is not None else min(seen.values(), default=0)
         times = []
         for n in self.online_nodes():
             if n.name not in seen:
