@@ -26,7 +26,7 @@ SECOND = 1_000_000
 BUSY = ("frame", "retry")  # while any of these is pending the network is not quiet
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class Event:
     due: int  # virtual microseconds
     seq: int  # creation order; breaks ties deterministically

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from lab.net.connection import Connection
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkState:
     """One direction of a link between two named nodes."""
 
@@ -36,7 +36,7 @@ class LinkState:
     held_flights: deque = field(default_factory=deque)
 
 
-@dataclass
+@dataclass(slots=True)
 class Flight:
     """One frame between two lab nodes, from send to delivery."""
 
