@@ -19,6 +19,7 @@ class EventLog:
         self._records: list[Record] = []
         self._by_type: dict[type, list[Record]] = {}
         self.listeners: list[Callable[[Record], None]] = []
+        self.generation = 0  # counts `clear`s, so read models know to start again
 
     def append(self, event: Any) -> Record:
         rec = Record(len(self._records), self._clock(), event)
@@ -43,6 +44,7 @@ class EventLog:
     def clear(self) -> None:
         self._records.clear()
         self._by_type.clear()
+        self.generation += 1
 
     def __len__(self) -> int:
         return len(self._records)

@@ -27,6 +27,7 @@ class Queries:
         self._seen_upto = 0
         self._mined: dict[bytes, tuple[str, int]] = {}  # read model of BlockMined
         self._mined_upto = 0
+        self._generation = log.generation
 
     # -- nodes -------------------------------------------------------------------------
     def online_nodes(self) -> list[Node]:
@@ -53,13 +54,17 @@ class Queries:
     @property
     def first_seen(self) -> dict[bytes, dict[str, int]]:
         """Block -> node -> virtual µs when the node first stored it (BlockStored)."""
+        self._check_cleared()
         stored = self.log.of(ev.BlockStored)
-        if self._seen_upto > len(stored):  # the log was cleared
-            self._seen, self._seen_upto = {}, 0
         for r in stored[self._seen_upto:]:
             self._seen.setdefault(r.event.block, {}).setdefault(r.event.node, r.time)
         self._seen_upto = len(stored)
         return self._seen
+
+    def _check_cleared(self) -> None:
+        if self._generation != self.log.generation:  # the log was cleared: start the read models again
+            self._generation = self.log.generation
+            self._seen, self._seen_upto, self._mined, self._mined_upto = {}, 0, {}, 0
 
     def arrivals(self, h: bytes) -> dict[str, int]:
         """Node -> virtual µs at which it first had block `h`."""
@@ -68,9 +73,8 @@ class Queries:
     @property
     def mined_at(self) -> dict[bytes, tuple[str, int]]:
         """Block -> (miner, virtual µs) for every block mined in this lab (BlockMined)."""
+        self._check_cleared()
         mined = self.log.of(ev.BlockMined)
-        if self._mined_upto > len(mined):  # the log was cleared
-            self._mined, self._mined_upto = {}, 0
         for r in mined[self._mined_upto:]:
             self._mined[r.event.block] = (r.event.node, r.time)
         self._mined_upto = len(mined)
