@@ -96,10 +96,10 @@ class Connection(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> memoryview:
         try:
-            return _RECV.buf  # type: ignore[no-any-return]
+            return _RECV.buf
         except AttributeError:
             _RECV.buf = memoryview(bytearray(64 * 1024))
-            return _RECV.buf  # type: ignore[no-any-return]
+            return _RECV.buf
 
     def buffer_updated(self, nbytes: int) -> None:
         self.data_received(_RECV.buf[:nbytes])
