@@ -36,14 +36,8 @@ def fmt_clock(us: int) -> str:
 
 
 def tip_groups(lab: Any) -> list[tuple[int, str, list[str], list[str]]]:
-    """(height, short hash, online names, stopped names) per distinct tip, most work first."""
-    groups: dict[bytes, tuple[Any, list[str], list[str]]] = {}
-    for name, node in lab.nodes.items():
-        tip = node.state.chain.tip
-        entry = groups.setdefault(tip.hash, (tip, [], []))
-        (entry[1] if node.online else entry[2]).append(name)
-    ordered = sorted(groups.values(), key=lambda g: (-getattr(g[0], "chain_work", g[0].height), -g[0].height))
-    return [(tip.height, short_hex(tip.hash), on, off) for tip, on, off in ordered]
+    """(height, short hash, online names, stopped names) per distinct tip, most work first (the lab's query)."""
+    return [(tip.height, short_hex(tip.hash), on, off) for tip, on, off in lab.queries.tips()]
 
 
 def lesson_status(lesson: Any) -> str | None:

@@ -15,6 +15,7 @@ from lab.world.ledger import Ledger
 from lab.world.log import EventLog
 
 if TYPE_CHECKING:
+    from lab.chain.chainstate import BlockIndex
     from lab.net.node import Node
 
 
@@ -38,6 +39,15 @@ class Queries:
         online = self.online_nodes() or list(self.nodes.values())
         order = {name: i for i, name in enumerate(self.nodes)}
         return max(online, key=lambda n: (n.state.chain.tip.chain_work, -order[n.name]))
+
+    def tips(self) -> list[tuple[BlockIndex, list[str], list[str]]]:
+        """Each distinct tip with the online and the stopped nodes on it, most work first."""
+        groups: dict[bytes, tuple[BlockIndex, list[str], list[str]]] = {}
+        for name, node in self.nodes.items():
+            tip = node.state.chain.tip
+            entry = groups.setdefault(tip.hash, (tip, [], []))
+            (entry[1] if node.online else entry[2]).append(name)
+        return sorted(groups.values(), key=lambda g: (-g[0].chain_work, -g[0].height))
 
     # -- blocks --------------------------------------------------------------------------
     def stale_blocks(self) -> list[bytes]:
