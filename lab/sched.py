@@ -101,7 +101,7 @@ class Scheduler:
         self.now = max(self.now, ev.due)
         self.processed += 1
         result = ev.action()
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             await result
 
     async def run_next(self, until: int | None = None, kind: str | None = None) -> Event | None:

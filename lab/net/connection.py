@@ -145,8 +145,11 @@ class Connection(asyncio.BufferedProtocol):
         return idx
 
     # -- lab-link delivery ----------------------------------------------------------
-    async def take(self, index: int) -> tuple[str, bytes | None] | None:
-        """The frame with this index once it has been read off the socket; None if closed."""
+    def take(self, index: int) -> tuple[str, bytes | None] | asyncio.Future[tuple[str, bytes | None] | None] | None:
+        """The frame with this index if it has been read off the socket, else a future of it; None if closed.
+
+        (Not a coroutine: most frames are already read when their delivery is due.)
+        """
         inbox = self._inbox
         if inbox:
             for k in [k for k in inbox if k < index]:
@@ -159,7 +162,7 @@ class Connection(asyncio.BufferedProtocol):
             return None
         fut: asyncio.Future[tuple[str, bytes | None] | None] = asyncio.get_running_loop().create_future()
         self._waiters[index] = fut
-        return await fut
+        return fut
 
     # -- closing ------------------------------------------------------------------------
     def close(self, reason: str) -> None:

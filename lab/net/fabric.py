@@ -11,9 +11,10 @@ times on one link never go backwards, as TCP keeps a connection in order.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -127,15 +128,26 @@ class Fabric:
         flight.status = "in-flight"
         flight.event = self.sched.at(due, lambda: self._deliver(flight), kind="frame", data=flight)
 
-    async def _deliver(self, flight: Flight) -> None:
+    def _deliver(self, flight: Flight) -> Coroutine[Any, Any, None] | None:
+        """Hand the frame to its receiver now; if its bytes are not read yet, a coroutine that waits for them."""
         self.flights.pop(flight.id, None)
         flight.event = None  # the event is spent; keeping it would make a cycle only the GC frees
         conn = flight.receiver
         if conn is None or conn.closed:
             flight.status = "lost"
             self.history.append(flight)
-            return
-        got = await conn.take(flight.index)
+            return None
+        got = conn.take(flight.index)
+        if isinstance(got, asyncio.Future):
+            return self._deliver_when_read(flight, conn, got)
+        self._handle(flight, conn, got)
+        return None
+
+    async def _deliver_when_read(self, flight: Flight, conn: Connection,
+                                 fut: asyncio.Future[tuple[str, bytes | None] | None]) -> None:
+        self._handle(flight, conn, await fut)
+
+    def _handle(self, flight: Flight, conn: Connection, got: tuple[str, bytes | None] | None) -> None:
         if got is None:
             flight.status = "lost"
             self.history.append(flight)
