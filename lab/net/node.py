@@ -199,7 +199,7 @@ class Node:
         self.emit(ev.PeerPunished(self.name, peer.remote, reason))
 
     def active_peers(self) -> list[Peer]:
-        return [p for p in self.peers.values() if p.active and not p.closed]
+        return [p for p in self.peers.values() if p.active and not p.conn.closed]
 
     # -- frames in ---------------------------------------------------------------------
     def on_frame(self, peer: Peer, command: str, payload: bytes | None) -> None:

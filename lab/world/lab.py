@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import gc
+from functools import partial
 from typing import Any
 
 from lab.chain.block import Block
@@ -78,7 +79,7 @@ class Lab:
         if difficulty != DEFAULT_DIFFICULTY:
             self.consensus.set_difficulty(1, difficulty)
         self.nodes: dict[str, Node] = {}
-        self.log = EventLog(lambda: self.sched.now)
+        self.log = EventLog(self.sched)
         self.ledger = Ledger()
         self.queries = Queries(self.nodes, self.log, self.ledger)
         self.pacing = Pacing(self.sched, self.fabric, self.log.append)
@@ -109,12 +110,7 @@ class Lab:
         state = NodeState(name, PrivateKey.derive(self.seed, name), self.consensus, self.clock)
         node = Node(name, state, self.fabric, self.log.append, self.clock, host=self.host)
         node.relay_push = self.relay == "push"
-        ledger = self.ledger
-
-        def keep(event: Any) -> None:
-            ledger.on_chain_event(state, event)
-
-        state.listeners.append(keep)
+        state.listeners.append(partial(self.ledger.on_chain_event, state))
         await node.listen()
         self.nodes[name] = node
         self.mining.add(name)

@@ -11,18 +11,21 @@ from collections.abc import Callable, Iterator
 from typing import Any, overload
 
 from lab.events import Record
+from lab.sched import Scheduler
+
+_new_record = tuple.__new__  # a Record without the Python-level __new__ namedtuple adds: one per event
 
 
 class EventLog:
-    def __init__(self, clock: Callable[[], int]) -> None:
-        self._clock = clock  # virtual microseconds
+    def __init__(self, sched: Scheduler) -> None:
+        self._sched = sched  # its `now`: virtual microseconds
         self._records: list[Record] = []
         self._by_type: dict[type, list[Record]] = {}
         self.listeners: list[Callable[[Record], None]] = []
         self.generation = 0  # counts `clear`s, so read models know to start again
 
     def append(self, event: Any) -> Record:
-        rec = Record(len(self._records), self._clock(), event)
+        rec: Record = _new_record(Record, (len(self._records), self._sched.now, event))
         self._records.append(rec)
         t = type(event)
         bucket = self._by_type.get(t)
