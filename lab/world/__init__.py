@@ -8,6 +8,7 @@
 - `queries`: read models over the nodes and the log, for views, predicates,
   the toolbar and lessons
 - `lab`: `Lab`, which builds the parts and wires them
+- `savefile`, `digest`: a whole lab in one file, and one hash of its state
 
 Nothing here prints or holds a sentence: those are in lab/render.
 """
