@@ -64,82 +64,105 @@ class Intake:
         block = msg.block
         peer.known.add(block.hash)
         self.downloads.answered(block.hash)
-        self.submit_block(block, peer, mined=False)
+        self.submit_block(block, peer)
         self.downloads.fetch_blocks(peer)
 
     def mined(self, block: Block) -> str:
         """A block this node's own miner found on its tip: say so, then store and announce it."""
-        tip = self.node.state.chain.tip
+        node = self.node
+        tip = node.state.chain.tip
         reward = block.txs[0].total_out()
-        fees = reward - self.node.state.consensus.subsidy(tip.height + 1)
-        self.node.emit(ev.BlockMined(self.node.name, block.hash, tip.height + 1, tip.hash, len(block.txs), reward, fees))
-        return self.submit_block(block, None, mined=True)
+        fees = reward - node.state.consensus.subsidy(tip.height + 1)
+        node.emit(ev.BlockMined(node.name, block.hash, tip.height + 1, tip.hash, len(block.txs), reward, fees))
+        res = self._process(block, None)
+        if res is None:
+            return "rejected"
+        self._report_changes(block, res, node.name)
+        self._after(block, res, None, tip)
+        return res.status
 
-    def submit_block(self, block: Block, source: Peer | None, mined: bool) -> str:
-        """Validate and store a block; tell the lab; announce a new tip. Returns the status."""
+    def submit_block(self, block: Block, source: Peer | None = None) -> str:
+        """Validate and store a block from a peer (or handed in); tell the lab; announce a new tip. The status."""
         frm = source.remote if source is not None else self.node.name
         old_tip = self.node.state.chain.tip
-        self._source, self._source_block = (None if mined else frm), block.hash
+        res = self._process(block, source)
+        if res is None:
+            return "rejected"
+        self._report_changes(block, res, frm)
+        self._report_arrival(block, res, frm)
+        self._after(block, res, source, old_tip)
+        return res.status
+
+    def _process(self, block: Block, source: Peer | None) -> Any:
+        """The chain state's verdict; an invalid block is reported and its sender punished (None)."""
+        node = self.node
+        frm = source.remote if source is not None else node.name
+        self._source, self._source_block = (source.remote if source is not None else None), block.hash
         try:
-            res = self.node.state.process_block(block)
+            return node.state.process_block(block)
         except ValidationError as e:
-            self.node.emit(ev.BlockRejected(self.node.name, block.hash, e.code, e.detail, frm, direct=True))
+            node.emit(ev.BlockRejected(node.name, block.hash, e.code, e.detail, frm, direct=True))
             if source is not None:
                 if e.punish:
-                    self.node.misbehaving(source, f"sent an invalid block ({e.code})")
+                    node.misbehaving(source, f"sent an invalid block ({e.code})")
                 else:
                     source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
-            return "rejected"
+            return None
         finally:
             self._source = self._source_block = None
-        self._report_block(block, res, frm, mined)
+
+    def _after(self, block: Block, res: Any, source: Peer | None, old_tip: Any) -> None:
+        """Ask for what is missing, announce a new tip, retry waiting txs, re-announce returned ones."""
+        chain = self.node.state.chain
         if res.status == "orphan" and source is not None:
             self.sync.ask_headers(source)
         if res.status == "side-branch" and source is not None and self._missing_before(block.hash):
             # Its branch has more work but blocks before it never came (their requests
             # were lost and given up): fetch them from the peer that has this one
             # (realname: FindNextBlocksToDownload). Without this the node stayed behind.
-            self.downloads.queue_blocks(self.node.state.chain.missing_blocks(MAX_HEADERS), source.remote)
-        if self.node.state.chain.tip is not old_tip:
+            self.downloads.queue_blocks(chain.missing_blocks(MAX_HEADERS), source.remote)
+        if chain.tip is not old_tip:
             self.recent_rejects.clear()  # realname: m_recent_rejects reset on a new tip
             self.relay.new_tip(old_tip, source)
             if self.waiting:
                 self._retry_waiting()
         self.relay.returned(res.events)
-        return res.status
 
     def _missing_before(self, block_hash: bytes) -> bool:
         """Stored, with more work than the tip, but not connectable: earlier blocks lack data."""
         idx = self.node.state.chain.index.get(block_hash)
         return idx is not None and not idx.available and idx.chain_work > self.node.state.chain.tip.chain_work
 
-    def _report_block(self, block: Block, res: Any, frm: str, mined: bool) -> None:
-        """The typed events of one processed block, in the order they happened."""
-        idx = self.node.state.chain.index.get(block.hash)
+    def _report_changes(self, block: Block, res: Any, frm: str) -> None:
+        """What processing the block changed (reorgs, txs back or out, earlier blocks refused), in order."""
+        node = self.node
         returned = tuple(e.txid for e in res.events if e.kind == "tx-returned")
         for e in res.events:
             kind = e.kind
             if kind == "reorg":
-                self.node.emit(ev.Reorg(self.node.name, e.fork, e.fork_height, tuple(e.dropped), tuple(e.adopted), returned))
+                node.emit(ev.Reorg(node.name, e.fork, e.fork_height, tuple(e.dropped), tuple(e.adopted), returned))
             elif kind == "tx-returned":
-                self.node.emit(ev.TxReturned(self.node.name, e.txid))
+                node.emit(ev.TxReturned(node.name, e.txid))
             elif kind == "tx-evicted":
-                self.node.emit(ev.TxEvicted(self.node.name, e.txid, e.code, e.detail))
+                node.emit(ev.TxEvicted(node.name, e.txid, e.code, e.detail))
             elif kind == "block-rejected" and e.hash != block.hash:
-                self.node.emit(ev.BlockRejected(self.node.name, e.hash, e.code, e.detail, frm, direct=False))
-        if mined:
-            return  # BlockMined said it
+                node.emit(ev.BlockRejected(node.name, e.hash, e.code, e.detail, frm, direct=False))
+
+    def _report_arrival(self, block: Block, res: Any, frm: str) -> None:
+        """Where a block from a peer went: the new tip, a side branch (a fork), or waiting for its parent."""
+        node = self.node
+        idx = node.state.chain.index.get(block.hash)
         status = res.status
         if status == "new-tip":
-            self.node.emit(ev.BlockAccepted(self.node.name, block.hash, idx.height if idx is not None else -1, frm))
+            node.emit(ev.BlockAccepted(node.name, block.hash, idx.height if idx is not None else -1, frm))
         elif status == "side-branch" and self._missing_before(block.hash):
-            self.node.emit(ev.BlockOrphan(self.node.name, block.hash, frm, idx.height if idx is not None else None))
+            node.emit(ev.BlockOrphan(node.name, block.hash, frm, idx.height if idx is not None else None))
         elif status == "side-branch":
-            tip = self.node.state.chain.tip
-            self.node.emit(ev.ForkSeen(self.node.name, block.hash, idx.height if idx is not None else -1, frm, tip.hash,
+            tip = node.state.chain.tip
+            node.emit(ev.ForkSeen(node.name, block.hash, idx.height if idx is not None else -1, frm, tip.hash,
                                   tip.height, idx is not None and tip.chain_work > idx.chain_work))
         elif status == "orphan":
-            self.node.emit(ev.BlockOrphan(self.node.name, block.hash, frm, None))
+            node.emit(ev.BlockOrphan(node.name, block.hash, frm, None))
 
     # -- transactions -----------------------------------------------------------------------
     def on_tx(self, peer: Peer, msg: m.MsgTx) -> None:

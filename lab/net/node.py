@@ -288,7 +288,7 @@ class Node:
 
     def submit_block(self, block: Block, source: Peer | None = None) -> str:
         """Validate and store a block from a peer (or handed in locally). Returns the status."""
-        return self.intake.submit_block(block, source, mined=False)
+        return self.intake.submit_block(block, source)
 
     def submit_tx(self, tx: Tx, source: Peer | None = None) -> str:
         """Validate a transaction; keep, relay and report it. A local one that is refused raises."""
