@@ -12,7 +12,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from lab.commands import builtin, details, lessons, network, views
+from lab.commands import builtin, classroom, details, lessons, network, views
 from lab.language import LANGUAGE, CommandSpec
 from lab.render.output import Output
 
@@ -41,6 +41,8 @@ HANDLERS: dict[str, Handler] = {
     "mempool": views.cmd_mempool, "chain": views.cmd_chain, "tree": views.cmd_tree, "block": views.cmd_block,
     "tx": views.cmd_tx, "peers": views.cmd_peers, "diff": views.cmd_diff, "explain": details.cmd_explain,
     "log": details.cmd_log, "queue": details.cmd_queue, "msg": details.cmd_msg,
+    # the class network (issue 16)
+    "class": classroom.cmd_class,
     # lessons
     "lessons": lessons.cmd_lessons, "lesson": lessons.cmd_lesson,
     **{name: functools.partial(lessons.in_lesson, name=name) for name in

@@ -127,6 +127,12 @@ SPECS: tuple[CommandSpec, ...] = (
     _view("log", "log [N]", "the last N narrated events, including the details"),
     _view("queue", "queue", "frames in flight: id, link, type, summary, arrival"),
     _view("msg", "msg ID", "one frame: decoded fields and its bytes", arity=(1, 1)),
+    # -- the class network (issue 16) ------------------------------------------------------------------
+    CommandSpec("class", "class | class split NAMES | NAMES ... | class heal | class latency NAMES | NAMES D | "
+                "class autominer on [INTERVAL] | off | class leave",
+                "a class of labs on many laptops: the roster and groups; the host splits, heals, sets latency",
+                category="network", settles=False, arity=None,
+                examples=("class", "class split alice bob | carol dave", "class heal", "class leave")),
     # -- lessons --------------------------------------------------------------------------------------
     _lesson("lessons", "lessons", "the lessons, with your progress", read_only=True),
     _lesson("lesson", "lesson ID", "start a lesson (by number or name); your lab is replaced by its scenario",

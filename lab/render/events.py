@@ -83,6 +83,16 @@ def _healed(e: ev.Healed) -> str:
     return "the network is healed (no link needed reconnecting)"
 
 
+def _class_control(e: ev.ClassControlApplied) -> str:
+    who = "you" if e.by_host else "the instructor"
+    if e.action == "split":
+        mates = f"you are with {', '.join(e.companions)}" if e.companions else "you are alone in your group"
+        return f"{who} split the class: {mates} (groups: {e.detail})"
+    if e.action == "heal":
+        return f"{who} healed the class: every group links up again and the most-work chain wins"
+    return f"{who} set {e.action} {e.detail}"
+
+
 _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
     ev.BlockMined: _mined,
     ev.BlockStored: lambda e: None,
@@ -126,10 +136,18 @@ _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
                              f"{', '.join(e.peers) or 'nobody'}"),
     ev.StillBusy: lambda e: (f"the network is still busy: the auto-miners found {e.mined} blocks while messages "
                              "were in flight; type `run until quiet` to go on, or `autominer off`"),
+    ev.ClassOpened: lambda e: (f"{e.node} {'hosts the class at' if e.is_host else 'joined the class of'} {e.host}; "
+                               "a class lab runs live: there is no shared virtual clock across laptops"),
+    ev.ClassAdmitted: lambda e: f"{e.node} admitted {e.name} ({e.peer}) to the class",
+    ev.ClassRefused: lambda e: f"{e.node} refused a class link with {e.peer}: {e.reason}",
+    ev.ClassControlApplied: _class_control,
+    ev.ClassControlRefused: lambda e: (f"{e.node} refused a class control message from {e.peer}: {e.reason}; "
+                                       "only the host's signed commands count"),
+    ev.ClassLeft: lambda e: f"{e.node} left the class ({e.reason}); the lab goes on alone",
 }
 
 # Detail: shown by `log`, left out of the summary after a command.
-_QUIET: frozenset[type] = frozenset({ev.BlockAccepted, ev.BlockOrphan, ev.TxOrphan, ev.RejectReceived})
+_QUIET: frozenset[type] = frozenset({ev.ClassAdmitted, ev.BlockAccepted, ev.BlockOrphan, ev.TxOrphan, ev.RejectReceived})
 
 
 def sentence(event: Any) -> str | None:

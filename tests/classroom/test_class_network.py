@@ -1,0 +1,96 @@
+"""The class is the network (issue 16): a host and five students, each a separate `lab` process on
+127.0.0.1, join, mine, split, heal, leave and rejoin; a wrong code and a forged control are refused."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from classproc import DIFFICULTY, Laptop
+
+STUDENTS = ("ALICE", "BOB", "CAROL", "DAVE", "EVE")
+EVERYONE = ("TEACHER", *STUDENTS)
+
+
+def one_tip(r: dict, n: int, height: int | None = None) -> bool:
+    heights = {row["height"] for row in r["rows"].values() if row["online"] == "yes"}
+    return (r["online"] == n and r["tips"] == 1 and r["ngroups"] == 1
+            and (height is None or heights == {str(height)}))
+
+
+@pytest.fixture(scope="module")
+def classroom():
+    host, addr, code = Laptop.host()
+    laps = {"TEACHER": host}
+    try:
+        for name in STUDENTS:
+            laps[name] = Laptop.join(addr, code, name.lower())
+        yield laps, addr, code
+    finally:
+        for lap in laps.values():
+            lap.close()
+
+
+def test_a_class_forms_mines_splits_heals_and_a_student_rejoins(classroom):
+    laps, addr, code = classroom
+    host = laps["TEACHER"]
+    host.until(lambda r: r["online"] == 6)
+    # each student mines a block; every roster shows one tip
+    for name in STUDENTS:
+        laps[name].run(f"mine {name}", "mined block")
+        for lap in laps.values():  # the next miner builds on this block: wait until everyone has it
+            lap.until(lambda r, n=STUDENTS.index(name) + 1: r["rows"].get(r["mine"].split()[2].rstrip(":"), {})
+                      .get("height") == str(n) if r["mine"] else False)
+    host.run("mine TEACHER 3", "mined block")  # the students' coinbases mature
+    for lap in laps.values():
+        lap.until(lambda r: one_tip(r, 6, 8))
+    # the mesh: students link to one another, not only to the host
+    rows = host.roster()["rows"]
+    assert any(set(rows[s]["peers"].split(", ")) - {"TEACHER"} for s in STUDENTS)
+
+    # split: the students hear it from the host, each side mines on its own
+    mark = laps["CAROL"].send("class")  # a mark in CAROL's output before the split
+    host.run("class split TEACHER ALICE BOB | CAROL DAVE EVE", "split the class")
+    laps["CAROL"].wait_line(lambda s: "the instructor split the class: you are with DAVE, EVE" in s, mark)
+    host.until(lambda r: r["ngroups"] == 2)
+    pay = laps["ALICE"].run("send ALICE CAROL 5", "transaction")
+    txid = re.search(r"transaction ([0-9a-f]{6,})", "\n".join(pay)).group(1)
+    laps["ALICE"].run("mine ALICE", "mined block")
+    laps["DAVE"].run("send DAVE EVE 7", "transaction")
+    laps["DAVE"].run("mine DAVE", "mined block")
+    for lap in (laps["DAVE"], laps["EVE"]):
+        lap.until(lambda r: r["mine"].split()[4].rstrip(",") == "9")
+    laps["EVE"].run("mine EVE", "mined block")
+    split = host.until(lambda r: r["ngroups"] == 2 and r["tips"] == 2
+                       and {r["rows"][n]["height"] for n in ("CAROL", "DAVE", "EVE")} == {"10"}
+                       and {r["rows"][n]["height"] for n in ("TEACHER", "ALICE", "BOB")} == {"9"})
+    assert sorted(map(sorted, (g for g, _ in split["groups"]))) == [["ALICE", "BOB", "TEACHER"],
+                                                                   ["CAROL", "DAVE", "EVE"]]
+    assert all(len(tips) == 1 for _, tips in split["groups"])  # each side agrees within itself
+
+    # heal: the most-work tip everywhere, ALICE's payment back in the mempool, one UTXO set
+    host.run("class heal", "healed the class")
+    healed = [lap.until(lambda r: one_tip(r, 6, 10)) for lap in laps.values()]
+    commitments = {r["mine"].split("commitment ")[1] for r in healed}
+    assert len(commitments) == 1
+    assert txid[:6] in "\n".join(laps["ALICE"].run("mempool ALICE", "ALICE"))
+
+    # a student leaves; the class goes on; it comes back (a new process) and catches up
+    laps["EVE"].run("class leave", "left the class")
+    host.until(lambda r: r["online"] == 5)
+    laps["BOB"].run("mine BOB 2", "mined block")
+    assert laps["EVE"].close() == 0
+    laps["EVE"] = Laptop.join(addr, code, "eve")
+    laps["EVE"].until(lambda r: one_tip(r, 6, 12) and r["mine"].split()[4].rstrip(",") == "12")
+
+
+def test_a_wrong_code_is_refused_with_one_line_and_exit_1(classroom):
+    _, addr, code = classroom
+    wrong = "ZZZZ-ZZZZ-" + code[10:]
+    out = subprocess.run([sys.executable, "-m", "lab", "--difficulty", DIFFICULTY, "--plain", "join", addr,
+                          "--code", wrong, "--name", "mallory", "-c", "class"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "wrong class code" in out.stdout.splitlines()[0]
