@@ -19,15 +19,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lab.classroom.auth import ClassCode, ClassCodeError, new_host_key
-from lab.classroom.room import ClassRoom, JoinError
-from lab.errors import CommandError
-from lab.events import (
+from lab.classroom.events import (
     ClassControlApplied,
     ClassControlRefused,
     ClassLeft,
     ClassOpened,
     ClassRefused,
 )
+from lab.classroom.room import ClassRoom, JoinError
+from lab.errors import CommandError
 from lab.render.events import sentence
 from lab.render.style import Styler
 from lab.sched import SECOND
@@ -75,7 +75,6 @@ def lan_ip() -> str:
 async def run_class(config: Any, *, hosting: bool, addr: str, code: str | None, name: str | None,
                     commands: str | None, script: Iterable[str] | None, script_name: str,
                     styler: Styler, out: Callable[[str], None], interactive: bool) -> int:
-    from lab.cli import run_lines
     from lab.commands.session import Session
 
     try:
@@ -136,7 +135,7 @@ async def run_class(config: Any, *, hosting: bool, addr: str, code: str | None, 
         if commands is not None or script is not None:
             lines = [(1, commands)] if commands is not None else list(enumerate(script or (), 1))
             busy[0] = True
-            return await run_lines(session, lines, "-c" if commands is not None else script_name, out)
+            return await _run_lines(session, lines, "-c" if commands is not None else script_name, out)
         if interactive:
             from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -168,3 +167,21 @@ async def _pipe(session: Any, out: Callable[[str], None], busy: list[bool]) -> i
             out(outcome.text)
         if outcome.quit:
             return 0
+
+
+async def _run_lines(session: Any, lines: Iterable[tuple[int, str]], source: str, out: Callable[[str], None]) -> int:
+    """-c / --script: as `lab -c` runs them: stop at a command error (`FILE:LINE:`), count failed checks."""
+    failed = 0
+    for lineno, line in lines:
+        outcome = await session.execute(line)
+        if outcome.text:
+            out(outcome.text)
+        failed += outcome.check_failed
+        if not outcome.ok and not outcome.check_failed:
+            out(f"{source}:{lineno}: command failed: {line.strip()}")
+            return 1
+        if outcome.quit:
+            break
+    if failed:
+        out(f"{failed} check{'s' if failed != 1 else ''} failed")
+    return 1 if failed else 0

@@ -26,9 +26,9 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from lab import events as ev
 from lab.chain.crypto import PrivateKey
 from lab.classroom import discovery as disc
+from lab.classroom import events as ev
 from lab.classroom.auth import (
     Admission,
     AdmissionError,

@@ -13,6 +13,7 @@ from typing import Any
 from lab import events as ev
 from lab.chain.amount import format_amount
 from lab.chain.crypto import short_hex
+from lab.classroom import events as cev
 
 
 def _detail(detail: str) -> str:
@@ -83,7 +84,7 @@ def _healed(e: ev.Healed) -> str:
     return "the network is healed (no link needed reconnecting)"
 
 
-def _class_control(e: ev.ClassControlApplied) -> str:
+def _class_control(e: cev.ClassControlApplied) -> str:
     who = "you" if e.by_host else "the instructor"
     if e.action == "split":
         mates = f"you are with {', '.join(e.companions)}" if e.companions else "you are alone in your group"
@@ -136,18 +137,18 @@ _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
                              f"{', '.join(e.peers) or 'nobody'}"),
     ev.StillBusy: lambda e: (f"the network is still busy: the auto-miners found {e.mined} blocks while messages "
                              "were in flight; type `run until quiet` to go on, or `autominer off`"),
-    ev.ClassOpened: lambda e: (f"{e.node} {'hosts the class at' if e.is_host else 'joined the class of'} {e.host}; "
+    cev.ClassOpened: lambda e: (f"{e.node} {'hosts the class at' if e.is_host else 'joined the class of'} {e.host}; "
                                "a class lab runs live: there is no shared virtual clock across laptops"),
-    ev.ClassAdmitted: lambda e: f"{e.node} admitted {e.name} ({e.peer}) to the class",
-    ev.ClassRefused: lambda e: f"{e.node} refused a class link with {e.peer}: {e.reason}",
-    ev.ClassControlApplied: _class_control,
-    ev.ClassControlRefused: lambda e: (f"{e.node} refused a class control message from {e.peer}: {e.reason}; "
+    cev.ClassAdmitted: lambda e: f"{e.node} admitted {e.name} ({e.peer}) to the class",
+    cev.ClassRefused: lambda e: f"{e.node} refused a class link with {e.peer}: {e.reason}",
+    cev.ClassControlApplied: _class_control,
+    cev.ClassControlRefused: lambda e: (f"{e.node} refused a class control message from {e.peer}: {e.reason}; "
                                        "only the host's signed commands count"),
-    ev.ClassLeft: lambda e: f"{e.node} left the class ({e.reason}); the lab goes on alone",
+    cev.ClassLeft: lambda e: f"{e.node} left the class ({e.reason}); the lab goes on alone",
 }
 
 # Detail: shown by `log`, left out of the summary after a command.
-_QUIET: frozenset[type] = frozenset({ev.ClassAdmitted, ev.BlockAccepted, ev.BlockOrphan, ev.TxOrphan, ev.RejectReceived})
+_QUIET: frozenset[type] = frozenset({cev.ClassAdmitted, ev.BlockAccepted, ev.BlockOrphan, ev.TxOrphan, ev.RejectReceived})
 
 
 def sentence(event: Any) -> str | None:
