@@ -25,6 +25,8 @@ Figures (see FIGURES for the exact sizes):
                 that confirms them (signatures already verified: sig cache)
     scale       1,000 nodes, random 4: start, connect, agree on one block; peak memory
     responsive  event-loop stall p99 while 4 auto-miners run in live mode
+    class       a host and 30 student `lab join` processes: join and sync a 200-block
+                class chain; a student's block on every participant; a student's peak memory
 
 Run as `python -m lab.bench scale-child N K` the module is the child process
 the `scale` figure measures (its peak memory is that process's maxrss).
@@ -375,6 +377,11 @@ async def _responsive(quick: bool, runs: int) -> list[Sample]:
     return out
 
 
+def _fig_class(quick: bool, runs: int) -> list[Sample]:
+    from lab.classroom.bench import fig_class  # separate processes: lab/classroom/bench.py
+    return fig_class(quick, runs)
+
+
 def _in_loop(fn: Callable[[bool, int], Any]) -> Callable[[bool, int], list[Sample]]:
     def run(quick: bool, runs: int) -> list[Sample]:
         return asyncio.run(fn(quick, runs))
@@ -427,6 +434,9 @@ FIGURES: list[Figure] = [
            [Part("value", "s"), Part("memory", "MB", 300, "<=", "peak memory of the lab process (RSS high-water mark)")]),
     Figure("responsive", "event-loop stall p99, 4 auto-miners in live mode (speed 10000)",
            _in_loop(_responsive), 3, [Part("value", "ms", 20, "<=")]),
+    Figure("class", "a host and 30 student processes join and sync a 200-block class chain", _fig_class, 1,
+           [Part("value", "s", 10, "<="), Part("block", "s", 1, "<=", "a student's block on every participant"),
+            Part("memory", "MB", 60, "<=", "peak memory of a student process")]),
 ]
 BY_NAME = {f.name: f for f in FIGURES}
 
