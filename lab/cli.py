@@ -145,7 +145,9 @@ def _class_run(ctx: click.Context, *, hosting: bool, addr: str, code, name, comm
     o = ctx.obj
     if commands is not None and script is not None:
         raise click.UsageError("give -c CMDS or --script FILE, not both")
-    config = _config(1, o["seed"], "mesh", o["difficulty"], o["latency"])
+    parent = ctx.find_root()  # `lab [--nodes N] class host` / `lab [--nodes N] join`
+    explicit = parent is not None and parent.get_parameter_source("nodes") is click.core.ParameterSource.COMMANDLINE
+    config = _config(o["nodes"] if explicit else 1, o["seed"], o["topology"], o["difficulty"], o["latency"])
     interactive = commands is None and script is None and sys.stdin.isatty() and sys.stdout.isatty()
     styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
     name_shown = "<stdin>" if script is None else script.name

@@ -31,6 +31,7 @@ from lab.errors import CommandError
 from lab.render.events import sentence
 from lab.render.style import Styler
 from lab.sched import SECOND
+from lab.world.topology import node_names
 
 NARRATED_AT_ONCE = (ClassControlApplied, ClassControlRefused, ClassLeft, ClassRefused)
 
@@ -85,7 +86,10 @@ async def run_class(config: Any, *, hosting: bool, addr: str, code: str | None, 
         out(styler.line("error", e.message) + (f"\n  {e.hint}" if e.hint else ""))
         return 1
     listen = host if hosting else ("127.0.0.1" if ipaddress.IPv4Address(host).is_loopback else "0.0.0.0")
-    config.nodes, config.topology, config.host = [participant], "mesh", listen
+    # the participant's node, and any more lab nodes of this laptop (--nodes) on the lab's own fabric
+    local = int(config.nodes) if isinstance(config.nodes, int) else 1
+    others = [n for n in node_names(local + 1) if n != participant][:local - 1]
+    config.nodes, config.host = [participant, *others], listen
     session = Session(config, styler)
     try:
         await session.start()

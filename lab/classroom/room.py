@@ -92,6 +92,8 @@ class ClassRoom:
         self._last_report: MsgClassRoster | None = None
         self._last_board: bytes = b""
         self._task: asyncio.Task[None] | None = None
+        self._dialling: set[disc.Address] = set()  # outbound attempts under way
+        self._dials: set[asyncio.Task[None]] = set()
         node.classroom = self
         lab.classroom = self
         lab.payee_of = self.payee
@@ -130,6 +132,8 @@ class ClassRoom:
         self.left = True
         if self._task is not None:
             self._task.cancel()
+        for task in list(self._dials):
+            task.cancel()
         for peer in list(self.links):
             self.node.drop_peer(peer, "left the class", narrate=False)
         self.node.classroom = None
@@ -376,7 +380,7 @@ class ClassRoom:
             try:
                 self._report()
                 if not self.is_host:
-                    await self._dial_more()
+                    self._dial_more()
             except Exception as e:  # a bug of ours must not stop the class
                 self.node.internal_errors.append(f"classroom tick: {type(e).__name__}: {e}")
             await asyncio.sleep(TICK)
@@ -397,18 +401,30 @@ class ClassRoom:
                 self._last_report = report
                 self.host_peer.send(report)
 
-    async def _dial_more(self) -> None:
+    def _dial_more(self) -> None:
         now = int(time.time())
         me = disc.Address(self.my_ip, self.node.port)
         names = {disc.Address(e.host, e.port): e.name for e in self.roster.participants()}
         excluded = {a for a, n in names.items() if self.membership.refuses(self.name, n) or n.lower() in self.by_name}
         excluded.add(me)
-        current = {a for p, a in self.outbound.items() if not p.closed}
+        current = {a for p, a in self.outbound.items() if not p.closed} | self._dialling
         for addr in disc.choose_outbound(self.table, current | excluded, now, self.rng,
                                          k=disc.OUTBOUND + len(excluded - current)):
             if not disc.dialable(addr):
                 continue
+            if addr in self._dialling:
+                continue
             self.table.attempt(addr, now)
+            self._dialling.add(addr)
+            task = asyncio.get_running_loop().create_task(self._dial_one(addr))
+            self._dials.add(task)
+            task.add_done_callback(self._dials.discard)
+
+    async def _dial_one(self, addr: disc.Address) -> None:
+        """One outbound attempt, beside the others (an address that never answers holds up nothing)."""
+        try:
             peer = await self.dial(addr.host, addr.port)
             if peer is not None:
                 self.outbound[peer] = addr
+        finally:
+            self._dialling.discard(addr)
