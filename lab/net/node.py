@@ -443,18 +443,22 @@ class Node:
     def on_block(self, peer: Peer, msg: m.MsgBlock) -> None:
         block = msg.block
         peer.known.add(block.hash)
+        requested = block.hash in self.requested or block.hash in peer.blocks_in_flight
         peer.blocks_in_flight.discard(block.hash)
         self._answered(block.hash)
-        self.submit_block(block, peer)
+        self.submit_block(block, peer, requested=requested)
         self._fetch_blocks(peer)
 
-    def submit_block(self, block: Block, source: Peer | None = None, *, mined: bool = False) -> str:
+    def submit_block(self, block: Block, source: Peer | None = None, *, mined: bool = False,
+                     requested: bool = True) -> str:
         """Validate and store a block; narrate; announce a new tip. Returns the status."""
         frm = source.remote if source is not None else self.name
         old_tip = self.state.chain.tip
-        try:
-            res = self.state.process_block(block)
-        except ValidationError as e:
+        res = self.state.process_block(block, requested=requested or source is None or source.lab_link)
+        if res.status == "ignored":
+            return "ignored"  # not asked for, less work than our tip: not stored (Core's AcceptBlock)
+        if res.error is not None:
+            e = res.error
             self.narrate("block-rejected",
                          f"{self.name} rejected block {block.short} from {frm}: {e.code}" + (f" ({e.detail})" if e.detail else ""),
                          node=self.name, block=block.hash, code=e.code, peer=frm)

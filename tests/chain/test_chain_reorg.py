@@ -8,6 +8,7 @@ happened to its mempool.
 from __future__ import annotations
 
 import pytest
+from chainkit import raised
 
 from lab.chain.events import (
     BlockOrphaned,
@@ -129,12 +130,12 @@ def test_an_invalid_block_inside_a_longer_branch_leaves_the_node_on_its_valid_ch
         assert a.process_block(block).status == "side-branch"
     # Phase 2: its sixth block overpays its miner. It would win on work, so A tries it...
     r6 = world.block_on(a, r5.hash, fees=1)
-    with pytest.raises(ValidationError) as info:
-        a.process_block(r6)
-    assert info.value.code == "bad-cb-amount"
-    events = info.value.events
+    result = a.process_block(r6)
+    assert result.status == "invalid" and result.error is not None
+    assert result.error.code == "bad-cb-amount"
+    events = result.events
     assert kinds(events)[:4] == ["block-disconnected", "block-disconnected", "block-connected", "block-connected"]
-    assert BlockRejected(r6.hash, "bad-cb-amount", info.value.detail) in events
+    assert BlockRejected(r6.hash, "bad-cb-amount", result.error.detail) in events
     # ...and comes back to its own chain, mempool intact.
     assert a.chain.tip is tip
     assert not any(isinstance(e, TipChanged) for e in events)
@@ -143,7 +144,7 @@ def test_an_invalid_block_inside_a_longer_branch_leaves_the_node_on_its_valid_ch
     # Phase 3: a block built on the invalid one is refused at once.
     r7 = world.block_on(a, r6.hash)
     with pytest.raises(ValidationError, match="bad-prevblk"):
-        a.process_block(r7)
+        raised(a.process_block(r7))
     assert check_node(a) == []
 
 
