@@ -88,6 +88,7 @@ MAX_ORPHAN_BLOCK_BYTES = 2_000_000  # blocks with unknown parent; Core keeps non
 MAX_SIDE_BRANCH_BYTES = 4_000_000  # blocks off the active chain; Core prunes by disk space instead
 MIN_CHAIN_WORK_DEPTH = 144  # headers whose chain ends more than this many tip blocks' work below
 #   the tip are not stored (realname: nMinimumChainWork, headers presync); 144 = a day of blocks
+MAX_MEMPOOL_BYTES = 3_000_000  # serialised bytes of mempool txs (Core: -maxmempool 300 MB); with MAX_MEMPOOL_TXS
 MAX_ANCESTORS = 25  # unconfirmed ancestors a mempool tx may have, itself included (-limitancestorcount)
 MAX_ANCESTOR_BYTES = 101_000  # their total size (Core: 101 kvB, -limitancestorsize)
 MAX_DESCENDANTS = 25  # unconfirmed descendants of any mempool tx, itself included (-limitdescendantcount)

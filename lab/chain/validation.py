@@ -100,6 +100,7 @@ REASONS: dict[str, str] = {
     "dust": "an output is so small that spending it would cost more than it is worth",
     "min relay fee not met": "the fee is below the minimum relay fee for the transaction's size",
     "mempool-full": "the mempool is full and this transaction pays a lower fee rate than all in it",
+    "too-long-mempool-chain": "the transaction would have too many unconfirmed ancestors or descendants (25, or 101 kB)",
     "sig-high-s": "a signature uses the high S value (malleable); nodes only relay low-S signatures",
     # why a transaction left the mempool
     "conflict": "a block spent the same output this transaction spends",

@@ -603,6 +603,10 @@ class Node:
                 self._wait(tx)  # its parent may come in a block that leaves it premature here
             return "orphan"
         self._accepted(res.accepted, tx, source)
+        for ev in res.events:  # a full mempool made room: say which tx left, never silently
+            if ev.kind == "tx-evicted":
+                self.narrate("tx-evicted", f"{self.name}: transaction {short_hex(ev.txid)} left the mempool: {ev.code}"
+                             + (f" ({ev.detail})" if ev.detail else ""), node=self.name, tx=ev.txid, code=ev.code)
         return res.status
 
     def _wait(self, tx: Tx) -> None:

@@ -291,6 +291,14 @@ def s_mempool_full(w, a):
     small.accept_tx(pay(w, a, fee=10_000, height=2))  # lower fee rate than the one inside
 
 
+def s_too_long_mempool_chain(w, a):
+    op, out = mature(a)
+    for _ in range(26):  # the 26th would have 25 unconfirmed ancestors: one too many
+        tx = w.signed_tx(a.key, [(op, out)], [TxOut(out.value - 1_000, a.key.pkh)])
+        a.accept_tx(tx)
+        op, out = OutPoint(tx.txid, 0), tx.outputs[0]
+
+
 # code -> (scenario, punish)
 CATALOGUE: dict[str, tuple[Callable, bool]] = {
     "high-hash": (s_high_hash, True),
@@ -336,6 +344,7 @@ CATALOGUE: dict[str, tuple[Callable, bool]] = {
     "txn-already-known": (s_already_known, False),
     "txn-mempool-conflict": (s_mempool_conflict, False),
     "mempool-full": (s_mempool_full, False),
+    "too-long-mempool-chain": (s_too_long_mempool_chain, False),
 }
 
 # The same code from a second place, where punishment differs or the path does.
