@@ -273,17 +273,19 @@ class ChainState(ChainWalks):
             return self._refused(h, e)
         stored = [h, *self._accept_orphans(h)]
         update, failures = self.activate_best_chain()
+        drop_side_blocks(self)  # may drop what just came, if it has the least work
         for sh in stored:
-            sidx = self.index[sh]
-            if not sidx.failed and sidx.available and not self.on_active(sh):
+            sidx = self.index.get(sh)
+            if sidx is not None and not sidx.failed and sidx.available and not self.on_active(sh):
                 self.emit(SideBranch(sh, sidx.height, self.tip.hash))
-        drop_side_blocks(self)
-        idx = self.index[h]
+        idx = self.index.get(h)
+        if idx is None or not idx.have_data:
+            return BlockOutcome("ignored", update, fail(
+                "side-branches-full", f"block {block.short} has the least work of the side branches kept", punish=False))
         if idx.failed:
             error = failures.get(h) or fail("bad-prevblk", f"it builds on {idx.fail_code}-rejected blocks", punish=False)
             return BlockOutcome("invalid", update, error)
-        status = "new-tip" if self.on_active(h) else ("side-branch" if idx.have_data else "ignored")
-        return BlockOutcome(status, update)
+        return BlockOutcome("new-tip" if self.on_active(h) else "side-branch", update)
 
     def _refused(self, block_hash: bytes, error: ValidationError) -> BlockOutcome:
         self.emit(BlockRejected(block_hash, error.code, error.detail))

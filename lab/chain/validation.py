@@ -63,6 +63,7 @@ REASONS: dict[str, str] = {
     "non-continuous-headers": "a headers message whose headers do not build on each other",
     "duplicate-invalid": "this block was already checked and found invalid",
     "unrequested-less-work": "nobody asked for this block and its chain has less work than the tip: not stored",
+    "side-branches-full": "side branches are kept up to a byte limit and this block has the least work of them: not kept",
     # block structure
     "bad-txnmrklroot": "the merkle root in the header does not match the transactions",
     "bad-txns-duplicate": "the transaction list repeats a transaction to fake the merkle root (CVE-2012-2459)",

@@ -151,6 +151,12 @@ def s_unrequested_less_work(w, a):
     raised(a.process_block(side, requested=False))
 
 
+def s_side_branches_full(w, a):
+    a.chain.side.max_bytes = 0  # no room for side branches at all
+    (side,) = w.branch(a, a.chain.active[a.chain.height - 2].hash, 1)
+    raised(a.process_block(side))
+
+
 def s_prev_blk_not_found(w, a):
     a.process_headers([w.remine(w.block_on(a), prev_hash=b"\x42" * 32).header])
 
@@ -319,6 +325,7 @@ CATALOGUE: dict[str, tuple[Callable, bool]] = {
     "bad-prevblk": (s_bad_prevblk, True),
     "duplicate-invalid": (s_duplicate_invalid, True),
     "unrequested-less-work": (s_unrequested_less_work, False),
+    "side-branches-full": (s_side_branches_full, False),
     "prev-blk-not-found": (s_prev_blk_not_found, False),
     "non-continuous-headers": (s_non_continuous_headers, True),
     "bad-txns-vin-empty": (s_vin_empty, True),

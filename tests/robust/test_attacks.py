@@ -1,0 +1,507 @@
+"""Issue 12: an outsider at lab difficulty cannot freeze, exhaust or rob the lab.
+
+One test per attack of the issue's table, each against a live lab over real
+sockets: the attacker is a raw peer on node A's 127.0.0.1 port. Throughout
+the attack an honest outsider pings node B (ANOTHER node) every 20 ms. Each
+test then shows what the issue asks:
+
+- every honest ping answered within 1 s, p99 under 250 ms (attackkit.Watch);
+- the lab process stays under 400 MB;
+- the learner's honest payment, made after the attack, is confirmed (or its
+  eviction narrated);
+- no traceback: no internal error in any node, none printed.
+
+Default versions are small (a few seconds each); `@pytest.mark.soak`
+versions replay the table's full sizes. Attacks whose fix belongs to issue
+11 (`bytes`) or to the later net wave are marked xfail with exactly what is
+missing; they pass once that lands (strict=False: an XPASS is good news).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+from attackkit import (
+    Watch,
+    coinbase_coin,
+    coinbase_only_block,
+    coins_of,
+    connect_and_handshake,
+    fake_tx_invs,
+    mine_coins_into,
+    orphan_blocks,
+    rss_mb,
+    send_each,
+    side_blocks_on_genesis,
+    spend_all,
+    split,
+    tx_chain,
+)
+from robustkit import internal_errors, run, wait_for_condition
+
+import lab.net.peer as peer_mod
+from lab.chain.amount import COIN
+from lab.lab import Lab
+from lab.net import messages as m
+from lab.params import (
+    MAX_ANCESTORS,
+    MAX_ORPHAN_BLOCK_BYTES,
+    MAX_SIDE_BRANCH_BYTES,
+    MIN_CHAIN_WORK_DEPTH,
+)
+
+DIFFICULTY = 8  # zero bits: cheap for the attacker and for the test; the mechanisms are the same at 16
+
+
+@pytest.fixture(autouse=True)
+def quick_timeouts(monkeypatch):
+    monkeypatch.setattr(peer_mod, "HANDSHAKE_TIMEOUT", 3.0)
+
+
+async def new_lab(nodes: int = 3, difficulty: int = DIFFICULTY) -> Lab:
+    lab = await Lab.create(nodes, difficulty=difficulty, latency_ms=5)
+    await lab.mine("A", 4)  # A's first coinbase is mature: the learner can pay
+    await lab.settle()
+    return lab
+
+
+async def honest_payment_survives(lab: Lab) -> None:
+    """The learner pays B from A and mines: confirmed everywhere, or its eviction narrated."""
+    tx = await lab.send("A", "B", COIN)
+    await lab.mine("A", 1)
+    await lab.settle()
+    evicted = [e for e in lab.log if e.kind == "tx-evicted" and e.data.get("tx") == tx.txid]
+    confirmed = [n.name for n in lab.online_nodes() if n.state.chain.confirmations(tx.txid) >= 1]
+    assert evicted or len(confirmed) == len(lab.online_nodes()), f"pay confirmed only on {confirmed}, not narrated as evicted"
+
+
+def no_traceback(capfd) -> None:
+    out = capfd.readouterr()
+    assert "Traceback" not in out.out + out.err
+
+
+async def finish(lab: Lab, watch: Watch) -> None:
+    assert watch.problems() == []
+    await honest_payment_survives(lab)
+    assert internal_errors(lab) == []
+    print(f"honest outsider during the attack: {watch.summary()}")
+
+
+# --- blocks stored only when they earn it (fixed here) ------------------------------------------------
+def orphan_flood(n: int, size: int) -> None:
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            blocks = orphan_blocks(n, size, zero_bits=1, time=lab.clock())  # ~2 hashes each
+            async with Watch(lab.nodes["B"].port) as watch:
+                counts = await send_each(a.port, [m.MsgBlock(b) for b in blocks], "orphan-flooder")
+            assert len(a.state.chain.orphans) == 0  # not one was kept: their bits are easier than the lab's
+            assert counts["sent"] + counts["refused"] == n
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=300)
+
+
+def test_orphan_blocks_claiming_one_zero_bit_are_refused_before_they_are_stored(capfd):
+    orphan_flood(12, 990_000)
+    no_traceback(capfd)
+
+
+@pytest.mark.soak
+def test_soak_100_orphan_blocks_of_1mb_claiming_one_zero_bit(capfd):
+    orphan_flood(100, 990_000)
+    no_traceback(capfd)
+
+
+def test_orphan_blocks_at_the_lab_difficulty_are_kept_within_their_byte_cap(capfd):
+    """Paying the lab's real proof of work buys a place in the orphan pool, but only MAX_ORPHAN_BLOCK_BYTES."""
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            blocks = orphan_blocks(6, 900_000, zero_bits=DIFFICULTY, time=lab.clock())
+            async with Watch(lab.nodes["B"].port) as watch:
+                await send_each(a.port, [m.MsgBlock(b) for b in blocks], "orphan-payer")
+            pool = a.state.chain.orphans
+            assert 0 < len(pool) < len(blocks)
+            assert pool.bytes <= MAX_ORPHAN_BLOCK_BYTES
+            assert blocks[-1].hash in pool and blocks[0].hash not in pool  # the oldest went first
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=300)
+    no_traceback(capfd)
+
+
+def side_branch_flood(n: int, size: int, zero_bits: int, *, announce: bool) -> None:
+    async def story():
+        lab = await new_lab(difficulty=zero_bits)
+        try:
+            a = lab.nodes["A"]
+            blocks = side_blocks_on_genesis(n, size, zero_bits)
+            before = rss_mb()
+            async with Watch(lab.nodes["B"].port) as watch:
+                peer = await connect_and_handshake(a.port, "side-brancher")
+                assert peer is not None
+                for b in blocks:
+                    if announce:  # the node asks for it: a requested block, stored as a side branch
+                        peer.send(m.MsgInv((m.InvItem(m.MSG_BLOCK, b.hash),)))
+                        await peer.expect(lambda c, msg, h=b.hash: c == "getdata" and msg.items[0].hash == h, 5.0)
+                    peer.send(m.MsgBlock(b))
+                    await peer.drain()
+                    assert await peer.ping(5.0), [e.text for e in lab.log if e.node == "A" and "disconnect" in e.text]
+                await peer.close()
+            chain = a.state.chain
+            assert chain.side.bytes <= MAX_SIDE_BRANCH_BYTES
+            stored = [b for b in blocks if b.hash in chain.blocks]
+            if announce:
+                assert 0 < len(stored) < len(blocks)  # requested blocks are kept, up to the byte cap
+            else:
+                assert stored == []  # "Don't process less-work chains": unrequested, less work than the tip
+            assert chain.tip.height >= 4  # A did not move
+            print(f"{n} side blocks of {size} bytes: memory {before:.0f} -> {rss_mb():.0f} MB")
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=600)
+
+
+def test_unrequested_1mb_side_branch_blocks_on_genesis_are_not_stored(capfd):
+    side_branch_flood(8, 990_000, DIFFICULTY, announce=False)
+    no_traceback(capfd)
+
+
+def test_announced_side_branch_blocks_are_stored_within_their_byte_cap(capfd):
+    side_branch_flood(8, 990_000, DIFFICULTY, announce=True)
+    no_traceback(capfd)
+
+
+@pytest.mark.soak
+def test_soak_100_side_branch_blocks_of_1mb_at_16_bits(capfd):
+    side_branch_flood(100, 990_000, 16, announce=True)
+    no_traceback(capfd)
+
+
+def test_a_long_low_work_header_chain_forking_deep_is_not_stored(capfd):
+    """nMinimumChainWork / headers presync: headers forking at genesis that end 150 blocks below a 160-block tip."""
+    async def story():
+        lab = await Lab.create(2, difficulty=4, latency_ms=1)
+        try:
+            await lab.mine("A", 160)
+            await lab.settle()
+            a = lab.nodes["A"]
+            known = len(a.state.chain.index)
+            # A rival chain of headers from genesis, MIN_CHAIN_WORK_DEPTH + 6 blocks short of A's work.
+            headers, prev = [], None
+            parent_hash = a.state.chain.active[0].hash
+            for i in range(160 - MIN_CHAIN_WORK_DEPTH - 6):
+                b = coinbase_only_block_on(lab, parent_hash, i + 1, prev)
+                headers.append(b.header)
+                parent_hash, prev = b.hash, b
+            async with Watch(lab.nodes["B"].port) as watch:
+                peer = await connect_and_handshake(a.port, "header-spammer")
+                assert peer is not None
+                peer.send(m.MsgHeaders(tuple(headers)))
+                assert await peer.ping(5.0)
+                await peer.close()
+            assert len(a.state.chain.index) == known  # not one header stored
+            assert watch.problems() == []
+            assert internal_errors(lab) == []
+        finally:
+            await lab.close()
+
+    run(story(), timeout=300)
+    no_traceback(capfd)
+
+
+def coinbase_only_block_on(lab: Lab, parent_hash: bytes, height: int, prev) -> object:
+    from attackkit import block_on
+
+    time = (prev.header.time if prev is not None else lab.nodes["A"].state.chain.active[0].time) + 600
+    return block_on(parent_hash, height, time, lab.nodes["A"].state.chain.active[1].header.bits)
+
+
+# --- mempool policy that protects honest payments (fixed here) ------------------------------------------
+def mempool_chain(n: int) -> None:
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            mined = await mine_coins_into(a, a.port, 4)  # the attacker's own coinbase, mature after 3
+            await lab.settle()
+            chain = tx_chain(coinbase_coin(mined[0]), n, fee=50_000)  # 10x the learner's fee rate
+            async with Watch(lab.nodes["B"].port) as watch:
+                counts = await send_each(a.port, [m.MsgTx(t) for t in chain], "chain-maker", pong_timeout=5.0)
+                await lab.settle()
+                t0 = asyncio.get_running_loop().time()
+                await lab.mine("A", 1)
+                took = asyncio.get_running_loop().time() - t0
+            assert counts["reconnects"] == 0  # too-long-mempool-chain is policy, not misbehaviour
+            in_pool = sum(1 for t in chain if t.txid in a.state.mempool or t.txid in a.state.chain.tx_index)
+            assert in_pool == min(n, MAX_ANCESTORS)
+            assert took < 1.0, f"mine A took {took:.2f} s"
+            print(f"{n}-tx chain: {in_pool} accepted, mine A {took * 1e3:.0f} ms")
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=900)
+
+
+def test_a_long_unconfirmed_chain_stops_at_25_and_the_honest_payment_confirms(capfd):
+    mempool_chain(60)
+    no_traceback(capfd)
+
+
+@pytest.mark.soak
+def test_soak_a_5001_tx_chain_at_a_higher_fee(capfd):
+    mempool_chain(5_001)
+    no_traceback(capfd)
+
+
+def test_a_full_mempool_narrates_the_learners_payment_leaving(capfd):
+    """Outbid in a full mempool, the learner's payment may leave, but never silently."""
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            mined = await mine_coins_into(a, a.port, 4)
+            await lab.settle()
+            for n in lab.nodes.values():
+                n.state.mempool.max_txs = 10  # a small pool, so a few txs fill it
+            pay = await lab.send("A", "B", COIN)
+            fan = split(coinbase_coin(mined[0]), 12)
+            block = coinbase_only_block(a.state.chain, a.state.chain.tip, (fan,))
+            rich = [tx_chain(coin, 1, fee=200_000)[0] for coin in coins_of(fan)]  # 20x the learner's fee
+            async with Watch(lab.nodes["B"].port) as watch:
+                await send_each(a.port, [m.MsgBlock(block)], "outbidder")
+                await wait_for_condition(lambda: a.state.chain.tip.hash == block.hash, 5.0, "the fan-out block")
+                await send_each(a.port, [m.MsgTx(t) for t in rich], "outbidder")
+                await lab.settle()
+            assert pay.txid not in a.state.mempool
+            lines = [e.text for e in lab.log if e.kind == "tx-evicted" and e.data.get("tx") == pay.txid]
+            assert lines and "mempool-full" in lines[0], lines
+            assert watch.problems() == []
+            assert internal_errors(lab) == []
+        finally:
+            await lab.close()
+
+    run(story(), timeout=300)
+    no_traceback(capfd)
+
+
+# --- attacks whose fix belongs to issue 11 (bytes) or to the later net wave -----------------------------
+@pytest.mark.xfail(reason="needs bytes (issue 11): legacy sighash without re-serialising every input for every "
+                   "input, and net wave: validation of a big block sliced so it yields to the loop", strict=False)
+def test_a_block_with_one_many_input_tx_whose_last_signature_is_bad(capfd):
+    sighash_block(1_500)
+    no_traceback(capfd)
+
+
+@pytest.mark.soak
+@pytest.mark.xfail(reason="needs bytes (issue 11): non-quadratic legacy sighash; net wave: sliced validation",
+                   strict=False)
+def test_soak_a_block_with_one_6500_input_tx(capfd):
+    sighash_block(6_500)
+    no_traceback(capfd)
+
+
+def sighash_block(n_inputs: int) -> None:
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            mined = await mine_coins_into(a, a.port, 4)
+            await lab.settle()
+            fan = split(coinbase_coin(mined[0]), n_inputs)
+            first = coinbase_only_block(a.state.chain, a.state.chain.tip, (fan,))
+            await send_each(a.port, [m.MsgBlock(first)], "sighash")
+            await wait_for_condition(lambda: a.state.chain.tip.hash == first.hash, 10.0, "the fan-out block")
+            await lab.settle()
+            slow = spend_all(fan, bad_last=True)
+            bad = coinbase_only_block(a.state.chain, a.state.chain.tip, (slow,))
+            async with Watch(lab.nodes["B"].port) as watch:
+                await send_each(a.port, [m.MsgBlock(bad)] * 2, "sighash", pong_timeout=60.0)
+            assert a.state.chain.tip.hash == first.hash
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=900)
+
+
+@pytest.mark.xfail(reason="needs net wave: getdata served a few items per turn, paused while the peer's send "
+                   "buffer is full (fPauseSend)", strict=False)
+def test_getdata_asking_for_the_same_big_block_thousands_of_times(capfd):
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            big = await big_tip_block(lab, 400_000)
+            msg = m.MsgGetdata(tuple(m.InvItem(m.MSG_BLOCK, big.hash) for _ in range(2_000)))
+            async with Watch(lab.nodes["B"].port) as watch:
+                for _ in range(2):
+                    peer = await connect_and_handshake(a.port, "amplifier")
+                    assert peer is not None
+                    peer.send(msg)
+                    await peer.drain()
+                    await asyncio.sleep(0.5)  # an attacker that never reads: the node's send buffer fills
+                    await peer.close()
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=300)
+    no_traceback(capfd)
+
+
+async def big_tip_block(lab: Lab, size: int):
+    """A valid block of about `size` bytes on A's tip: many small payments to the attacker itself."""
+    a = lab.nodes["A"]
+    mined = await mine_coins_into(a, a.port, 4)
+    await lab.settle()
+    n = max(2, size // 50)
+    fan = split(coinbase_coin(mined[0]), n)
+    block = coinbase_only_block(a.state.chain, a.state.chain.tip, (fan,))
+    await send_each(a.port, [m.MsgBlock(block)], "big-block")
+    await wait_for_condition(lambda: a.state.chain.tip.hash == block.hash, 10.0, "the big block")
+    await lab.settle()
+    return block
+
+
+@pytest.mark.xfail(reason="needs core/net wave: one bounded request tracker that forgets a peer's requests when "
+                   "it disconnects (never-delivered hashes stay in requested_at)", strict=False)
+def test_inv_of_fake_tx_hashes_then_disconnect_repeated(capfd):
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            async with Watch(lab.nodes["B"].port) as watch:
+                for round_ in range(20):
+                    peer = await connect_and_handshake(a.port, f"inv-flooder{round_}")
+                    assert peer is not None
+                    peer.send(fake_tx_invs(5_000, round_))
+                    await peer.ping(5.0)
+                    await peer.close()
+                    await wait_for_condition(lambda p=peer: p.remote not in a.peers, 5.0, "the node to see the close")
+            tracked = len(a.requested) + len(a.requested_at)
+            assert tracked <= 5_000, f"{tracked} request entries kept for peers that left"
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=300)
+    no_traceback(capfd)
+
+
+@pytest.mark.xfail(reason="needs net wave: getheaders answered in bounded slices per turn, so 5,000 pipelined "
+                   "getheaders cannot hold the event loop", strict=False)
+def test_pipelined_getheaders_on_a_long_chain(capfd):
+    async def story():
+        lab = await Lab.create(2, difficulty=4, latency_ms=1)
+        try:
+            await lab.mine("A", 600)
+            await lab.settle()
+            await lab.mine("A", 4)
+            a = lab.nodes["A"]
+            genesis = a.state.chain.active[0].hash
+            async with Watch(lab.nodes["B"].port) as watch:
+                peer = await connect_and_handshake(a.port, "getheaders")
+                assert peer is not None
+                for _ in range(2_000):
+                    peer.send(m.MsgGetheaders((genesis,)))
+                await peer.drain()
+                await peer.ping(30.0)
+                await peer.close()
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=600)
+    no_traceback(capfd)
+
+
+@pytest.mark.xfail(reason="needs net wave: a block or tx payload over the size a block may have is refused "
+                   "before it is parsed, or parsed in slices (4 MB = 0.5 s of parsing today)", strict=False)
+def test_4mb_block_payloads_of_tiny_inputs(capfd):
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            blocks = side_blocks_on_genesis(3, 3_900_000, DIFFICULTY)
+            async with Watch(lab.nodes["B"].port) as watch:
+                await send_each(a.port, [m.MsgBlock(b) for b in blocks], "4mb")
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=300)
+    no_traceback(capfd)
+
+
+@pytest.mark.xfail(reason="needs net wave: discouragement enforced on accept for outsiders by host, with expiry; "
+                   "punishments narrated in bounded lines", strict=False)
+def test_a_discouraged_outsider_cannot_come_back(capfd):
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            p = await connect_and_handshake(a.port, "punished")
+            assert p is not None
+            p.send_frame("inv", b"\xff" * 9)  # undecodable: discouraged
+            assert await p.closed_by_node(2.0)
+            again = await connect_and_handshake(a.port, "punished-again")
+            assert again is None or await again.closed_by_node(1.0), "a discouraged host was let back in"
+            assert internal_errors(lab) == []
+        finally:
+            await lab.close()
+
+    run(story(), timeout=120)
+    no_traceback(capfd)
+
+
+def lab_cli(*args: str, timeout: float, nofile: int | None = None) -> subprocess.CompletedProcess[str] | None:
+    """Run `lab ARGS` in a child process; None when it did not finish within `timeout` seconds."""
+    def limit() -> None:
+        if nofile is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    try:
+        return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True,
+                              timeout=timeout, preexec_fn=limit, env={**os.environ, "NO_COLOR": "1"})
+    except subprocess.TimeoutExpired:
+        return None
+
+
+@pytest.mark.xfail(reason="needs net wave: node count checked against the open-file limit up front, and "
+                   "EMFILE at any point reported as one error line, never a traceback flood", strict=False)
+def test_more_nodes_than_open_files_allow_gives_one_clear_line():
+    done = lab_cli("--nodes", "60", "--difficulty", "4", "-c", "peers A", timeout=60, nofile=128)
+    assert done is not None, "the lab did not finish"
+    assert "Traceback" not in done.stdout + done.stderr
+    assert len((done.stdout + done.stderr).splitlines()) < 50
+
+
+@pytest.mark.xfail(reason="needs net wave: long commands print their estimate, show progress and obey "
+                   "`lab run --max-seconds` in scripts", strict=False)
+def test_mining_at_32_bits_in_a_script_stops_within_its_limit():
+    done = lab_cli("-c", "difficulty 32; mine A", timeout=20)
+    assert done is not None, "`difficulty 32; mine A` ran past 20 s with no way out"
+
+
+@pytest.mark.xfail(reason="needs net wave: node names are ASCII letters, digits and -_", strict=False)
+def test_look_alike_node_names_are_refused():
+    done = lab_cli("--difficulty", "4", "-c", "add-node \u0410; add-node \uff21; nodes", timeout=60)
+    assert done is not None
+    assert "\u0410" not in done.stdout and "\uff21" not in done.stdout
+    assert done.stdout.count("error") + done.stdout.count("not a node name") >= 2
