@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lab.chain.crypto import short_hex
+from lab.chain.events import TxEvicted
 from lab.errors import ProtocolError, ValidationError
 from lab.net import messages as m
 from lab.net.peer import BoundedSet, Peer
@@ -604,7 +605,7 @@ class Node:
             return "orphan"
         self._accepted(res.accepted, tx, source)
         for ev in res.events:  # a full mempool made room: say which tx left, never silently
-            if ev.kind == "tx-evicted":
+            if isinstance(ev, TxEvicted):
                 self.narrate("tx-evicted", f"{self.name}: transaction {short_hex(ev.txid)} left the mempool: {ev.code}"
                              + (f" ({ev.detail})" if ev.detail else ""), node=self.name, tx=ev.txid, code=ev.code)
         return res.status
