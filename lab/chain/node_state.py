@@ -46,10 +46,6 @@ class BlockResult:
     error: ValidationError | None = None  # "invalid": the rule broken (.punish: penalise the sender);
     #   "ignored": why it was not stored (an unrequested less-work block), never punished
 
-    @property
-    def ok(self) -> bool:
-        return self.status != "invalid"
-
 
 @dataclass(frozen=True, slots=True)
 class TxResult:

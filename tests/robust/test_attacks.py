@@ -56,9 +56,9 @@ from lab.params import (
 
 DIFFICULTY = 8  # zero bits: cheap for the attacker and for the test; the mechanisms are the same at 16
 # Blocks the storage tests send. A block of tiny inputs costs ~0.5 s per MB just to parse today (the
-# 4 MB row: net wave), so the default tests use 100 kB blocks, where what is measured is what the
+# 4 MB row: net wave), so the default tests use 50 kB blocks, where what is measured is what the
 # chain keeps; the *_at_1mb versions replay the table's size and wait for the parser fix.
-BLOCK_BYTES = 100_000
+BLOCK_BYTES = 50_000
 TABLE_BLOCK_BYTES = 990_000  # "1 MB": the largest block the rules allow, with its header and coinbase
 PARSE_XFAIL = pytest.mark.xfail(reason="needs net wave / bytes: a 1 MB block of tiny inputs takes ~0.5 s to "
                                 "parse in one go; parse in slices or refuse before parsing", strict=False)
@@ -148,7 +148,7 @@ def test_orphan_blocks_at_the_lab_difficulty_are_kept_within_their_byte_cap(capf
         lab = await new_lab()
         try:
             a = lab.nodes["A"]
-            blocks = orphan_blocks(30, BLOCK_BYTES, zero_bits=DIFFICULTY, time=lab.clock())
+            blocks = orphan_blocks(MAX_ORPHAN_BLOCK_BYTES // BLOCK_BYTES + 5, BLOCK_BYTES, zero_bits=DIFFICULTY, time=lab.clock())
             async with Watch(lab.nodes["B"].port) as watch:
                 await send_each(a.port, [m.MsgBlock(b) for b in blocks], "orphan-payer")
             pool = a.state.chain.orphans
@@ -203,7 +203,7 @@ def test_unrequested_side_branch_blocks_on_genesis_are_not_stored(capfd):
 
 
 def test_announced_side_branch_blocks_are_stored_within_their_byte_cap(capfd):
-    side_branch_flood(50, BLOCK_BYTES, DIFFICULTY, announce=True)
+    side_branch_flood(MAX_SIDE_BRANCH_BYTES // BLOCK_BYTES + 5, BLOCK_BYTES, DIFFICULTY, announce=True)
     no_traceback(capfd)
 
 
