@@ -84,6 +84,7 @@ DEFAULT_JITTER = 0.1  # +-10 % seeded jitter on every frame
 # --- what an outsider can make a node store (issue 12; Bitcoin Core's answers) ---
 # Blocks and transactions cost a node memory; these caps are in bytes of the
 # serialised data (a block held as Python objects takes ~10x that in RAM).
+MAX_ORPHAN_TX_BYTES = 1_000_000  # txs with an unknown parent, with MAX_ORPHAN_TXS (Core: 100 of <= 100 kvB each)
 MAX_ORPHAN_BLOCK_BYTES = 2_000_000  # blocks with unknown parent; Core keeps none since 0.10 (headers-first)
 MAX_SIDE_BRANCH_BYTES = 4_000_000  # blocks off the active chain; Core prunes by disk space instead
 MIN_CHAIN_WORK_DEPTH = 144  # headers whose chain ends more than this many tip blocks' work below

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from lab.chain.tx import OutPoint
 from lab.chain.utxo import Coin, UtxoSet
 from lab.chain.validation import connect_block
+from lab.params import MAX_ORPHAN_TX_BYTES
 
 if TYPE_CHECKING:
     from lab.chain.chainstate import ChainState
@@ -129,6 +130,8 @@ def check_limits(state: NodeState) -> list[str]:
         problems.append(f"side branches hold {chain.side.bytes} bytes, over {chain.side.max_bytes}")
     if chain.orphans.bytes != sum(b.size for _, b in chain.orphans.items()) or chain.orphans.bytes > chain.orphans.max_bytes:
         problems.append("orphan pool bytes are wrong or over the cap")
+    if sum(t.size for t in pool.orphans.values()) > MAX_ORPHAN_TX_BYTES or len(pool.orphans) > pool.max_orphans:
+        problems.append("the orphan transaction pool is over its cap")
     if pool.bytes != sum(e.size for e in pool.entries.values()):
         problems.append("mempool byte count is out of step with its transactions")
     for txid, e in pool.entries.items():

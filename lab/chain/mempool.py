@@ -10,9 +10,9 @@ Follows Bitcoin Core's validation.cpp (MemPoolAccept) and txmempool.cpp:
   no replace-by-fee).
 - Chains of unconfirmed transactions are allowed: a child may spend a
   parent that is itself still in the mempool.
-- A transaction whose parent we have never seen waits in a bounded orphan
-  pool (realname: TxOrphanage; oldest evicted) and is retried when the
-  parent arrives.
+- A transaction whose parent we have never seen waits in an orphan pool
+  bounded by count and bytes (realname: TxOrphanage; oldest evicted) and is
+  retried when the parent arrives.
 - When a block connects, its transactions leave the mempool, and so do
   transactions that spend what it spent, with their descendants
   (realname: removeForBlock). After a reorg, transactions from the
@@ -62,6 +62,7 @@ from lab.params import (
     MAX_DESCENDANTS,
     MAX_MEMPOOL_BYTES,
     MAX_MEMPOOL_TXS,
+    MAX_ORPHAN_TX_BYTES,
     MAX_ORPHAN_TXS,
     MAX_TX_SIZE,
     MIN_RELAY_FEE_PER_KB,
@@ -325,7 +326,9 @@ class Mempool:
 
     # --- orphans ------------------------------------------------------------------------
     def _add_orphan(self, tx: Tx, missing: bytes) -> None:
-        if len(self.orphans) >= self.max_orphans:
+        """Keep `tx` until its parent comes; the oldest go first past MAX_ORPHAN_TXS or MAX_ORPHAN_TX_BYTES."""
+        while self.orphans and (len(self.orphans) >= self.max_orphans
+                                or sum(t.size for t in self.orphans.values()) + tx.size > MAX_ORPHAN_TX_BYTES):
             del self.orphans[next(iter(self.orphans))]  # evict the oldest
         self.orphans[tx.txid] = tx
         self.emit(TxOrphaned(tx.txid, missing))

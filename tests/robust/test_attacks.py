@@ -528,8 +528,8 @@ def test_more_nodes_than_open_files_allow_gives_one_clear_line():
 @pytest.mark.xfail(reason="needs net wave: long commands print their estimate, show progress and obey "
                    "`lab run --max-seconds` in scripts", strict=False)
 def test_mining_at_32_bits_in_a_script_stops_within_its_limit():
-    done = lab_cli("-c", "difficulty 32; mine A", timeout=20)
-    assert done is not None, "`difficulty 32; mine A` ran past 20 s with no way out"
+    done = lab_cli("-c", "difficulty 32; mine A", timeout=10)
+    assert done is not None, "`difficulty 32; mine A` ran past 10 s with no way out"
 
 
 @pytest.mark.xfail(reason="needs net wave: node names are ASCII letters, digits and -_", strict=False)
