@@ -126,7 +126,9 @@ def check_limits(state: NodeState) -> list[str]:
     if side != chain.side.sizes or chain.side.bytes != sum(side.values()):
         problems.append("side-branch byte count is out of step with the stored blocks")
     tip_work = chain.tip.chain_work
-    if chain.side.over() and any(chain.index[h].chain_work < tip_work for h in side):
+    droppable = [h for h in side if chain.index[h].chain_work < tip_work
+                 and not any(c.have_data for c in chain.index[h].children)]  # a least-work branch tip
+    if chain.side.over() and droppable:
         problems.append(f"side branches hold {chain.side.bytes} bytes, over {chain.side.max_bytes}")
     if chain.orphans.bytes != sum(b.size for _, b in chain.orphans.items()) or chain.orphans.bytes > chain.orphans.max_bytes:
         problems.append("orphan pool bytes are wrong or over the cap")
