@@ -43,6 +43,7 @@ from lab.chain.chainstate import ChainState, TipUpdate
 from lab.chain.crypto import hash_hex
 from lab.chain.events import Event, TxAccepted, TxEvicted, TxOrphaned, TxRejected, TxReturned
 from lab.chain.packages import Totals, added, check_chain_limits, removing, select
+from lab.chain.policy import check_inputs_standard, check_standard_tx
 from lab.chain.sigcache import SigCache
 from lab.chain.tx import OutPoint, Tx
 from lab.chain.utxo import MEMPOOL_HEIGHT, Coin
@@ -55,7 +56,6 @@ from lab.chain.validation import (
 )
 from lab.errors import ValidationError
 from lab.params import (
-    DUST_THRESHOLD,
     MAX_ANCESTOR_BYTES,
     MAX_ANCESTORS,
     MAX_DESCENDANT_BYTES,
@@ -64,7 +64,6 @@ from lab.params import (
     MAX_MEMPOOL_TXS,
     MAX_ORPHAN_TX_BYTES,
     MAX_ORPHAN_TXS,
-    MAX_TX_SIZE,
     MIN_RELAY_FEE_PER_KB,
 )
 
@@ -222,12 +221,7 @@ class Mempool:
         check_transaction(tx)
         if tx.is_coinbase():
             raise fail("coinbase")  # Bitcoin Core: TX_CONSENSUS, the peer is punished
-        # Policy (realname: IsStandardTx): rules for relay, not for blocks.
-        if tx.size > MAX_TX_SIZE:
-            raise fail("tx-size", f"{tx.size} bytes, relay limit is {MAX_TX_SIZE}", punish=False)
-        for n, out in enumerate(tx.outputs):
-            if out.value < DUST_THRESHOLD:
-                raise fail("dust", f"output {n} is {out.value} base units, below {DUST_THRESHOLD}", punish=False)
+        check_standard_tx(tx)  # policy (realname: IsStandardTx): rules for relay, not for blocks
         tip = self.chain.tip
         if not is_final_tx(tx, tip.height + 1, tip.median_time_past()):
             raise fail("non-final", f"locktime {tx.locktime} not reached for the next block", punish=False)
@@ -265,6 +259,7 @@ class Mempool:
             )
         ancestors = check_chain_limits(self, tx)
         victims = self._room_for(tx, fee)
+        check_inputs_standard(tx, coins)
         check_tx_signatures(tx, coins, self.sigcache, policy=True)
         for victim in victims:
             if victim in self.entries:

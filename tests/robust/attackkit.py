@@ -31,6 +31,7 @@ from lab.chain.crypto import PrivateKey, sha256d
 from lab.chain.miner import BlockTemplate, Miner, make_template
 from lab.chain.pow import bits_for_zero_bits
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut, make_coinbase
+from lab.chain.wallet import script_sig_for, sign_inputs
 from lab.net import messages as m
 from lab.net.wire import FrameBuffer, encode_frame
 from lab.params import PROTOCOL_VERSION
@@ -221,10 +222,10 @@ def junk_tx(size: int, tag: int) -> Tx:
 
     Tiny inputs are the most Python objects per byte: the worst memory case per byte stored.
     """
-    n = max(1, (size - 60) // 42)  # 36-byte outpoint, two empty var-bytes, sequence = 42 bytes an input
+    n = max(1, (size - 60) // 41)  # 36-byte outpoint, an empty scriptSig, sequence = 41 bytes an input
     seed = tag.to_bytes(8, "little")
     inputs = tuple(TxIn(OutPoint(sha256d(seed + i.to_bytes(4, "little")), 0)) for i in range(n))
-    return Tx(inputs, (TxOut(1_000, b"\x44" * 20),))
+    return Tx(inputs, (TxOut.to_pkh(1_000, b"\x44" * 20),))
 
 
 def block_on(parent_hash: bytes, height: int, time: int, bits: int, txs: tuple[Tx, ...] = (),
@@ -274,15 +275,13 @@ def coinbase_coin(block: Block) -> tuple[OutPoint, TxOut]:
 
 def sign(key: PrivateKey, spends: list[tuple[OutPoint, TxOut]], outputs: list[TxOut],
          *, bad_last: bool = False) -> Tx:
-    """A tx spending `spends` (outpoint, spent output), every input signed by `key`
-    (with `bad_last`, the last signature signs the wrong message)."""
+    """A tx spending `spends` (outpoint, spent output), every input signed by `key` with the
+    wallet's own P2PKH signer (with `bad_last`, the last signature signs the wrong message)."""
     unsigned = Tx(tuple(TxIn(op) for op, _ in spends), tuple(outputs))
-    inputs = []
-    for n, (op, out) in enumerate(spends):
-        digest = unsigned.sighash(n, out)
-        if bad_last and n == len(spends) - 1:
-            digest = sha256d(b"not this transaction")
-        inputs.append(TxIn(op, key.sign(digest), key.pubkey))
+    inputs = list(sign_inputs(key, unsigned, [out for _, out in spends]))
+    if bad_last:
+        last = inputs[-1]
+        inputs[-1] = TxIn(last.prevout, script_sig_for(key, sha256d(b"not this transaction")), last.sequence)
     return unsigned.with_inputs(tuple(inputs))
 
 
@@ -291,7 +290,7 @@ def tx_chain(coin: tuple[OutPoint, TxOut], n: int, fee: int) -> list[Tx]:
     op, out = coin
     txs = []
     for _ in range(n):
-        tx = sign(ATTACKER, [(op, out)], [TxOut(out.value - fee, ATTACKER.pkh)])
+        tx = sign(ATTACKER, [(op, out)], [TxOut.to_pkh(out.value - fee, ATTACKER.pkh)])
         txs.append(tx)
         op, out = OutPoint(tx.txid, 0), tx.outputs[0]
     return txs
@@ -306,14 +305,14 @@ def split(coin: tuple[OutPoint, TxOut], n: int, fee: int = 100_000) -> Tx:
     """One tx turning the attacker's coin into n outputs of its own."""
     op, out = coin
     each = (out.value - fee) // n
-    return sign(ATTACKER, [(op, out)], [TxOut(each, ATTACKER.pkh)] * n)
+    return sign(ATTACKER, [(op, out)], [TxOut.to_pkh(each, ATTACKER.pkh)] * n)
 
 
 def spend_all(parent: Tx, *, bad_last: bool) -> Tx:
     """One tx spending every output of `parent` (CVE-2013-2292's shape: many inputs, all signed)."""
     spends = [(OutPoint(parent.txid, i), o) for i, o in enumerate(parent.outputs)]
     total = sum(o.value for o in parent.outputs)
-    return sign(ATTACKER, spends, [TxOut(total - 1_000_000, ATTACKER.pkh)], bad_last=bad_last)
+    return sign(ATTACKER, spends, [TxOut.to_pkh(total - 1_000_000, ATTACKER.pkh)], bad_last=bad_last)
 
 
 def fake_tx_invs(n: int, tag: int) -> m.MsgInv:

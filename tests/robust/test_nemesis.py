@@ -67,7 +67,7 @@ def conflicting(lab: Lab, payer: str, original: Tx, to: str) -> Tx:
         coins.append(WalletCoin(txin.prevout, prev.outputs[txin.prevout.index], None, "spendable"))
     total = sum(c.out.value for c in coins)
     wallet = lab.nodes[payer].state.wallet
-    return wallet._sign(coins, (TxOut(total - 20_000, lab.nodes[to].state.wallet.pkh),))
+    return wallet._sign(coins, (TxOut.to_pkh(total - 20_000, lab.nodes[to].state.wallet.pkh),))
 
 
 # --- the schedule --------------------------------------------------------------------------------------
