@@ -332,7 +332,7 @@ def test_a_full_mempool_narrates_the_learners_payment_leaving(capfd):
 # --- attacks whose fix belongs to issue 11 (bytes) or to the later net wave -----------------------------
 def test_a_block_with_one_many_input_tx_whose_last_signature_is_bad(capfd):
     """CVE-2013-2292's shape. Fixed by issue 11: the legacy sighash no longer re-serialises every input."""
-    sighash_block(1_000)
+    sighash_block(500)
     no_traceback(capfd)
 
 
