@@ -11,6 +11,9 @@
   builders (BlockTemplate/Miner, make_template, Tx). EVERY line that depends
   on the transaction format (inputs, signatures, scripts) is in this module,
   so a change of format (issue 11) is adapted in one place.
+- `new_lab`, `finish` and friends tell the story around every attack: a lab
+  whose node A can pay, then after the attack the learner's payment, no
+  internal error, no traceback; `record` writes figures for the README.
 - Attack material is built BEFORE the watch starts: the attacker shares this
   process, and its own hashing must not be counted as the lab's slowness.
 """
@@ -24,14 +27,16 @@ import threading
 import time
 from typing import Any
 
-from robustkit import HOST, RawPeer, wait_for_condition
+from robustkit import HOST, RawPeer, internal_errors, wait_for_condition
 
+from lab.chain.amount import COIN
 from lab.chain.block import GENESIS, Block
 from lab.chain.crypto import PrivateKey, sha256d
 from lab.chain.miner import BlockTemplate, Miner, make_template
 from lab.chain.pow import bits_for_zero_bits
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut, make_coinbase
 from lab.chain.wallet import script_sig_for, sign_inputs
+from lab.lab import Lab
 from lab.net import messages as m
 from lab.net.wire import FrameBuffer, encode_frame
 from lab.params import PROTOCOL_VERSION
@@ -170,6 +175,47 @@ class Watch:
         if max(self.rss, default=0) > RSS_LIMIT_MB:
             out.append(f"the lab process reached {max(self.rss):.0f} MB, over {RSS_LIMIT_MB} MB")
         return out
+
+
+# --- the story around every attack -------------------------------------------------------------------
+DIFFICULTY = 8  # zero bits: cheap for the attacker and for the test; the mechanisms are the same at 16
+
+
+async def new_lab(nodes: int = 3, difficulty: int = DIFFICULTY) -> Lab:
+    lab = await Lab.create(nodes, difficulty=difficulty, latency_ms=5)
+    await lab.mine("A", 4)  # A's first coinbase is mature: the learner can pay
+    await lab.settle()
+    return lab
+
+
+async def honest_payment_survives(lab: Lab) -> None:
+    """The learner pays B from A and mines: confirmed everywhere, or its eviction narrated."""
+    tx = await lab.send("A", "B", COIN)
+    await lab.mine("A", 1)
+    await lab.settle()
+    evicted = [e for e in lab.log if e.kind == "tx-evicted" and e.data.get("tx") == tx.txid]
+    confirmed = [n.name for n in lab.online_nodes() if n.state.chain.confirmations(tx.txid) >= 1]
+    assert evicted or len(confirmed) == len(lab.online_nodes()), f"pay confirmed only on {confirmed}, not narrated as evicted"
+
+
+def no_traceback(capfd) -> None:
+    out = capfd.readouterr()
+    assert "Traceback" not in out.out + out.err
+
+
+def record(what: str) -> None:
+    """Figures for README's Security section: `ATTACK_FIGURES=file pytest ...` appends them there."""
+    path = os.environ.get("ATTACK_FIGURES")
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: {what}\n")
+
+
+async def finish(lab: Lab, watch: Watch) -> None:
+    record(f"honest outsider during the attack: {watch.summary()}")
+    assert watch.problems() == []
+    await honest_payment_survives(lab)
+    assert internal_errors(lab) == []
 
 
 # --- an outsider that keeps coming back ------------------------------------------------------------
@@ -325,7 +371,7 @@ def coinbase_only_block(chain: Any, parent: Any, txs: tuple[Tx, ...]) -> Block:
 
 
 __all__ = [
-    "ATTACKER", "Watch", "block_on", "coinbase_coin", "coins_of", "coinbase_only_block", "connect_and_handshake",
+    "ATTACKER", "DIFFICULTY", "Watch", "finish", "honest_payment_survives", "new_lab", "no_traceback", "record", "block_on", "coinbase_coin", "coins_of", "coinbase_only_block", "connect_and_handshake",
     "fake_tx_invs", "junk_tx", "make_coinbase", "mine_coins_into", "orphan_blocks", "rss_mb", "send_each",
     "side_blocks_on_genesis", "sign", "spend_all", "split", "tx_chain",
 ]

@@ -12,28 +12,30 @@ test then shows what the issue asks:
 - no traceback: no internal error in any node, none printed.
 
 Default versions are small (a few seconds each); `@pytest.mark.soak`
-versions replay the table's full sizes. Attacks whose fix belongs to issue
-11 (`bytes`) or to the later net wave are marked xfail with exactly what is
-missing; they pass once that lands (strict=False: an XPASS is good news).
+versions replay the table's full sizes. The rows whose fix belongs to the
+later net wave are in test_attacks_next.py, marked xfail with exactly what
+is missing (strict=False: an XPASS is good news).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import pytest
 from attackkit import (
+    DIFFICULTY,
     Watch,
+    block_on,
     coinbase_coin,
     coinbase_only_block,
     coins_of,
     connect_and_handshake,
-    fake_tx_invs,
+    finish,
     mine_coins_into,
+    new_lab,
+    no_traceback,
     orphan_blocks,
+    record,
     rss_mb,
     send_each,
     side_blocks_on_genesis,
@@ -45,6 +47,7 @@ from robustkit import internal_errors, run, wait_for_condition
 
 import lab.net.peer as peer_mod
 from lab.chain.amount import COIN
+from lab.chain.block import GENESIS
 from lab.lab import Lab
 from lab.net import messages as m
 from lab.params import (
@@ -54,7 +57,6 @@ from lab.params import (
     MIN_CHAIN_WORK_DEPTH,
 )
 
-DIFFICULTY = 8  # zero bits: cheap for the attacker and for the test; the mechanisms are the same at 16
 # Blocks the storage tests send. A block of tiny inputs costs ~0.5 s per MB just to parse today (the
 # 4 MB row: net wave), so the default tests use 50 kB blocks, where what is measured is what the
 # chain keeps; the *_at_1mb versions replay the table's size and wait for the parser fix.
@@ -70,44 +72,6 @@ def quick_timeouts(monkeypatch):
     monkeypatch.setattr(peer_mod, "HANDSHAKE_TIMEOUT", 3.0)
 
 
-async def new_lab(nodes: int = 3, difficulty: int = DIFFICULTY) -> Lab:
-    lab = await Lab.create(nodes, difficulty=difficulty, latency_ms=5)
-    await lab.mine("A", 4)  # A's first coinbase is mature: the learner can pay
-    await lab.settle()
-    return lab
-
-
-async def honest_payment_survives(lab: Lab) -> None:
-    """The learner pays B from A and mines: confirmed everywhere, or its eviction narrated."""
-    tx = await lab.send("A", "B", COIN)
-    await lab.mine("A", 1)
-    await lab.settle()
-    evicted = [e for e in lab.log if e.kind == "tx-evicted" and e.data.get("tx") == tx.txid]
-    confirmed = [n.name for n in lab.online_nodes() if n.state.chain.confirmations(tx.txid) >= 1]
-    assert evicted or len(confirmed) == len(lab.online_nodes()), f"pay confirmed only on {confirmed}, not narrated as evicted"
-
-
-def no_traceback(capfd) -> None:
-    out = capfd.readouterr()
-    assert "Traceback" not in out.out + out.err
-
-
-def record(what: str) -> None:
-    """Figures for README's Security section: `ATTACK_FIGURES=file pytest ...` appends them there."""
-    path = os.environ.get("ATTACK_FIGURES")
-    if path:
-        with open(path, "a") as f:
-            f.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: {what}\n")
-
-
-async def finish(lab: Lab, watch: Watch) -> None:
-    record(f"honest outsider during the attack: {watch.summary()}")
-    assert watch.problems() == []
-    await honest_payment_survives(lab)
-    assert internal_errors(lab) == []
-
-
-# --- blocks stored only when they earn it (fixed here) ------------------------------------------------
 def orphan_flood(n: int, size: int) -> None:
     async def story():
         lab = await new_lab()
@@ -234,7 +198,8 @@ def test_a_long_low_work_header_chain_forking_deep_is_not_stored(capfd):
             headers, prev = [], None
             parent_hash = a.state.chain.active[0].hash
             for i in range(160 - MIN_CHAIN_WORK_DEPTH - 6):
-                b = coinbase_only_block_on(lab, parent_hash, i + 1, prev)
+                b = block_on(parent_hash, i + 1, (prev.header.time if prev else GENESIS.header.time) + 600,
+                             a.state.chain.active[1].header.bits)
                 headers.append(b.header)
                 parent_hash, prev = b.hash, b
             async with Watch(lab.nodes["B"].port) as watch:
@@ -253,14 +218,6 @@ def test_a_long_low_work_header_chain_forking_deep_is_not_stored(capfd):
     no_traceback(capfd)
 
 
-def coinbase_only_block_on(lab: Lab, parent_hash: bytes, height: int, prev) -> object:
-    from attackkit import block_on
-
-    time = (prev.header.time if prev is not None else lab.nodes["A"].state.chain.active[0].time) + 600
-    return block_on(parent_hash, height, time, lab.nodes["A"].state.chain.active[1].header.bits)
-
-
-# --- mempool policy that protects honest payments (fixed here) ------------------------------------------
 def mempool_chain(n: int) -> None:
     async def story():
         lab = await new_lab()
@@ -370,171 +327,3 @@ def sighash_block(n_inputs: int) -> None:
             await lab.close()
 
     run(story(), timeout=900)
-
-
-@pytest.mark.xfail(reason="needs net wave: getdata served a few items per turn, paused while the peer's send "
-                   "buffer is full (fPauseSend)", strict=False)
-def test_getdata_asking_for_the_same_big_block_thousands_of_times(capfd):
-    async def story():
-        lab = await new_lab()
-        try:
-            a = lab.nodes["A"]
-            big = await big_tip_block(lab, 400_000)
-            msg = m.MsgGetdata(tuple(m.InvItem(m.MSG_BLOCK, big.hash) for _ in range(2_000)))
-            async with Watch(lab.nodes["B"].port) as watch:
-                for _ in range(2):
-                    peer = await connect_and_handshake(a.port, "amplifier")
-                    assert peer is not None
-                    peer.send(msg)
-                    await peer.drain()
-                    await asyncio.sleep(0.5)  # an attacker that never reads: the node's send buffer fills
-                    await peer.close()
-            await finish(lab, watch)
-        finally:
-            await lab.close()
-
-    run(story(), timeout=300)
-    no_traceback(capfd)
-
-
-async def big_tip_block(lab: Lab, size: int):
-    """A valid block of about `size` bytes on A's tip: many small payments to the attacker itself."""
-    a = lab.nodes["A"]
-    mined = await mine_coins_into(a, a.port, 4)
-    await lab.settle()
-    n = max(2, size // 50)
-    fan = split(coinbase_coin(mined[0]), n)
-    block = coinbase_only_block(a.state.chain, a.state.chain.tip, (fan,))
-    await send_each(a.port, [m.MsgBlock(block)], "big-block")
-    await wait_for_condition(lambda: a.state.chain.tip.hash == block.hash, 10.0, "the big block")
-    await lab.settle()
-    return block
-
-
-@pytest.mark.xfail(reason="needs core/net wave: one bounded request tracker that forgets a peer's requests when "
-                   "it disconnects (never-delivered hashes stay in requested_at)", strict=False)
-def test_inv_of_fake_tx_hashes_then_disconnect_repeated(capfd):
-    async def story():
-        lab = await new_lab()
-        try:
-            a = lab.nodes["A"]
-            async with Watch(lab.nodes["B"].port) as watch:
-                for round_ in range(20):
-                    peer = await connect_and_handshake(a.port, f"inv-flooder{round_}")
-                    assert peer is not None
-                    peer.send(fake_tx_invs(5_000, round_))
-                    await peer.ping(5.0)
-                    await peer.close()
-                    await wait_for_condition(lambda p=peer: p.remote not in a.peers, 5.0, "the node to see the close")
-            tracked = len(a.requested) + len(a.requested_at)
-            assert tracked <= 5_000, f"{tracked} request entries kept for peers that left"
-            await finish(lab, watch)
-        finally:
-            await lab.close()
-
-    run(story(), timeout=300)
-    no_traceback(capfd)
-
-
-@pytest.mark.xfail(reason="needs net wave: getheaders answered in bounded slices per turn, so 5,000 pipelined "
-                   "getheaders cannot hold the event loop", strict=False)
-def test_pipelined_getheaders_on_a_long_chain(capfd):
-    async def story():
-        lab = await Lab.create(2, difficulty=4, latency_ms=1)
-        try:
-            await lab.mine("A", 600)
-            await lab.settle()
-            await lab.mine("A", 4)
-            a = lab.nodes["A"]
-            genesis = a.state.chain.active[0].hash
-            async with Watch(lab.nodes["B"].port) as watch:
-                peer = await connect_and_handshake(a.port, "getheaders")
-                assert peer is not None
-                for _ in range(2_000):
-                    peer.send(m.MsgGetheaders((genesis,)))
-                await peer.drain()
-                await peer.ping(30.0)
-                await peer.close()
-            await finish(lab, watch)
-        finally:
-            await lab.close()
-
-    run(story(), timeout=600)
-    no_traceback(capfd)
-
-
-@pytest.mark.xfail(reason="needs net wave: a block or tx payload over the size a block may have is refused "
-                   "before it is parsed, or parsed in slices (4 MB = 0.5 s of parsing today)", strict=False)
-def test_4mb_block_payloads_of_tiny_inputs(capfd):
-    async def story():
-        lab = await new_lab()
-        try:
-            a = lab.nodes["A"]
-            blocks = side_blocks_on_genesis(3, 3_900_000, DIFFICULTY)
-            async with Watch(lab.nodes["B"].port) as watch:
-                await send_each(a.port, [m.MsgBlock(b) for b in blocks], "4mb")
-            await finish(lab, watch)
-        finally:
-            await lab.close()
-
-    run(story(), timeout=300)
-    no_traceback(capfd)
-
-
-@pytest.mark.xfail(reason="needs net wave: discouragement enforced on accept for outsiders by host, with expiry; "
-                   "punishments narrated in bounded lines", strict=False)
-def test_a_discouraged_outsider_cannot_come_back(capfd):
-    async def story():
-        lab = await new_lab()
-        try:
-            a = lab.nodes["A"]
-            p = await connect_and_handshake(a.port, "punished")
-            assert p is not None
-            p.send_frame("inv", b"\xff" * 9)  # undecodable: discouraged
-            assert await p.closed_by_node(2.0)
-            again = await connect_and_handshake(a.port, "punished-again")
-            assert again is None or await again.closed_by_node(1.0), "a discouraged host was let back in"
-            assert internal_errors(lab) == []
-        finally:
-            await lab.close()
-
-    run(story(), timeout=120)
-    no_traceback(capfd)
-
-
-def lab_cli(*args: str, timeout: float, nofile: int | None = None) -> subprocess.CompletedProcess[str] | None:
-    """Run `lab ARGS` in a child process; None when it did not finish within `timeout` seconds."""
-    def limit() -> None:
-        if nofile is not None:
-            import resource
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-    try:
-        return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True,
-                              timeout=timeout, preexec_fn=limit, env={**os.environ, "NO_COLOR": "1"})
-    except subprocess.TimeoutExpired:
-        return None
-
-
-@pytest.mark.xfail(reason="needs net wave: node count checked against the open-file limit up front, and "
-                   "EMFILE at any point reported as one error line, never a traceback flood", strict=False)
-def test_more_nodes_than_open_files_allow_gives_one_clear_line():
-    done = lab_cli("--nodes", "12", "--difficulty", "4", "-c", "peers A", timeout=60, nofile=40)  # 66 links
-    assert done is not None, "the lab did not finish"
-    assert "Traceback" not in done.stdout + done.stderr
-    assert len((done.stdout + done.stderr).splitlines()) < 50
-
-
-@pytest.mark.xfail(reason="needs net wave: long commands print their estimate, show progress and obey "
-                   "`lab run --max-seconds` in scripts", strict=False)
-def test_mining_at_32_bits_in_a_script_stops_within_its_limit():
-    done = lab_cli("-c", "difficulty 32; mine A", timeout=10)
-    assert done is not None, "`difficulty 32; mine A` ran past 10 s with no way out"
-
-
-@pytest.mark.xfail(reason="needs net wave: node names are ASCII letters, digits and -_", strict=False)
-def test_look_alike_node_names_are_refused():
-    done = lab_cli("--difficulty", "4", "-c", "add-node \u0410; add-node \uff21; nodes", timeout=60)
-    assert done is not None
-    assert "\u0410" not in done.stdout and "\uff21" not in done.stdout
-    assert done.stdout.count("error") + done.stdout.count("not a node name") >= 2
