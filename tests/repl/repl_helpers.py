@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Callable
 
-import lab.commands.builtin  # noqa: F401  (registers the commands)
 from lab.commands.session import LabConfig, Session
 from lab.render.style import Styler
 
