@@ -15,6 +15,7 @@ from lab.commands.predicates import why_behind
 from lab.commands.views import table
 from lab.errors import CommandError
 from lab.net.messages import decode_message
+from lab.render.events import reorg_change, sentence
 from lab.render.narration import fmt_time
 from lab.render.output import Line, Output, Piece, output
 from lab.render.tables import hexdump
@@ -49,7 +50,7 @@ async def cmd_explain(s: Session, args: list[str]) -> Output:
                          "whatever their work.")
         last = reads.last_reorg(lab, node.name)
         if last:
-            lines.append(f"  Its last reorg ({fmt_time(last.time)}): {last.text.split(': ', 1)[-1]}.")
+            lines.append(f"  Its last reorg ({fmt_time(last.time)}): {reorg_change(last.event)}.")
         best = reads.best_tip_node(lab)
         if reads.tip(best).chain_work > tip.chain_work:
             why = why_behind(lab, node)
@@ -67,10 +68,16 @@ def _leaves(node: Node) -> list[BlockIndex]:
 
 async def cmd_log(s: Session, args: list[str]) -> Output:
     n = parse_int(args[0], "entries", 1, 100_000) if args else 20
-    entries = reads.log(s.need_lab())[-n:]
-    if not entries:
+    lines: list[Piece] = []
+    for r in reversed(reads.log(s.need_lab())):  # the last n narrated records, quiet detail included
+        if len(lines) >= n:
+            break
+        text = sentence(r.event)
+        if text is not None:
+            lines.append(Line(f"{fmt_time(r.time)} {text}", r.kind))
+    if not lines:
         return output("(nothing yet)")
-    return Output(tuple(Line(f"{fmt_time(e.time)} {e.text}", e.kind) for e in entries))
+    return Output(tuple(reversed(lines)))
 
 
 async def cmd_queue(s: Session, args: list[str]) -> Output:

@@ -193,7 +193,7 @@ async def honest_payment_survives(lab: Lab) -> None:
     tx = await lab.send("A", "B", COIN)
     await lab.mine("A", 1)
     await lab.settle()
-    evicted = [e for e in lab.log if e.kind == "tx-evicted" and e.data.get("tx") == tx.txid]
+    evicted = [r for r in lab.log if r.kind == "tx-evicted" and r.event.tx == tx.txid]
     confirmed = [n.name for n in lab.online_nodes() if n.state.chain.confirmations(tx.txid) >= 1]
     assert evicted or len(confirmed) == len(lab.online_nodes()), f"pay confirmed only on {confirmed}, not narrated as evicted"
 

@@ -45,7 +45,7 @@ from attackkit import (
 )
 from robustkit import internal_errors, run, wait_for_condition
 
-import lab.net.peer as peer_mod
+import lab.net.connection as conn_mod
 from lab.chain.amount import COIN
 from lab.chain.block import GENESIS
 from lab.lab import Lab
@@ -56,6 +56,7 @@ from lab.params import (
     MAX_SIDE_BRANCH_BYTES,
     MIN_CHAIN_WORK_DEPTH,
 )
+from lab.render.events import sentence
 
 # Blocks the storage tests send. A block of tiny inputs costs ~0.5 s per MB just to parse today (the
 # 4 MB row: net wave), so the default tests use 50 kB blocks, where what is measured is what the
@@ -69,7 +70,7 @@ PARSE_XFAIL = pytest.mark.xfail(reason="needs net wave: a 1 MB block is parsed i
 
 @pytest.fixture(autouse=True)
 def quick_timeouts(monkeypatch):
-    monkeypatch.setattr(peer_mod, "HANDSHAKE_TIMEOUT", 3.0)
+    monkeypatch.setattr(conn_mod, "HANDSHAKE_TIMEOUT", 3.0)
 
 
 def orphan_flood(n: int, size: int) -> None:
@@ -144,7 +145,7 @@ def side_branch_flood(n: int, size: int, zero_bits: int, *, announce: bool) -> N
                         await peer.expect(lambda c, msg, h=b.hash: c == "getdata" and msg.items[0].hash == h, 5.0)
                     peer.send(m.MsgBlock(b))
                     await peer.drain()
-                    assert await peer.ping(5.0), [e.text for e in lab.log if e.node == "A" and "disconnect" in e.text]
+                    assert await peer.ping(5.0), [sentence(r) for r in lab.log if r.kind in ("peer-disconnected", "peer-punished")]
                 await peer.close()
             chain = a.state.chain
             assert chain.side.bytes <= MAX_SIDE_BRANCH_BYTES
@@ -275,7 +276,7 @@ def test_a_full_mempool_narrates_the_learners_payment_leaving(capfd):
                 await send_each(a.port, [m.MsgTx(t) for t in rich], "outbidder")
                 await lab.settle()
             assert pay.txid not in a.state.mempool
-            lines = [e.text for e in lab.log if e.kind == "tx-evicted" and e.data.get("tx") == pay.txid]
+            lines = [sentence(r) or "" for r in lab.log if r.kind == "tx-evicted" and r.event.tx == pay.txid]
             assert lines and "mempool-full" in lines[0], lines
             assert watch.problems() == []
             assert internal_errors(lab) == []
@@ -320,7 +321,7 @@ def sighash_block(n_inputs: int) -> None:
                 await send_each(a.port, [m.MsgBlock(bad)] * 2, "sighash", pong_timeout=60.0)
                 took = asyncio.get_running_loop().time() - t0
             record(f"{n_inputs}-input tx, {bad.size} bytes: refused in {took:.2f} s: "
-                   + "; ".join(e.text for e in lab.log if e.kind == "block-rejected"))
+                   + "; ".join(sentence(r) or "" for r in lab.log if r.kind == "block-rejected"))
             assert a.state.chain.tip.hash == first.hash
             await finish(lab, watch)
         finally:

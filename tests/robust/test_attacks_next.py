@@ -30,14 +30,14 @@ from attackkit import (
 )
 from robustkit import internal_errors, run, wait_for_condition
 
-import lab.net.peer as peer_mod
+import lab.net.connection as conn_mod
 from lab.lab import Lab
 from lab.net import messages as m
 
 
 @pytest.fixture(autouse=True)
 def quick_timeouts(monkeypatch):
-    monkeypatch.setattr(peer_mod, "HANDSHAKE_TIMEOUT", 3.0)
+    monkeypatch.setattr(conn_mod, "HANDSHAKE_TIMEOUT", 3.0)
 
 
 @pytest.mark.xfail(reason="needs net wave: getdata served a few items per turn, paused while the peer's send "
