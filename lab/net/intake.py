@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lab import events as ev
-from lab.chain.events import TxOrphaned
+from lab.chain.events import TxEvicted, TxOrphaned
 from lab.errors import ValidationError
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
@@ -211,7 +211,7 @@ class Intake:
             return "orphan"
         self._accepted(res.accepted, tx, source)
         for c in res.events:  # a full mempool made room: say which tx left, never silently
-            if c.kind == "tx-evicted":
+            if isinstance(c, TxEvicted):
                 self.node.emit(ev.TxEvicted(self.node.name, c.txid, c.code, c.detail))
         return res.status
 
