@@ -30,6 +30,7 @@ from attackkit import (
     coinbase_only_block,
     coins_of,
     connect_and_handshake,
+    fake_tx_invs,
     finish,
     mine_coins_into,
     new_lab,
@@ -328,3 +329,28 @@ def sighash_block(n_inputs: int) -> None:
             await lab.close()
 
     run(story(), timeout=900)
+
+
+# --- fixed by issue 10 (core): one bounded request tracker ---------------------------------------------
+def test_inv_of_fake_tx_hashes_then_disconnect_repeated(capfd):
+    """Never-delivered hashes are forgotten when their announcer leaves (core's one request tracker)."""
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            async with Watch(lab.nodes["B"].port) as watch:
+                for round_ in range(20):
+                    peer = await connect_and_handshake(a.port, f"inv-flooder{round_}")
+                    assert peer is not None
+                    peer.send(fake_tx_invs(5_000, round_))
+                    await peer.ping(5.0)
+                    await peer.close()
+                    await wait_for_condition(lambda p=peer: p.remote not in a.peers, 5.0, "the node to see the close")
+            tracked = len(a.requested)  # the node's one request tracker
+            assert tracked <= 5_000, f"{tracked} request entries kept for peers that left"
+            await finish(lab, watch)
+        finally:
+            await lab.close()
+
+    run(story(), timeout=300)
+    no_traceback(capfd)
