@@ -47,6 +47,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.classroom.bench import fig_class  # separate `lab` processes, measured from outside
+
 Sample = dict[str, float]  # one run: the figure's value under "value", extras under their own keys
 
 
@@ -377,11 +379,6 @@ async def _responsive(quick: bool, runs: int) -> list[Sample]:
     return out
 
 
-def _fig_class(quick: bool, runs: int) -> list[Sample]:
-    from lab.classroom.bench import fig_class  # separate processes: lab/classroom/bench.py
-    return fig_class(quick, runs)
-
-
 def _in_loop(fn: Callable[[bool, int], Any]) -> Callable[[bool, int], list[Sample]]:
     def run(quick: bool, runs: int) -> list[Sample]:
         return asyncio.run(fn(quick, runs))
@@ -434,7 +431,7 @@ FIGURES: list[Figure] = [
            [Part("value", "s"), Part("memory", "MB", 300, "<=", "peak memory of the lab process (RSS high-water mark)")]),
     Figure("responsive", "event-loop stall p99, 4 auto-miners in live mode (speed 10000)",
            _in_loop(_responsive), 3, [Part("value", "ms", 20, "<=")]),
-    Figure("class", "a host and 30 student processes join and sync a 200-block class chain", _fig_class, 1,
+    Figure("class", "a host and 30 student processes join and sync a 200-block class chain", fig_class, 1,
            [Part("value", "s", 10, "<="), Part("block", "s", 1, "<=", "a student's block on every participant"),
             Part("memory", "MB", 60, "<=", "peak memory of a student process")]),
 ]

@@ -167,3 +167,19 @@ def test_a_forged_control_message_is_refused_and_narrated(classroom):
     alice.wait_line(lambda s: "signature does not match the host key" in s, mark)
     mallory.close()
     assert alice.roster()["ngroups"] == 1
+
+
+def test_latency_and_autominer_reach_every_student_signed_and_narrated(classroom):
+    laps, _, _ = classroom
+    host, bob = laps["TEACHER"], laps["BOB"]
+    mark = bob.send("class")
+    host.run("class latency ALICE | BOB 100ms", "set latency")
+    bob.wait_line(lambda s: "the instructor set latency ALICE | BOB 100ms" in s, mark)
+    host.run("class autominer on 1h", "set autominer")
+    bob.wait_line(lambda s: "the instructor set autominer on 3600000ms" in s, mark)
+    host.run("class autominer off", "set autominer")
+    bob.wait_line(lambda s: "the instructor set autominer off" in s, mark)
+    # a student cannot command the class; the host cannot leave it
+    assert "only the instructor's lab can split the class" in "\n".join(
+        bob.run("class split ALICE | BOB", "only the instructor"))
+    assert "type `quit` to close the class" in "\n".join(host.run("class leave", "quit"))
