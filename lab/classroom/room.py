@@ -277,6 +277,9 @@ class ClassRoom:
             self.node.drop_peer(peer, "the class is split: it is in another group", narrate=False)
             return
         self.by_name[key] = peer
+        host_entry = self.roster.get(name)
+        if self.host_peer is None and not self.is_host and host_entry is not None and host_entry.is_host:
+            self.host_peer = peer  # the host's link again (dialled from the address table)
         if not peer.inbound and peer.transport is not None:
             host, port = peer.transport.get_extra_info("peername")[:2]
             self.outbound[peer] = disc.Address(host, port)
@@ -358,9 +361,10 @@ class ClassRoom:
     def _on_roster(self, peer: Peer, adm: Admission, msg: MsgClassRoster) -> None:
         if self.is_host:
             name = adm.peer_name or ""
-            fresh = name not in self.roster
-            if self.roster.take_report(name, msg) and fresh:
-                e = msg.entries[0]
+            old = self.roster.get(name)
+            e = msg.entries[0] if msg.entries else None
+            moved = e is not None and (old is None or not old.online or old.address != e.address)
+            if self.roster.take_report(name, msg) and moved and e is not None:  # a newcomer, or back
                 gossip = disc.gossip([disc.Address(e.host, e.port)], int(time.time()))
                 for other in self.by_name.values():
                     if other is not peer:
