@@ -138,6 +138,21 @@ def forged_by(lab: Lab, name: str, h: bytes) -> bool:
     return any(e.kind == "forged" and e.data.get("block") == h and e.node == name for e in lab.log)
 
 
+def withheld(n: Node) -> list[bytes]:
+    """Blocks n mined and keeps to itself, oldest first."""
+    return list(n.relay.withheld)
+
+
+def chain_share(lab: Lab, name: str) -> tuple[int, int]:
+    """(blocks `name` mined, blocks) on the most-work chain."""
+    return lab.queries.share(name)
+
+
+def dropped_with(lab: Lab, txid: bytes) -> list[str]:
+    """Nodes on which a reorg took back a block holding `txid`."""
+    return lab.queries.dropped_with(txid)
+
+
 def stale_blocks(lab: Lab) -> list[bytes]:
     return lab.stale_blocks()
 
