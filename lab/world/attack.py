@@ -22,7 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lab.attack_events import BlocksPublished, BlockWithheld, StrategyMove, StrategySet, TxWithheld, WithholdSet
+from lab.attack_events import (
+    BlocksPublished,
+    BlockWithheld,
+    StrategyMove,
+    StrategySet,
+    TxWithheld,
+    WithholdSet,
+)
 from lab.chain.chainstate import BlockIndex, last_common_ancestor
 from lab.chain.miner import COINBASE_RESERVE, BlockTemplate, make_template
 from lab.chain.strategies import SELFISH, Adopt, Decision, Publish, View
@@ -63,9 +70,9 @@ class UtxoView:
         if parent is chain.tip:
             return
         fork = last_common_ancestor(chain.tip, parent)
-        for idx in reversed(chain.active[fork.height + 1:]):
-            block = chain.blocks[idx.hash]
-            undo = chain.undo[idx.hash]
+        for gone in reversed(chain.active[fork.height + 1:]):
+            block = chain.blocks[gone.hash]
+            undo = chain.undo[gone.hash]
             for i in range(len(block.txs) - 1, -1, -1):
                 tx = block.txs[i]
                 for n in range(len(tx.outputs)):
@@ -73,14 +80,14 @@ class UtxoView:
                 if i:
                     for txin, coin in zip(tx.inputs, undo[i - 1], strict=True):
                         self._add(txin.prevout, coin)
-        path = []
-        idx: BlockIndex | None = parent
-        while idx is not None and idx is not fork:
-            path.append(idx)
-            idx = idx.parent
-        for idx in reversed(path):
-            for tx in chain.blocks[idx.hash].txs:
-                self.apply(tx, idx.height)
+        path: list[BlockIndex] = []
+        step: BlockIndex | None = parent
+        while step is not None and step is not fork:
+            path.append(step)
+            step = step.parent
+        for b in reversed(path):
+            for tx in chain.blocks[b.hash].txs:
+                self.apply(tx, b.height)
 
     def _add(self, op: OutPoint, coin: Coin) -> None:
         self.added[op] = coin

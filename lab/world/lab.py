@@ -33,8 +33,8 @@ from lab.params import (
     GENESIS_TIME,
 )
 from lab.sched import SECOND, Scheduler
-from lab.world.ledger import Label, Ledger
 from lab.world.attack import Attack
+from lab.world.ledger import Label, Ledger
 from lab.world.log import EventLog
 from lab.world.mining import Mining
 from lab.world.pacing import Pacing
@@ -226,7 +226,7 @@ class Lab:
         if not entry.online:
             raise CommandError(f"{entry.name} is stopped", f"type `start {entry.name}` first")
         wallet = src.state.wallet
-        kw = {} if fee is None else {"fee": fee}
+        kw: dict[str, Any] = {} if fee is None else {"fee": fee}
         txs = self.ledger.txs
         if conflicting:
             original = txs.get(self.resolve(conflicting, "tx").hash)

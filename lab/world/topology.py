@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from lab.attack_events import EclipseEnded, Eclipsed
+from lab.attack_events import Eclipsed, EclipseEnded
 from lab.errors import CommandError
 from lab.events import Healed, LinkDown, LinkUp, OneWayCut, Partitioned
 from lab.net.fabric import Fabric
@@ -237,22 +237,22 @@ class Topology:
             if other.lab_link and other.remote not in eclipsers and other.remote in self.nodes:
                 await self.disconnect(v.name, other.remote, quiet=True, keep_edge=True)
                 cut += 1
-        feeders = [self.nodes[n] for n in eclipsers]
-        own = [n.intake.own for n in feeders]
+        feeders = [self.nodes[name] for name in eclipsers]
+        own = [f.intake.own for f in feeders]
 
         def fed(h: bytes) -> bool:
             return any(h in o for o in own)
 
-        for n in feeders:
-            n.relay.only[v.name] = fed
-        await self.connect_many([(n, v.name) for n in eclipsers if not self.linked(n, v.name)], explicit=True)
+        for f in feeders:
+            f.relay.only[v.name] = fed
+        await self.connect_many([(e, v.name) for e in eclipsers if not self.linked(e, v.name)], explicit=True)
         self.emit(Eclipsed(v.name, eclipsers, cut))
         return cut
 
     def _end_eclipses(self) -> None:
         for victim, by in self.eclipses.items():
-            for n in by:
-                self.nodes[n].relay.only.pop(victim, None)
+            for name in by:
+                self.nodes[name].relay.only.pop(victim, None)
             self.emit(EclipseEnded(victim, by))
         self.eclipses.clear()
 
