@@ -68,7 +68,7 @@ class StrategyMove(_Event):
     kind: ClassVar[str] = "move"
     node: str
     strategy: str  # selfish
-    event: str  # mined | heard
+    cause: str  # mined | heard: what the move answers
     rule: str  # strategies.WITHHOLD, MATCH, OVERRIDE, ...
     private: int  # blocks on its own branch since the fork, after the event
     public: int  # blocks on the public chain since the fork, after the event

@@ -123,7 +123,7 @@ def _move(e: av.StrategyMove) -> str:
     what = _MOVES.get(e.rule, e.rule).format(p=_plural(e.published, "block"))
     if e.abandoned:
         what += f" ({_plural(e.abandoned, 'withheld block')} abandoned)"
-    cause = "mined a block" if e.event == "mined" else "heard a block"
+    cause = "mined a block" if e.cause == "mined" else "heard a block"
     return (f"{e.node} ({e.strategy}) {cause}: its branch {e.private}, public chain {e.public} since the fork; "
             f"it {what}")
 
