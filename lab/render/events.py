@@ -105,17 +105,17 @@ def _published(e: av.BlocksPublished) -> str:
     return f"{e.node} publishes {_plural(len(e.blocks), 'block')} it withheld ({heights}{more}){left}"
 
 
-# Eyal & Sirer's rules (lab/chain/strategies.py), one sentence each; {p}: the move's blocks published.
+# Eyal & Sirer's rules (lab/chain/strategies.py), one clause each; {p}: the blocks the move published.
 _MOVES = {
-    "withhold": "keeps its new block private",
-    "win-race": "found a block during the tie: publishes {p} and wins the race",
-    "match": "the public chain caught up to one behind: publishes {p} to tie, and races",
-    "override": "its lead fell to one: publishes {p}, its longer chain wins",
-    "keep-ahead": "still well ahead: publishes {p} to match the public chain",
-    "adopt": "the public chain is longer: gives up its branch and mines on the public tip",
-    "publish": "publishes {p} at once",
-    "first-seen": "a block of equal work arrived: keeps the tip it saw first",
-    "nothing-withheld": "holds nothing back: keeps mining",
+    "withhold": "it keeps its new block private",
+    "win-race": "it found a block during a tie, so it publishes {p} and wins the race",
+    "match": "the public chain caught up to one behind, so it publishes {p} to tie, and races",
+    "override": "its lead fell to one, so it publishes {p}: its longer chain wins",
+    "keep-ahead": "it is still well ahead, so it publishes {p} to match the public chain",
+    "adopt": "the public chain is longer, so it gives up its branch and mines on the public tip",
+    "publish": "it publishes {p} at once",
+    "first-seen": "a block of equal work arrived; it keeps the tip it saw first",
+    "nothing-withheld": "it holds nothing back and keeps mining",
 }
 
 
@@ -124,8 +124,8 @@ def _move(e: av.StrategyMove) -> str:
     if e.abandoned:
         what += f" ({_plural(e.abandoned, 'withheld block')} abandoned)"
     cause = "mined a block" if e.cause == "mined" else "heard a block"
-    return (f"{e.node} ({e.strategy}) {cause}: its branch {e.private}, public chain {e.public} since the fork; "
-            f"it {what}")
+    return (f"{e.node} ({e.strategy}) {cause}; its branch {e.private}, the public chain {e.public} since the fork: "
+            f"{what}")
 
 
 _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
