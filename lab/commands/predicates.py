@@ -78,6 +78,10 @@ def why_behind(lab: Lab, node: Node) -> str:
     waiting = [f for f in flights if f.dst == node.name and f.status == "in-flight"]
     if waiting and reads.settings(lab).mode != "auto":
         reasons.append(f"{len(waiting)} frames to it are still in flight (type `step` or `run until quiet`)")
+    by = reads.eclipsed_by(lab, node.name)
+    if by:
+        reasons.append(f"it is eclipsed by {','.join(by)}, which relay{'s' if len(by) == 1 else ''} it nothing but "
+                       f"{'its' if len(by) == 1 else 'their'} own blocks")
     for groups in reads.partitions(lab):
         for g in groups:
             if node.name in g:

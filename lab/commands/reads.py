@@ -138,6 +138,11 @@ def forged_by(lab: Lab, name: str, h: bytes) -> bool:
     return any(e.kind == "forged" and e.data.get("block") == h and e.node == name for e in lab.log)
 
 
+def eclipsed_by(lab: Lab, name: str) -> tuple[str, ...]:
+    """The nodes eclipsing `name` (empty when it is not eclipsed)."""
+    return lab.topo.eclipses.get(name, ())
+
+
 def withheld(n: Node) -> list[bytes]:
     """Blocks n mined and keeps to itself, oldest first."""
     return list(n.relay.withheld)
