@@ -138,6 +138,17 @@ def forged_by(lab: Lab, name: str, h: bytes) -> bool:
     return any(e.kind == "forged" and e.data.get("block") == h and e.node == name for e in lab.log)
 
 
+def mode_of(lab: Lab, name: str) -> str:
+    """honest | withhold | selfish: how the node plays."""
+    play = lab.attack.plays.get(name)
+    return play.mode if play is not None else "honest"
+
+
+def eclipses(lab: Lab) -> dict[str, tuple[str, ...]]:
+    """Victim -> the nodes eclipsing it."""
+    return dict(lab.topo.eclipses)
+
+
 def eclipsed_by(lab: Lab, name: str) -> tuple[str, ...]:
     """The nodes eclipsing `name` (empty when it is not eclipsed)."""
     return lab.topo.eclipses.get(name, ())
