@@ -126,7 +126,7 @@ async def cmd_tree(s: Session, args: list[str]) -> Output:
     best = reads.best_tip_node(lab)
     blocks: dict[bytes, TreeBlock] = {}
     genesis = reads.active_chain(best)[0]
-    blocks[genesis.hash] = TreeBlock(genesis.hash, None, 0, best=True)
+    blocks[genesis.hash] = TreeBlock(genesis.hash, None, 0, best=True, work=genesis.chain_work)
     for node in reads.nodes(lab):
         for h, idx in reads.block_index(node).items():
             if h in blocks:
@@ -135,7 +135,7 @@ async def cmd_tree(s: Session, args: list[str]) -> Output:
                 if not idx.have_data and not idx.failed:
                     continue
                 tb = blocks[h] = TreeBlock(h, idx.parent.hash if idx.parent else None, idx.height,
-                                           best=reads.on_active(best, h))
+                                           best=reads.on_active(best, h), work=idx.chain_work)
             tb.seen_by += 1
             if idx.failed:
                 tb.invalid = True

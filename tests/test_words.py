@@ -1,0 +1,42 @@
+"""Issue 13, findings 1-8: what the lab says matches what happened. Each test replays the original report."""
+
+from __future__ import annotations
+
+from labtest import run
+
+from lab.chain.crypto import short_hex
+from lab.commands.session import LabConfig, Session
+
+
+async def _session(**cfg) -> Session:
+    return await Session(LabConfig(**{"difficulty": 6, **cfg})).start()
+
+
+def _line_with(text: str, needle: str) -> str:
+    return next(x for x in text.splitlines() if needle in x)
+
+
+def test_tree_shows_a_tie_as_a_tie_with_the_nodes_on_each_side():
+    async def go():
+        s = await _session()
+        try:
+            for line in ("mode step", "mine A as a1", "mine B as b1", "run until quiet"):
+                assert (await s.execute(line)).ok
+            tree = (await s.execute("tree")).text
+            a1, b1 = (short_hex(s.lab.resolve(x).hash) for x in ("a1", "b1"))
+            sides = {}
+            for h in (a1, b1):
+                line = _line_with(tree, h)
+                assert "less work" not in line and "most work" not in line and "tie" in line
+                sides[h] = {n for n, node in s.lab.nodes.items() if short_hex(node.state.chain.tip.hash) == h}
+            tie = _line_with(tree, "tie:")
+            for h, names in sides.items():
+                assert f"{' '.join(sorted(names))} on 1 {h}" in tie
+            # one more block ends the tie: the other branch has less work now
+            assert (await s.execute("mine C")).ok and (await s.execute("run until quiet")).ok
+            tree = (await s.execute("tree")).text
+            assert "tie" not in tree and "most work" in tree
+        finally:
+            await s.close()
+
+    run(go())
