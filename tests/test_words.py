@@ -40,3 +40,31 @@ def test_tree_shows_a_tie_as_a_tie_with_the_nodes_on_each_side():
             await s.close()
 
     run(go())
+
+
+def test_splits_come_from_the_peer_graph_whatever_made_them():
+    from lab.repl.toolbar import Toolbar
+
+    async def go():
+        s = await _session(nodes=4, topology="line")
+        try:
+            bar = Toolbar()
+            bar.refresh(s)
+            assert "⚭ connected" in bar.text
+            assert "groups: A,B,C,D (all connected)" in (await s.execute("status")).text
+            # lesson 1 step 3's way: a disconnect, no `partition`
+            assert (await s.execute("disconnect C D")).ok
+            assert "groups: A,B,C | D" in (await s.execute("status")).text
+            bar.refresh(s)
+            assert "split A,B,C | D" in bar.text and "connected" not in bar.text
+            assert (await s.execute("connect C D")).ok
+            # a stopped node in the middle of a line splits it too
+            assert (await s.execute("stop B")).ok
+            status = (await s.execute("status")).text
+            assert "groups: C,D | A" in status and "stopped: B" in status
+            bar.refresh(s)
+            assert "split C,D | A" in bar.text
+        finally:
+            await s.close()
+
+    run(go())

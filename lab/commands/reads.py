@@ -85,6 +85,11 @@ def partitions(lab: Lab) -> list[list[list[str]]]:
     return [[list(g) for g in groups] for groups in lab.partitions]
 
 
+def groups(lab: Lab) -> list[list[str]]:
+    """The online nodes in connected groups of the actual peer graph, largest first."""
+    return lab.queries.groups()
+
+
 def one_way_cuts(lab: Lab) -> list[tuple[str, str]]:
     return sorted(lab.one_way_cuts)
 

@@ -59,8 +59,9 @@ async def cmd_status(s: Session, args: list[str]) -> Output:
         tips.setdefault(reads.tip(n).hash, []).append(n.name)
     best = reads.best_tip_node(lab)
     agree = "all online nodes agree" if len(tips) <= 1 else f"{len(tips)} different tips"
-    cut = reads.partitions(lab)
-    parts = " | ".join(",".join(g) for groups in cut for g in groups) if cut else "no"
+    groups = reads.groups(lab)
+    parts = " | ".join(",".join(g) for g in groups) + (" (all connected)" if len(groups) == 1 else "")
+    cuts = reads.one_way_cuts(lab)
     d = reads.difficulty_at(lab, reads.tip(best).height + 1)
     stopped = [n.name for n in reads.nodes(lab) if not reads.is_online(n)]
     lines: list[Piece] = [
@@ -68,7 +69,8 @@ async def cmd_status(s: Session, args: list[str]) -> Output:
         + f", virtual time {fmt_time(now.now)}, seed {now.seed}",
         f"{len(reads.nodes(lab))} nodes ({now.topology}{' ' + str(now.topology_k) if now.topology == 'random' else ''})"
         + (f", stopped: {', '.join(stopped)}" if stopped else "") + f"; {agree}; best tip {tip_text(best)} on {best.name}",
-        f"difficulty {d} zero bits; autominer {'on' if now.autominer else 'off'}; partitioned: {parts}; "
+        f"groups: {parts}" + (f"; one-way cuts: {', '.join(f'{x}->{y}' for x, y in cuts)}" if cuts else ""),
+        f"difficulty {d} zero bits; autominer {'on' if now.autominer else 'off'}; "
         f"frames in flight: {len(reads.flights(lab))}",
     ]
     if s.lesson is not None:
