@@ -68,3 +68,35 @@ def test_splits_come_from_the_peer_graph_whatever_made_them():
             await s.close()
 
     run(go())
+
+
+def test_merged_lines_keep_each_nodes_arrival_time_in_causal_order():
+    from lab.render.narration import fmt_time
+
+    async def go():
+        s = await _session(nodes=5, topology="ring")
+        try:
+            for line in ("relay inv", "mode step", "mine A as b1"):
+                assert (await s.execute(line)).ok
+            text = (await s.execute("run until quiet")).text
+            b1 = s.lab.resolve("b1").hash
+            merged = _line_with(text, f"accepted block 1 {short_hex(b1)}")
+            arrivals = s.lab.queries.arrivals(b1)
+            assert len({t for n, t in arrivals.items() if n != "A"}) > 1  # they did not arrive at once
+            for name, t in arrivals.items():
+                if name != "A":
+                    assert f"{name} {fmt_time(t)}" in merged
+            # a reorg is told before the new tip it causes
+            await s.execute("mode auto")
+            for line in ("partition A,B | C,D,E", "mine A", "mine C 2", "mode step", "heal"):
+                assert (await s.execute(line)).ok
+            lines = (await s.execute("run until quiet")).text.splitlines()
+            for name in "AB":
+                reorg = next(i for i, x in enumerate(lines) if f"{name} reorganised" in x)
+                tip = next(i for i, x in enumerate(lines)
+                           if "new tip" in x and name in x.split(" accepted")[0].replace(",", " ").split())
+                assert reorg < tip
+        finally:
+            await s.close()
+
+    run(go())
