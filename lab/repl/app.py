@@ -158,8 +158,7 @@ class Shell:
                     self.prompting = False
                 if not line.strip():
                     continue
-                outcome = await self.execute(line)
-                if outcome is not None and outcome.quit:
+                if await self.execute_paste(line):
                     return 0
         finally:
             ticker.cancel()
@@ -168,6 +167,23 @@ class Shell:
             except asyncio.CancelledError:
                 pass
             self.narrator.detach()
+
+    async def execute_paste(self, text: str) -> bool:
+        """Run what was entered: a pasted block (bracketed paste keeps its newlines) runs one command
+        per line, each shown after the prompt as if typed, stopping at the first that fails. True: quit."""
+        rows = [r for r in text.splitlines() if r.strip()]
+        for i, row in enumerate(rows):
+            if len(rows) > 1:
+                self.echo(PROMPT + row)
+            outcome = await self.execute(row)
+            if outcome is not None and outcome.quit:
+                return True
+            if len(rows) > 1 and (outcome is None or not outcome.ok):
+                if i + 1 < len(rows):
+                    self.echo(self.session.styler.dim(f"(the pasted lines after this one were not run: "
+                                                      f"{len(rows) - i - 1} left)"))
+                break
+        return False
 
     async def execute(self, line: str) -> Any:
         """Run one line through the Session and print what it says; never raises for a bad line."""
