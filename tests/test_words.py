@@ -101,30 +101,3 @@ def test_merged_lines_keep_each_nodes_arrival_time_in_causal_order():
 
     run(go())
 
-
-def test_a_bracketed_paste_runs_one_command_per_line():
-    import asyncio
-
-    from prompt_toolkit.input import create_pipe_input
-    from prompt_toolkit.output import DummyOutput
-
-    from lab.repl.app import Shell
-
-    async def go():
-        s = await _session()
-        out: list[str] = []
-        try:
-            await s.execute("mine A 3")
-            with create_pipe_input() as inp:
-                shell = Shell(s, input=inp, output=DummyOutput(), echo=out.append)
-                # what a terminal sends for a pasted block, then Enter, then Ctrl-D
-                inp.send_text("\x1b[200~mine B\nsend A B 5 as p5\nnodes\x1b[201~\r\x04")
-                code = await asyncio.wait_for(shell.run(), 30)
-            return code, "\n".join(out), s.lab.nodes["B"].state.chain.tip.height, "p5" in s.lab.labels
-        finally:
-            await s.close()
-
-    code, text, b_height, labelled = run(go())
-    assert code == 0 and "takes at most" not in text
-    assert b_height == 4 and labelled
-    assert "lab> send A B 5 as p5" in text and "listening" in text  # the third line ran too

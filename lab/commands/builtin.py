@@ -103,7 +103,18 @@ async def cmd_mine(s: Session, args: list[str]) -> Output:
     n = parse_int(args[1], "blocks", 1, 1000) if len(args) > 1 else 1
     if label:
         check_label(label)
-    await s.need_lab().mine(args[0], n, label)
+    lab = s.need_lab()
+    name = reads.node(lab, args[0]).name
+
+    def on_block(done: int) -> bool:
+        s.report_progress(f"mining on {name}", done, n)
+        return not s.stop_requested
+
+    with s.interruptible():
+        blocks = await lab.mine(args[0], n, label, on_block)
+    if len(blocks) < n:
+        return output(f"Interrupted: {name} mined {len(blocks)} of {n} blocks"
+                      + (f" (the last is {label})" if label else "") + "; what they caused follows.")
     return NOTHING
 
 

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from prompt_toolkit.utils import is_dumb_terminal
 from lab import __version__
 from lab.errors import LabError
 from lab.language import LANGUAGE
+from lab.render import progress as pg
 from lab.render.style import Styler, color_wanted
 from lab.repl.completer import LabCompleter, find_command
 from lab.repl.history import open_history, state_dir
@@ -44,6 +46,7 @@ from lab.repl.toolbar import Toolbar
 
 TICK_SECONDS = 0.25  # how often the toolbar looks for changes it was not told about (live clock)
 PROMPT = "lab> "
+PROGRESS_AFTER = 0.5  # wall seconds a command runs before it shows progress
 
 
 class Shell:
@@ -61,6 +64,10 @@ class Shell:
         self.prompting = False  # the prompt is up (on a dumb terminal prompt.app is not the app that runs)
         self.dumb = is_dumb_terminal()  # TERM=dumb: prompt_toolkit's plain prompt, no redraws
         self._ctrl_c_hint = True
+        self._progress_start: float | None = None  # wall time the current command's long work began
+        self._progress_printed: int | None = None  # plain mode: the count at the last line printed
+        self._progress_drawn = False  # a terminal progress line is on the screen
+        session.on_progress = self._progress
         self.prompt: PromptSession[str] = PromptSession(
             PROMPT,
             history=history if history is not None else InMemoryHistory(),
@@ -185,6 +192,34 @@ class Shell:
                 break
         return False
 
+    # -- progress of long work ---------------------------------------------------------------------
+    def _progress(self, what: str, done: int, total: int) -> None:
+        """A long command's progress: one rewritten line on a terminal, a line every tenth in plain mode."""
+        now = time.monotonic()
+        if self._progress_start is None:
+            self._progress_start = now
+        elapsed = now - self._progress_start
+        if elapsed < PROGRESS_AFTER and not self._progress_drawn and self._progress_printed is None:
+            return  # short work shows no progress at all
+        p = pg.Progress(done, total, elapsed, what)
+        if self.plain or self.dumb:
+            if pg.plain_due(self._progress_printed, done, total):
+                self._progress_printed = done
+                self.echo(pg.line(p, ascii_only=self.plain) + "  (Ctrl-C stops)")
+            return
+        out = self.prompt.output
+        width = out.get_size().columns
+        out.write_raw(pg.frame(p, width=width))
+        out.flush()
+        self._progress_drawn = True
+
+    def _progress_done(self) -> None:
+        if self._progress_drawn:
+            out = self.prompt.output
+            out.write_raw("\r" + " " * (out.get_size().columns - 1) + "\r")
+            out.flush()
+        self._progress_start, self._progress_printed, self._progress_drawn = None, None, False
+
     async def execute(self, line: str) -> Any:
         """Run one line through the Session and print what it says; never raises for a bad line."""
         self.narrator.flush()  # what happened before Enter prints before the command's output
@@ -198,12 +233,20 @@ class Shell:
         except asyncio.CancelledError:
             if not self.interrupted:
                 raise
+            self._progress_done()
             # "\r": over the "^C" the terminal echoed
             self.echo("\r" + self.session.styler.line("error", "interrupted; the lab keeps its state so far "
                                                       "(frames already delivered stay delivered)"))
+            try:  # settle what is in flight (auto mode) and tell what happened before the interruption
+                told = await self.session.after_interrupt()
+            except Exception as e:  # noqa: BLE001 - never lose the prompt over it
+                told = self._crash_report(line, e)
+            if told:
+                self.echo(told)
         except Exception as e:  # noqa: BLE001 - a bug in a lower layer must not end the learner's session
             self.echo(self._crash_report(line, e))
         finally:
+            self._progress_done()
             self.narrator.busy = False
             self.refresh()
         if outcome is not None and outcome.text:
@@ -211,6 +254,10 @@ class Shell:
         return outcome
 
     def _interrupt(self, task: asyncio.Future) -> None:
+        """Ctrl-C while a command runs: long work stops at its next unit and reports; the rest is cancelled."""
+        stop = getattr(self.session, "request_stop", None)
+        if stop is not None and stop():
+            return
         self.interrupted = True
         task.cancel()
 
