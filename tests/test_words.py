@@ -101,3 +101,38 @@ def test_merged_lines_keep_each_nodes_arrival_time_in_causal_order():
 
     run(go())
 
+
+
+def test_lesson_12_needs_a_real_double_spend_and_shows_the_way_back():
+    from lab.commands.lesson_runner import SessionRunner
+    from lab.lessons.loader import find_lesson
+    from lab.lessons.session import LessonSession
+
+    async def story():
+        s = Session()
+        try:
+            runner = SessionRunner(s)
+            lesson = LessonSession(find_lesson("double-spend"), runner)
+            await lesson.start(step=0)
+
+            async def learner(line: str):
+                return await lesson.after_command(line, await runner.execute(line))
+
+            await learner("partition A,B | C,D")
+            await learner("send A B 30 as pay")
+            assert lesson.index == 1
+            # the original report: a second payment of other coins, no `conflicting pay`
+            await learner("send A D 30 via C as twin")
+            assert lesson.index == 1, "two payments of different coins are not a double spend"
+            hint = (await lesson.hint()).text
+            assert "`conflict pay twin`" in hint and "different coins" in hint
+            assert "`reset` starts this step again" in hint
+            await lesson.reset()
+            reply = await learner("send A D 30 via C conflicting pay as twin")
+            assert reply.reached and lesson.index == 2
+            pay, twin = (s.lab.txs[s.lab.resolve(x).hash] for x in ("pay", "twin"))
+            assert {i.prevout for i in pay.inputs} & {i.prevout for i in twin.inputs}
+        finally:
+            await s.close()
+
+    run(story())

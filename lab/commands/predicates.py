@@ -255,10 +255,30 @@ def p_online(lab: Lab, tokens: list[str]) -> CheckOutcome:
     return CheckOutcome(online, f"{node.name} online", f"{node.name} is {'online' if online else 'stopped'}")
 
 
+def p_conflict(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    """The two transactions spend at least one same outpoint (a double spend)."""
+    refs = [reads.resolve(lab, t, "tx") for t in tokens[:2]]
+    txs = [reads.seen_tx(lab, r.hash) for r in refs]
+    expected = f"{tokens[0]} and {tokens[1]} spend the same coin"
+    if refs[0].hash == refs[1].hash:
+        return CheckOutcome(False, expected, f"{tokens[0]} and {tokens[1]} are the same transaction")
+    if txs[0] is None or txs[1] is None:
+        return CheckOutcome(False, expected, "no node has seen one of them")
+    spent = [{(i.prevout.txid, i.prevout.index) for i in tx.inputs} for tx in txs]
+    shared = sorted(spent[0] & spent[1])
+    if shared:
+        coins = ", ".join(f"{short_hex(t)}:{i}" for t, i in shared)
+        return CheckOutcome(True, expected, f"both spend {coins}")
+    def coins_of(k: int) -> str:
+        return ", ".join(f"{short_hex(t)}:{i}" for t, i in sorted(spent[k]))
+    return CheckOutcome(False, expected, f"{tokens[0]} spends {coins_of(0)}; {tokens[1]} spends {coins_of(1)}: "
+                                         "different coins")
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "same-tip": p_same_tip, "height": p_height, "tip": p_tip, "balance": p_balance, "reorgs": p_reorgs,
     "peers": p_peers, "mempool": p_mempool, "confirmed": p_confirmed, "forked": p_forked,
     "connected": p_connected, "rejected": p_rejected, "stale": p_stale, "propagation": p_propagation,
-    "online": p_online,
+    "online": p_online, "conflict": p_conflict,
 }
 assert set(EVALUATORS) == set(PREDICATES), "every declared predicate needs an evaluator"

@@ -255,12 +255,29 @@ class LessonSession:
             return Reply(self._finished_text())
         k, hints = self.index, self.step.hints
         tier = self._hint_tier[k]
+        diagnosis = await self._diagnosis()
         if tier >= len(hints):
-            return Reply("No more hints for this step. `solution` shows the reference solution.")
+            return Reply(_join(["No more hints for this step. `solution` shows the reference solution.",
+                                diagnosis]))
         self._hint_tier[k] = tier + 1
         self.progress.hint_taken(self.lesson.id, k, tier + 1)
         more = "" if tier + 1 == len(hints) else " (`hint` again for more)"
-        return Reply(f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}")
+        return Reply(_join([f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}", diagnosis]))
+
+    async def _diagnosis(self) -> str:
+        """Once the learner has tried something in this step: which parts of the goal fail, as the lab
+        finds them, and the way back for a learner who went off the path."""
+        if not self._history[self.index]:
+            return ""
+        report = await self._goal_report()
+        failing = [item for item in report.items if not item.ok]
+        if not failing:
+            return ""
+        lines = ["Not yet:"] + [f"  `{item.predicate}`" + (f": {item.found}" if item.found else "")
+                                for item in failing]
+        lines.append("Off the path? `undo` takes back your last command; `reset` starts this step again "
+                     "from the reference solutions of the steps before it.")
+        return "\n".join(lines)
 
     async def solution(self, confirm: bool = False) -> Reply:
         """The reference solution; asks first while the learner has not solved the step."""
@@ -307,7 +324,8 @@ class LessonSession:
         history = self._history[self.index]
         last_ok = max((i for i, e in enumerate(history) if e.ok), default=None)
         if last_ok is None:
-            return Reply("Nothing to undo in this step yet. (`reset` starts the step again.)")
+            return Reply("Nothing to undo in this step yet. (`reset` starts this step again; "
+                         "`reset lesson` the whole lesson.)")
         undone, kept = history[last_ok], history[:last_ok]
         await self._rebuild(self.index, demo=True, then=[e.line for e in kept])
         self._history[self.index] = kept
