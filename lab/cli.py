@@ -64,7 +64,7 @@ def _run(coro) -> int:
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="blockchain-lab")
 @click.option("--nodes", "-n", default=DEFAULT_NODES, show_default=True, type=click.IntRange(1, 2000), help="How many nodes.")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, 2**32), help="The seed: same seed + same commands = same run.")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, 2**32 - 1), help="The seed: same seed + same commands = same run.")
 @click.option("--topology", default="mesh", show_default=True, help=" | ".join(TOPOLOGIES[:-1]) + " | 'random K'")
 @click.option("--difficulty", default=DEFAULT_DIFFICULTY, show_default=True, type=click.IntRange(1, 32), help="Proof-of-work zero bits.")
 @click.option("--latency", default=DEFAULT_LATENCY_MS, show_default=True, type=click.FloatRange(0, 60_000), help="Link latency in ms.")

@@ -82,7 +82,7 @@ async def cmd_quit(s: Session, args: list[str]) -> Output:
 
 async def cmd_seed(s: Session, args: list[str]) -> Output:
     need(args, "seed")
-    seed = parse_int(args[0], "seed", 0, 2**32)
+    seed = parse_int(args[0], "seed", 0, 2**32 - 1)
     cfg = s.config
     await s.rebuild(dataclasses.replace(cfg, seed=seed))
     return output(f"A fresh lab with seed {seed}: {len(reads.nodes(s.need_lab()))} nodes, {cfg.topology}.")
@@ -124,7 +124,7 @@ async def cmd_send(s: Session, args: list[str]) -> Output:
     args, via = take_option(args, "via")
     args, conflicting = take_option(args, "conflicting")
     need(args, "send")
-    amount = parse_amount(args[2])
+    amount = parse_amount(args[2], above_zero=True)
     fee = parse_amount(fee_text) if fee_text is not None else None
     if label:
         check_label(label)
@@ -215,7 +215,7 @@ async def cmd_run(s: Session, args: list[str]) -> Output:
         if len(args) != 2 or args[1].lower() != "quiet":
             raise usage("run", "did you mean `run until quiet`?")
         n = await lab.run_until_quiet()
-        return output(f"Delivered {n} events; the network is quiet at {fmt_time(reads.settings(lab).now)}.")
+        return output(f"Delivered {n} event{'s' if n != 1 else ''}; the network is quiet at {fmt_time(reads.settings(lab).now)}.")
     duration = parse_duration(args[0])
     await lab.run_for(duration)
     if reads.settings(lab).mode == "auto":

@@ -28,11 +28,17 @@ def parse_int(text: str, what: str, lo: int | None = None, hi: int | None = None
     return n
 
 
-def parse_amount(text: str) -> int:
+def parse_amount(text: str, *, above_zero: bool = False) -> int:
+    """Coins -> base units. `above_zero` (a payment): 0 and negative amounts get one and the same rule."""
+    if above_zero and text.strip().startswith("-"):
+        raise CommandError(f"cannot send {text.strip()} coins", "send an amount above 0, like 1.5")
     try:
-        return _parse_amount(text)
+        units = _parse_amount(text)
     except ValueError as e:
-        raise CommandError(f"'{text}' is not an amount: {e}", "amounts are coins, e.g. 12.5 or 0.001") from None
+        raise CommandError(str(e), "amounts are coins, e.g. 12.5 or 0.001") from None
+    if above_zero and units <= 0:
+        raise CommandError(f"cannot send {text.strip()} coins", "send an amount above 0, like 1.5")
+    return units
 
 
 def parse_duration(text: str) -> int:

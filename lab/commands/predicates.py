@@ -25,7 +25,7 @@ from lab.commands.parse import (
 )
 from lab.errors import CommandError
 from lab.language import PREDICATES, CheckOutcome, closest, tokenize
-from lab.render.narration import fmt_time
+from lab.render.narration import fmt_time, plural
 
 if TYPE_CHECKING:
     from lab.lab import Lab
@@ -74,10 +74,10 @@ def why_behind(lab: Lab, node: Node) -> str:
     held = [f for f in flights if f.dst == node.name and f.status == "held"]
     if held:
         links = sorted({f"{f.src} -> {f.dst}" for f in held})
-        reasons.append(f"the link {', '.join(links)} is held ({len(held)} frames waiting)")
+        reasons.append(f"the link {', '.join(links)} is held ({plural(len(held), 'frame')} waiting)")
     waiting = [f for f in flights if f.dst == node.name and f.status == "in-flight"]
     if waiting and reads.settings(lab).mode != "auto":
-        reasons.append(f"{len(waiting)} frames to it are still in flight (type `step` or `run until quiet`)")
+        reasons.append(f"{plural(len(waiting), 'frame')} to it {'is' if len(waiting) == 1 else 'are'} still in flight (type `step` or `run until quiet`)")
     for groups in reads.partitions(lab):
         for g in groups:
             if node.name in g:
@@ -160,7 +160,7 @@ def p_reorgs(lab: Lab, tokens: list[str]) -> CheckOutcome:
     op, value = _op_args(tokens[1:], "reorgs NODE OP N")
     n = parse_int(value, "reorgs", 0)
     have = reads.reorg_count(lab, node.name)
-    return CheckOutcome(compare(have, op, n), f"reorgs {node.name} {op} {n}", f"{node.name} reorganised {have} times")
+    return CheckOutcome(compare(have, op, n), f"reorgs {node.name} {op} {n}", f"{node.name} reorganised {plural(have, 'time')}")
 
 
 def p_peers(lab: Lab, tokens: list[str]) -> CheckOutcome:
@@ -169,7 +169,7 @@ def p_peers(lab: Lab, tokens: list[str]) -> CheckOutcome:
     n = parse_int(value, "peers", 0)
     peers = reads.active_peer_names(node)
     return CheckOutcome(compare(len(peers), op, n), f"peers {node.name} {op} {n}",
-                        f"{node.name} has {len(peers)} peers ({', '.join(peers) or 'none'})")
+                        f"{node.name} has {plural(len(peers), 'peer')} ({', '.join(peers) or 'none'})")
 
 
 def p_mempool(lab: Lab, tokens: list[str]) -> CheckOutcome:

@@ -14,7 +14,7 @@ from lab.commands import reads
 from lab.commands.builtin import fit, usage
 from lab.commands.parse import parse_int, take_option
 from lab.errors import CommandError
-from lab.render.narration import fmt_time
+from lab.render.narration import fmt_time, plural
 from lab.render.output import Line, Output, Piece, Table, Tree, output
 from lab.render.script import raw_hex, script_asm, tx_lines
 from lab.render.tree import TreeBlock
@@ -187,7 +187,7 @@ async def cmd_block(s: Session, args: list[str]) -> Output:
         f"  version     {hd.version}", f"  prev        {hash_hex(hd.prev_hash)}",
         f"  merkle root {hash_hex(hd.merkle_root)}", f"  time        {hd.time}",
         f"  bits        {hd.bits:#010x} ({zero_bits_of(hd.bits):g} zero bits)", f"  nonce       {hd.nonce}",
-        f"  size        {block.size} bytes, {len(block.txs)} transactions"]
+        f"  size        {block.size} bytes, {plural(len(block.txs), 'transaction')}"]
     for i, tx in enumerate(block.txs):
         outs = ", ".join(f"{format_amount(o.value)}->{owner_name(lab, o.pubkey_hash)}" for o in tx.outputs)
         lines.append(f"  tx {i} {short_hex(tx.txid)} {'coinbase ' if tx.is_coinbase() else ''}{outs}")

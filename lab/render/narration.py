@@ -17,7 +17,10 @@ from lab.chain.crypto import short_hex
 from lab.events import Record
 from lab.render.events import is_quiet, sentence
 from lab.render.style import Styler
+from lab.render.words import plural
 from lab.sched import SECOND
+
+__all__ = ["Merged", "fmt_time", "join_names", "last_lines", "merge", "plural", "summarize"]
 
 
 def fmt_time(us: int) -> str:
