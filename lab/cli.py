@@ -135,7 +135,7 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
         from lab.repl.app import run_repl
         o = ctx.obj
         config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
-        ctx.exit(_run(run_repl(config, plain=plain, first_lines=[f"lesson {lesson_id}"])))
+        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id)))
     from lab.commands.lesson_cli import run_lesson_stdin
     ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))
 

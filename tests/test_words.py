@@ -136,3 +136,69 @@ def test_lesson_12_needs_a_real_double_spend_and_shows_the_way_back():
             await s.close()
 
     run(story())
+
+
+def test_the_smaller_things_a_class_notices(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from lab.cli import main
+    from lab.commands.lesson_cli import lessons_listing
+    from lab.render.style import Styler
+    from lab.repl.app import banner
+
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path))
+
+    async def go():
+        s = await _session()
+        try:
+            await s.execute("mine A 4")
+            # plurals
+            assert "1 transaction\n" in (await s.execute("block 1")).text + "\n"
+            # a bad amount: one message, one example
+            bad = await s.execute("send A B 1e3")
+            assert not bad.ok and bad.text.count("e.g.") + bad.text.count("like") == 1
+            # -5 and 0: the same rule
+            neg, zero = (await s.execute("send A B -5")), (await s.execute("send A B 0"))
+            assert neg.text.replace("-5", "N") == zero.text.replace("0 coins", "N coins")
+            # the seed range
+            assert "0..4294967295" in (await s.execute("seed 4294967296")).text
+            # a label cannot shadow a block hash
+            mined = await s.execute("mine A as ff60c0")
+            assert not mined.ok and "hash prefix" in mined.text
+            # ports only where asked
+            assert "127.0.0.1" not in (await s.execute("nodes")).text
+            assert "127.0.0.1:" in (await s.execute("nodes --ports")).text
+            # the toolbar's glyphs are explained
+            assert "● ▲ ■" in (await s.execute("help toolbar")).text
+            for line in ("mode step", "mine A as x1", "mine B as y1", "run until quiet"):
+                await s.execute(line)
+            assert "tips (as the toolbar marks them" in (await s.execute("status")).text
+            # a truncated list ends in an ellipsis
+            for line in ("mode auto", "partition A,B | C,D", "mine A 7", "mine C 9", "heal"):
+                assert (await s.execute(line)).ok
+            stale = (await s.execute("check stale > 100")).text
+            assert ", …)" in stale
+            # inside a lesson: the banner tells the lesson's lab; setup is one line
+            opened = (await s.execute("lesson 8")).text
+            assert "Set up for you: `mine A 20`." in opened and "mined block" not in opened
+            await s.execute("lesson 1")
+            assert "5 nodes (ring)" in banner(s, Styler())
+        finally:
+            await s.close()
+
+    run(go())
+    assert "0<=x<=4294967295" in CliRunner().invoke(main, ["--help"]).output.replace("\n", " ").replace(" ", "")
+    assert any("`lab lesson 1`" in line for line in lessons_listing())
+
+
+def test_no_color_or_plain_prompt_has_no_bold_or_reverse():
+    from prompt_toolkit.styles import Attrs
+
+    from lab.repl.style import PlainAttributes, build_mono_style
+
+    bold_reverse = Attrs(color=None, bgcolor=None, bold=True, underline=True, strike=False, italic=True,
+                         blink=False, reverse=True, hidden=False, dim=False)
+    plain = PlainAttributes().transform_attrs(bold_reverse)
+    assert not (plain.bold or plain.underline or plain.italic or plain.reverse)
+    toolbar = build_mono_style().get_attrs_for_style_str("class:bottom-toolbar")
+    assert not toolbar.reverse and not toolbar.bold

@@ -50,8 +50,30 @@ def fit(args: list[str], name: str) -> bool:
     return fits(LANGUAGE.commands[name], args)
 
 
+TOOLBAR_HELP: list[Piece] = [
+    Line("The toolbar under the prompt", "bold"),
+    "  auto | step | live    the pacing mode (⛏: the auto-miners are on)",
+    "  +1.250s               virtual time since the lab started",
+    "  ● 5 3f9a2c A B D      a tip: its height, short hash and the online nodes on it;",
+    "                        ● ▲ ■ ◆ ★ tell tips apart, the most work first",
+    "  (D off)               a stopped node, on the tip it stopped at",
+    "  ⚭ connected           every online node reaches every other through its peers",
+    "  ✂ split A,B | C       groups that cannot reach each other (disconnect, partition, a stopped node)",
+    "  ✂ cut A->B            a one-way cut: A's messages to B are lost",
+    "  ⇄ 3 in flight         frames on their way (`queue` lists them)",
+    "  § lesson 7 · step 2/4 the lesson and step you are in",
+    "`status` says the same in words.",
+]
+
+
 # -- general ---------------------------------------------------------------------------------
 async def cmd_help(s: Session, args: list[str]) -> Output:
+    if args and args[0].lower() == "toolbar":
+        if s.styler.ascii_only:  # --plain: the toolbar's ASCII glyphs
+            plain = str.maketrans({"⛏": "*", "●": "*", "▲": "^", "■": "#", "◆": "%", "★": "&", "⚭": "=", "✂": "/",
+                                   "⇄": "~", "§": "#", "·": "-"})
+            return Output(tuple(p.translate(plain) if isinstance(p, str) else p for p in TOOLBAR_HELP))
+        return Output(tuple(TOOLBAR_HELP))
     if args:
         cmd = LANGUAGE.lookup(args[0])
         lines: list[Piece] = [Line(cmd.usage, "bold"), f"  {cmd.summary}"]
@@ -72,7 +94,8 @@ async def cmd_help(s: Session, args: list[str]) -> Output:
         if specs:
             out.append(Line(title, "bold"))
             out += [f"  {c.usage:<34} {c.summary}" for c in specs]
-    out.append("Type `help COMMAND` for details. `#` starts a comment, `;` separates commands.")
+    out.append("Type `help COMMAND` for details, `help toolbar` for the line under the prompt. "
+               "`#` starts a comment, `;` separates commands.")
     return Output(tuple(out))
 
 

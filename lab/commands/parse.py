@@ -97,4 +97,8 @@ def take_option(tokens: list[str], word: str) -> tuple[list[str], str | None]:
 def check_label(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]{0,31}", name) or name.upper() in ("LAST_TX", "LAST_BLOCK"):
         raise CommandError(f"'{name}' cannot be a label", "labels are a word like pay1 or fork_a")
+    if len(name) >= 4 and all(c in "0123456789abcdef" for c in name.lower()):
+        # a hash prefix names a block or transaction; a label must not shadow one
+        raise CommandError(f"'{name}' cannot be a label: it reads as a hash prefix",
+                           "use a word with a letter after f, like pay1 or fork_a")
     return name

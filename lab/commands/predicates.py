@@ -234,7 +234,8 @@ def p_stale(lab: Lab, tokens: list[str]) -> CheckOutcome:
     stale = reads.stale_blocks(lab)
     return CheckOutcome(compare(len(stale), op, n), f"stale blocks {op} {n}",
                         f"{len(stale)} stale block{'s' if len(stale) != 1 else ''}"
-                        + (f" ({', '.join(short_hex(h) for h in stale[:6])})" if stale else ""))
+                        + (f" ({', '.join(short_hex(h) for h in stale[:6])}{', …' if len(stale) > 6 else ''})"
+                           if stale else ""))
 
 
 def p_propagation(lab: Lab, tokens: list[str]) -> CheckOutcome:

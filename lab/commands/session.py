@@ -160,6 +160,7 @@ class Session:
         tokens = tokenize(text)
         if not tokens:
             return CommandOutcome("")
+        before = lab
         mark = self._mark = len(lab.log)
         lab.delivered.clear()
         try:
@@ -182,7 +183,9 @@ class Session:
             hint = "this is a bug in the lab; your lab is unchanged, please report it"
             return CommandOutcome(render_error(msg, hint, self.styler), ok=False, error=msg)
         # what the network did while the command ran: narration after the command's own output
-        entries = lab.log[mark:] if lab is self.lab and mark <= len(lab.log) else list(self.need_lab().log)
+        # A handler that built a new lab (`seed`, `reset`, `lesson`) says what it did itself: the new lab's
+        # own history (a lesson's setup mining) is not narrated line by line.
+        entries = lab.log[mark:] if lab is before and mark <= len(lab.log) else []
         lines = render(result, self.styler)
         failed = result.check_failed
         lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")

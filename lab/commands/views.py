@@ -17,6 +17,7 @@ from lab.errors import CommandError
 from lab.render.narration import fmt_time, plural
 from lab.render.output import Line, Output, Piece, Table, Tree, output
 from lab.render.script import raw_hex, script_asm, tx_lines
+from lab.render.style import tip_glyph
 from lab.render.tree import TreeBlock
 
 if TYPE_CHECKING:
@@ -42,13 +43,20 @@ def table(headers: list[str], rows: list[list[object]]) -> Table:
 
 
 async def cmd_nodes(s: Session, args: list[str]) -> Output:
+    """Every node. OS ports differ on every laptop, so they show only with `--ports`: the rest is the
+    same for every student with the same seed and commands."""
+    if args and args[0].lower() not in ("--ports", "ports"):
+        raise usage("nodes", f"'{args[0]}' is not an option of nodes")
+    ports = bool(args)
     rows: list[list[object]] = []
     for n in reads.nodes(s.need_lab()):
         tip = reads.tip(n)
-        rows.append([n.name, reads.listening(n) or "stopped", tip.height, short_hex(tip.hash),
+        where = (reads.listening(n) or "stopped") if ports else ("online" if reads.is_online(n) else "stopped")
+        rows.append([n.name, where, tip.height, short_hex(tip.hash),
                      ",".join(sorted(reads.active_peer_names(n))) or "-", len(reads.mempool_txs(n)),
                      reads.address(n)])
-    return output(table(["node", "listening", "height", "tip", "peers", "mempool", "address"], rows))
+    return output(table(["node", "listening" if ports else "state", "height", "tip", "peers", "mempool", "address"],
+                        rows))
 
 
 async def cmd_status(s: Session, args: list[str]) -> Output:
@@ -73,6 +81,11 @@ async def cmd_status(s: Session, args: list[str]) -> Output:
         f"difficulty {d} zero bits; autominer {'on' if now.autominer else 'off'}; "
         f"frames in flight: {len(reads.flights(lab))}",
     ]
+    tips = reads.tips(lab)
+    if len(tips) > 1:  # the toolbar's glyphs, explained where they appear in words
+        glyphs = [f"{tip_glyph(i, s.styler.ascii_only)} {t.height} {short_hex(t.hash)} {' '.join(on + [f'({n} off)' for n in off])}"
+                  for i, (t, on, off) in enumerate(tips)]
+        lines.append("tips (as the toolbar marks them, most work first): " + "  ".join(glyphs))
     if s.lesson is not None:
         lines.append(s.lesson.status())
     return Output(tuple(lines))
@@ -250,7 +263,9 @@ async def cmd_diff(s: Session, args: list[str]) -> Output:
     lines: list[Piece] = [f"common ancestor: {fork.height} {short_hex(fork.hash)}" if fork else "no common block (?)"]
     fh = fork.height if fork else -1
     for n, chain in ((a, ca), (b, cb)):
-        only = ", ".join(f"{i.height} {short_hex(i.hash)}" for i in list(chain[fh + 1:])[-8:]) or "nothing"
+        mine = list(chain[fh + 1:])
+        only = ("…, " if len(mine) > 8 else "") + ", ".join(f"{i.height} {short_hex(i.hash)}" for i in mine[-8:])
+        only = only or "nothing"
         lines.append(f"only on {n.name}: " + only + f" (work {reads.tip(n).chain_work:,})")
     ma = {t.txid for t in reads.mempool_txs(a)}
     mb = {t.txid for t in reads.mempool_txs(b)}

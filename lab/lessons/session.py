@@ -164,6 +164,8 @@ class LessonSession:
         self.started = True
         self.progress.set_current(self.lesson.id, k)
         head = f"Lesson {self.lesson.number} · {self.lesson.title}\n{self.lesson.summary}"
+        if self.lesson.start.setup:  # one line, not the narration of every block it mined
+            head += "\nSet up for you: " + ", ".join(f"`{line}`" for line in self.lesson.start.setup) + "."
         note = ""
         if resumed:
             note = (

@@ -41,7 +41,7 @@ from lab.repl.completer import LabCompleter, find_command
 from lab.repl.history import open_history, state_dir
 from lab.repl.lexer import LabLexer, first_word, is_prefix
 from lab.repl.narrator import Narrator
-from lab.repl.style import build_mono_style, build_style, color_depth, glyph
+from lab.repl.style import PlainAttributes, build_mono_style, build_style, color_depth, glyph
 from lab.repl.toolbar import Toolbar
 
 TICK_SECONDS = 0.25  # how often the toolbar looks for changes it was not told about (live clock)
@@ -78,6 +78,7 @@ class Shell:
             bottom_toolbar=self.toolbar,
             rprompt=self._rprompt,
             style=build_style() if color else build_mono_style(),
+            style_transformation=None if color else PlainAttributes(),
             include_default_pygments_style=False,
             color_depth=color_depth(color),
             search_ignore_case=True,
@@ -298,10 +299,12 @@ def _interrupt_cancels(task: asyncio.Future, on_interrupt: Callable[[asyncio.Fut
 
 
 def banner(session: Any, styler: Styler) -> str:
+    """The first line: the lab as it is now (inside a lesson: the lesson's own nodes and topology)."""
     lab = session.lab
     cfg = session.config
+    topology = cfg.topology + (f" {cfg.k}" if cfg.topology == "random" else "")
     return "\n".join([
-        styler.bold(f"Blockchain Lab {__version__}") + f": {len(lab.nodes)} nodes ({cfg.topology}), seed {cfg.seed}, "
+        styler.bold(f"Blockchain Lab {__version__}") + f": {len(lab.nodes)} nodes ({topology}), seed {cfg.seed}, "
         f"difficulty {cfg.difficulty} bits",
         styler.dim("Type `help` for the commands, `lessons` for guided lessons. "
                    "Tab completes, Ctrl-R searches history, Ctrl-D leaves."),
@@ -335,13 +338,21 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
             return 1
         try:
             shell = Shell(session, plain=plain, color=color, history=history)
+            held: list[str] = []  # the lesson's first words, shown after the banner that describes its lab
+            opened = None
+            if lesson is not None:
+                echo, shell.echo = shell.echo, held.append
+                try:
+                    opened = await shell.execute(f"lesson {lesson}")
+                finally:
+                    shell.echo = echo
             shell.echo(banner(session, styler))
             if warning:
                 shell.echo(styler.dim(warning))
-            if lesson is not None:
-                opened = await shell.execute(f"lesson {lesson}")
-                if opened is None or not opened.ok:
-                    return 2
+            for text in held:
+                shell.echo(text)
+            if lesson is not None and (opened is None or not opened.ok):
+                return 2
             return await shell.run(first_lines)
         finally:
             await session.close()

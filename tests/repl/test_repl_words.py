@@ -37,7 +37,7 @@ def test_a_bracketed_paste_runs_one_command_per_line():
     code, text, b_height, labelled = run(go())
     assert code == 0 and "takes at most" not in text
     assert b_height == 4 and labelled
-    assert "lab> send A B 5 as p5" in text and "listening" in text  # the third line ran too
+    assert "lab> send A B 5 as p5" in text and "mempool" in text  # the third line ran too
 
 
 def test_long_mining_shows_progress_and_ctrl_c_leaves_the_lab_settled(monkeypatch):
