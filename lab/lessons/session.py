@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from lab.errors import CommandError
 from lab.lessons import language
-from lab.lessons.goals import GoalItem, GoalReport, evaluate_goal, run_line
+from lab.lessons.goals import GoalItem, GoalReport, diagnose, evaluate_goal, false_facts, run_line
 from lab.lessons.model import Lesson, Step
 from lab.lessons.progress import Progress
 from lab.lessons.runner import CommandOutcome, LabRunner
@@ -37,9 +37,7 @@ WORDS = {True: "holds", False: "not yet"}
 __all__ = ["GoalItem", "GoalReport", "LessonSession", "Reply", "catalog", "evaluate_goal", "run_line"]
 
 CONFIRM_WORDS = frozenset({"yes", "y", "confirm", "-y", "--yes"})
-MEASURED = frozenset(
-    {"propagation", "stale"}
-)  # predicates whose finding is worth showing on success
+MEASURED = frozenset({"propagation", "stale"})  # predicates whose finding is worth showing on success
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +115,8 @@ class LessonSession:
         self._hint_tier = [0] * n
         self._solution_shown = [False] * n
         self._explained: set[str] = set()  # event kinds already explained
+        # (step, fact, found): a reached step's notice stated a fact false on this route (the suite forbids it)
+        self.false_facts: list[tuple[int, str, str]] = []
 
     # -- state a front end may show --------------------------------------------------------
 
@@ -257,7 +257,8 @@ class LessonSession:
             return Reply(self._finished_text())
         k, hints = self.index, self.step.hints
         tier = self._hint_tier[k]
-        diagnosis = await self._diagnosis()
+        # once the learner tried something here: what fails, and the way back
+        diagnosis = diagnose(await self._goal_report()) if self._history[k] else ""
         if tier >= len(hints):
             return Reply(_join(["No more hints for this step. `solution` shows the reference solution.",
                                 diagnosis]))
@@ -265,21 +266,6 @@ class LessonSession:
         self.progress.hint_taken(self.lesson.id, k, tier + 1)
         more = "" if tier + 1 == len(hints) else " (`hint` again for more)"
         return Reply(_join([f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}", diagnosis]))
-
-    async def _diagnosis(self) -> str:
-        """Once the learner has tried something in this step: which parts of the goal fail, as the lab
-        finds them, and the way back for a learner who went off the path."""
-        if not self._history[self.index]:
-            return ""
-        report = await self._goal_report()
-        failing = [item for item in report.items if not item.ok]
-        if not failing:
-            return ""
-        lines = ["Not yet:"] + [f"  `{item.predicate}`" + (f": {item.found}" if item.found else "")
-                                for item in failing]
-        lines.append("Off the path? `undo` takes back your last command; `reset` starts this step again "
-                     "from the reference solutions of the steps before it.")
-        return "\n".join(lines)
 
     async def solution(self, confirm: bool = False) -> Reply:
         """The reference solution; asks first while the learner has not solved the step."""
@@ -402,6 +388,7 @@ class LessonSession:
                 if item.found and language.split_negation(item.predicate)[1].split()[0] in MEASURED
             )
         parts.append(reached)
+        self.false_facts += [(k, item.predicate, item.found) for item in await false_facts(self.runner, step)]
         parts.append(step.notice)
         self._reached[k] = True
         self._route[k] = tuple(e.line for e in self._history[k])
