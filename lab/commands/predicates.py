@@ -265,7 +265,7 @@ def p_conflict(lab: Lab, tokens: list[str]) -> CheckOutcome:
         return CheckOutcome(False, expected, f"{tokens[0]} and {tokens[1]} are the same transaction")
     if txs[0] is None or txs[1] is None:
         return CheckOutcome(False, expected, "no node has seen one of them")
-    spent = [{(i.prevout.txid, i.prevout.index) for i in tx.inputs} for tx in txs]
+    spent = [{(i.prevout.txid, i.prevout.index) for i in tx.inputs} for tx in (txs[0], txs[1])]
     shared = sorted(spent[0] & spent[1])
     if shared:
         coins = ", ".join(f"{short_hex(t)}:{i}" for t, i in shared)

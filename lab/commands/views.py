@@ -81,10 +81,10 @@ async def cmd_status(s: Session, args: list[str]) -> Output:
         f"difficulty {d} zero bits; autominer {'on' if now.autominer else 'off'}; "
         f"frames in flight: {len(reads.flights(lab))}",
     ]
-    tips = reads.tips(lab)
-    if len(tips) > 1:  # the toolbar's glyphs, explained where they appear in words
-        glyphs = [f"{tip_glyph(i, s.styler.ascii_only)} {t.height} {short_hex(t.hash)} {' '.join(on + [f'({n} off)' for n in off])}"
-                  for i, (t, on, off) in enumerate(tips)]
+    groups_by_tip = reads.tips(lab)
+    if len(groups_by_tip) > 1:  # the toolbar's glyphs, explained where they appear in words
+        glyphs = [f"{tip_glyph(i, s.styler.ascii_only)} {t.height} {short_hex(t.hash)} "
+                  + " ".join(on + [f"({n} off)" for n in off]) for i, (t, on, off) in enumerate(groups_by_tip)]
         lines.append("tips (as the toolbar marks them, most work first): " + "  ".join(glyphs))
     if s.lesson is not None:
         lines.append(s.lesson.status())
