@@ -17,7 +17,7 @@ from lab.errors import CommandError
 from lab.net.messages import decode_message
 from lab.render.events import reorg_change, sentence
 from lab.render.narration import fmt_time
-from lab.render.output import Line, Output, Piece, output
+from lab.render.output import Line, Output, Piece, Trace, output
 from lab.render.tables import hexdump
 
 if TYPE_CHECKING:
@@ -64,6 +64,20 @@ def _leaves(node: Node) -> list[BlockIndex]:
     parents = {i.parent.hash for i in index.values() if i.parent is not None and i.have_data and not i.failed}
     leaves = [i for i in index.values() if i.have_data and not i.failed and i.hash not in parents]
     return sorted(leaves, key=lambda i: (-i.chain_work, i.seq))
+
+
+async def cmd_trace(s: Session, args: list[str]) -> Output:
+    if not fit(args, "trace"):
+        raise usage("trace", "name one block or transaction, e.g. `trace b1` or `trace LAST_TX`")
+    lab = s.need_lab()
+    label = reads.resolve(lab, args[0])
+    if label.kind == "block":
+        heights = [i.height for n in reads.nodes(lab) if (i := reads.block_index(n).get(label.hash)) is not None]
+        what = f"block {heights[0]} {short_hex(label.hash)}" if heights else f"block {short_hex(label.hash)}"
+    else:
+        what = "tx " + short_hex(label.hash)
+    title = what if args[0].lower() == short_hex(label.hash)[:len(args[0])] else f"{args[0]} ({what})"
+    return output(Trace(title, reads.propagation(lab, label.kind, label.hash)))
 
 
 async def cmd_log(s: Session, args: list[str]) -> Output:

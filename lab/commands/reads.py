@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from lab.lab import Lab, Label, LogEntry
     from lab.net.fabric import Flight, LinkState
     from lab.net.node import Node
+    from lab.world.queries import Propagation
 
 
 # -- the lab ------------------------------------------------------------------------------------
@@ -144,6 +145,11 @@ def stale_blocks(lab: Lab) -> list[bytes]:
 
 def propagation_time(lab: Lab, h: bytes) -> int | None:
     return lab.propagation_time(h)
+
+
+def propagation(lab: Lab, kind: str, h: bytes) -> Propagation:
+    """Who first had block or tx `h` when, and from whom (lab/world/queries.py)."""
+    return lab.queries.propagation(kind, h)
 
 
 def has_seen(lab: Lab, h: bytes, name: str) -> bool:

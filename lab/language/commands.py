@@ -124,6 +124,8 @@ SPECS: tuple[CommandSpec, ...] = (
           args=(NODE, NODE), arity=(2, 2)),
     _view("explain", "explain [NODE]", "in words: why NODE is on its tip, and what its last reorg did",
           args=(NODE,)),
+    _view("trace", "trace NAME", "who first had a block or transaction, from whom, and when: the propagation tree",
+          args=("label",), arity=(1, 1)),
     _view("log", "log [N]", "the last N narrated events, including the details"),
     _view("queue", "queue", "frames in flight: id, link, type, summary, arrival"),
     _view("msg", "msg ID", "one frame: decoded fields and its bytes", arity=(1, 1)),

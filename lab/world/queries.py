@@ -7,6 +7,7 @@ here changes the lab.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lab import events as ev
@@ -17,6 +18,28 @@ from lab.world.log import EventLog
 if TYPE_CHECKING:
     from lab.chain.chainstate import BlockIndex
     from lab.net.node import Node
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One node in a propagation tree: when it first had a block or transaction, and from whom."""
+
+    node: str
+    peer: str | None  # whom it first had it from; None: where it started (mined, or its wallet's)
+    time: int  # virtual µs
+    hops: int  # links from where it started (0 there)
+
+
+@dataclass(frozen=True, slots=True)
+class Propagation:
+    """Who had a block or transaction when, and from whom (`trace`): the tree of first arrivals."""
+
+    kind: str  # "block" | "tx"
+    hash: bytes
+    origin: str | None  # the miner, or the wallet that made the transaction (None: not known)
+    start: int | None  # virtual µs when it was mined or made (None: before the log)
+    heard: tuple[Heard, ...]  # in order of arrival
+    missing: tuple[str, ...]  # nodes that do not have it (yet)
 
 
 class Queries:
@@ -101,6 +124,49 @@ class Queries:
                 return None
             times.append(seen[n.name])
         return max(times) - start if times else None
+
+    def propagation(self, kind: str, h: bytes) -> Propagation:
+        """Every node's first arrival of block or tx `h`, whom it came from, and the hops from its origin.
+
+        Blocks: BlockMined and BlockStored; transactions: TxAccepted (its `peer`
+        sent the tx) and TxHanded (`send ... via`). A node's first record counts.
+        """
+        first: dict[str, tuple[str | None, int]] = {}
+        origin: str | None = None
+        start: int | None = None
+        if kind == "block":
+            mined = self.mined_at.get(h)
+            if mined is not None:
+                origin, start = mined
+            for r in self.log.of(ev.BlockStored):
+                e = r.event
+                if e.block == h and e.node not in first:
+                    first[e.node] = (None if e.node == origin else e.peer, r.time)
+        else:
+            for r in self.log.of(ev.TxAccepted, ev.TxHanded):
+                e = r.event
+                if e.tx != h:
+                    continue
+                if type(e) is ev.TxHanded:  # the wallet of `wallet` handed it to `node`
+                    if origin is None:
+                        origin, start = e.wallet, r.time
+                    first.setdefault(e.node, (None, r.time))
+                elif e.node not in first:
+                    own = e.peer == e.node or e.peer not in self.nodes
+                    first[e.node] = (None if own else e.peer, r.time)
+                    if own and origin is None:
+                        origin, start = e.node, r.time
+        hops: dict[str, int] = {}
+
+        def hop(name: str, seen: frozenset[str] = frozenset()) -> int:
+            if name not in hops:
+                peer = first[name][0] if name in first else None
+                hops[name] = 0 if peer is None or peer not in first or peer in seen else 1 + hop(peer, seen | {name})
+            return hops[name]
+
+        heard = tuple(sorted((Heard(n, p, t, hop(n)) for n, (p, t) in first.items()), key=lambda x: x.time))
+        missing = tuple(n for n in self.nodes if n not in first)
+        return Propagation(kind, h, origin, start, heard, missing)
 
     def forged_by(self, node: str, h: bytes) -> bool:
         return any(r.event.block == h and r.event.node == node for r in self.log.of(ev.BlockForged))
