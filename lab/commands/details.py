@@ -5,6 +5,7 @@ Every read goes through lab/commands/reads.py; handlers return data (an Output).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from lab.chain.crypto import hash_hex, short_hex
@@ -19,6 +20,7 @@ from lab.render.events import reorg_change, sentence
 from lab.render.narration import fmt_time
 from lab.render.output import Line, Output, Piece, Trace, output
 from lab.render.tables import hexdump
+from lab.world.queries import chatter
 
 if TYPE_CHECKING:
     from lab.chain.chainstate import BlockIndex
@@ -77,7 +79,9 @@ async def cmd_trace(s: Session, args: list[str]) -> Output:
     else:
         what = "tx " + short_hex(label.hash)
     title = what if args[0].lower() == short_hex(label.hash)[:len(args[0])] else f"{args[0]} ({what})"
-    return output(Trace(title, reads.propagation(lab, label.kind, label.hash)))
+    p = reads.propagation(lab, label.kind, label.hash)
+    p = dataclasses.replace(p, chatter=chatter(reads.frame_history(lab), label.hash, p.first))
+    return output(Trace(title, p))
 
 
 async def cmd_log(s: Session, args: list[str]) -> Output:

@@ -124,10 +124,15 @@ def p_same_tip(lab: Lab, tokens: list[str]) -> CheckOutcome:
 
 def p_height(lab: Lab, tokens: list[str]) -> CheckOutcome:
     node = reads.node(lab, tokens[0])
-    op, value = _op_args(tokens[1:], "height NODE OP N")
-    n = parse_int(value, "blocks", 0)
+    op, value = _op_args(tokens[1:], "height NODE OP N|NODE2")
     h = reads.tip(node).height
     found = f"{node.name} is at height {h}"
+    if not value.isdigit():  # another node: compare the two heights
+        other = reads.node(lab, value)
+        n = reads.tip(other).height
+        return CheckOutcome(compare(h, op, n), f"height {node.name} {op} height {other.name}",
+                            f"{found}, {other.name} at height {n}")
+    n = parse_int(value, "blocks", 0)
     if not compare(h, op, n) and (w := why_behind(lab, node)):
         found += f" ({w})"
     return CheckOutcome(compare(h, op, n), f"height {node.name} {op} {n}", found)
@@ -255,10 +260,33 @@ def p_online(lab: Lab, tokens: list[str]) -> CheckOutcome:
     return CheckOutcome(online, f"{node.name} online", f"{node.name} is {'online' if online else 'stopped'}")
 
 
+def p_work(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    a = reads.node(lab, tokens[0])
+    op, other = _op_args(tokens[1:], "work NODE OP NODE2")
+    b = reads.node(lab, other)
+    wa, wb = reads.tip(a).chain_work, reads.tip(b).chain_work
+    return CheckOutcome(compare(wa, op, wb), f"work of {a.name}'s chain {op} work of {b.name}'s",
+                        f"{a.name}: {wa:,} at height {reads.tip(a).height}; {b.name}: {wb:,} at height "
+                        f"{reads.tip(b).height}")
+
+
+def p_hops(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    ref = reads.resolve(lab, tokens[0])
+    op, value = _op_args(tokens[1:], "hops NAME OP N")
+    n = parse_int(value, "hops", 0)
+    p = reads.propagation(lab, ref.kind, ref.hash)
+    if not p.heard:
+        return CheckOutcome(False, f"hops {tokens[0]} {op} {n}", "no node has it")
+    far = max(p.heard, key=lambda h: h.hops)
+    return CheckOutcome(compare(far.hops, op, n), f"hops {tokens[0]} {op} {n}",
+                        f"the farthest node ({far.node}) had it {far.hops} hop{'s' if far.hops != 1 else ''} "
+                        f"from where it started ({len(p.heard)} nodes have it; `trace {tokens[0]}`)")
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "same-tip": p_same_tip, "height": p_height, "tip": p_tip, "balance": p_balance, "reorgs": p_reorgs,
     "peers": p_peers, "mempool": p_mempool, "confirmed": p_confirmed, "forked": p_forked,
     "connected": p_connected, "rejected": p_rejected, "stale": p_stale, "propagation": p_propagation,
-    "online": p_online,
+    "online": p_online, "work": p_work, "hops": p_hops,
 }
 assert set(EVALUATORS) == set(PREDICATES), "every declared predicate needs an evaluator"

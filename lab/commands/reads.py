@@ -162,6 +162,11 @@ def flights(lab: Lab) -> list[Flight]:
     return list(lab.fabric.flights.values())
 
 
+def frame_history(lab: Lab) -> list[Flight]:
+    """The last frames delivered, dropped or lost (the fabric keeps 2,000), oldest first."""
+    return list(lab.fabric.history)
+
+
 def flights_by_arrival(lab: Lab) -> list[Flight]:
     return lab.fabric.in_flight()
 

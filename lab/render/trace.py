@@ -62,6 +62,14 @@ def render_trace(p: Propagation, title: str, styler: Styler) -> list[str]:
                               "where it started."))
     else:
         out.append(styler.dim("No node has it."))
+    if p.chatter is not None and p.chatter.counts:
+        c = p.chatter
+        line = "Frames about it: " + ", ".join(f"{n} {cmd}" for cmd, n in c.counts)
+        if c.unasked:
+            line += f"; {c.unasked} inv not answered (the node had it or had asked another peer)"
+        if c.unneeded:
+            line += f"; {c.unneeded} {'copies' if c.unneeded != 1 else 'copy'} reached a node that already had it"
+        out.append(styler.dim(line + "."))
     if p.missing:
         out.append(styler.dim("Not (yet) had it: " + ", ".join(p.missing) + "."))
     return out

@@ -7,8 +7,9 @@ here changes the lab.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lab import events as ev
 from lab.events import Record
@@ -40,6 +41,52 @@ class Propagation:
     start: int | None  # virtual µs when it was mined or made (None: before the log)
     heard: tuple[Heard, ...]  # in order of arrival
     missing: tuple[str, ...]  # nodes that do not have it (yet)
+    chatter: Chatter | None = None  # the frames about it, when the fabric's history is given
+
+    @property
+    def first(self) -> dict[str, int]:
+        return {x.node: x.time for x in self.heard}
+
+
+@dataclass(frozen=True, slots=True)
+class Chatter:
+    """The frames about one block or transaction that reached a node (the fabric's recent history)."""
+
+    counts: tuple[tuple[str, int], ...]  # (msgtype, frames delivered), in order of first use
+    unneeded: int  # block / tx frames that reached a node which already had it (pushed twice)
+    unasked: int  # `inv`s the node did not answer with getdata: it had it or had asked already
+
+
+def chatter(frames: Iterable[Any], h: bytes, first: dict[str, int]) -> Chatter:
+    """Count the delivered frames that carry or announce `h`; `first`: node -> when it first had it."""
+    counts: dict[str, int] = {}
+    unneeded = 0
+    invs: list[tuple[str, str]] = []
+    asked: set[tuple[str, str]] = set()
+    for f in frames:
+        if f.status != "delivered" or not _about(f.msg, h):
+            continue
+        counts[f.command] = counts.get(f.command, 0) + 1
+        had = first.get(f.dst)
+        if f.command in ("block", "tx") and had is not None and f.due is not None and had < f.due:
+            unneeded += 1
+        elif f.command == "inv":
+            invs.append((f.src, f.dst))
+        elif f.command == "getdata":
+            asked.add((f.dst, f.src))
+    return Chatter(tuple(counts.items()), unneeded, sum(1 for x in invs if x not in asked))
+
+
+def _about(msg: Any, h: bytes) -> bool:
+    items = getattr(msg, "items", None)
+    if items is not None:
+        return any(i.hash == h for i in items)
+    if (block := getattr(msg, "block", None)) is not None:
+        return bool(block.hash == h)
+    if (tx := getattr(msg, "tx", None)) is not None:
+        return bool(tx.txid == h)
+    headers = getattr(msg, "headers", None)
+    return headers is not None and any(x.hash == h for x in headers)
 
 
 class Queries:
