@@ -45,7 +45,8 @@ async def cmd_explain(s: Session, args: list[str]) -> Output:
             why = ("so it stays where it is" if rel == "less" else
                    "and it saw its own tip first, so it keeps it (first seen wins a tie)" if rel == "the same" else
                    "but some of its blocks are missing or invalid")
-            lines.append(f"  It also knows a branch ending at {t.height} {short_hex(t.hash)} with {rel} work, {why}.")
+            lines.append(f"  It also knows a branch ending at {t.height} {short_hex(t.hash)} with {rel} work "
+                         f"({t.chain_work:,}), {why}.")
         failed = [i for i in reads.block_index(node).values() if i.failed]
         if failed:
             lines.append(f"  It refused {len(failed)} invalid block{'s' if len(failed) != 1 else ''}, "

@@ -283,10 +283,21 @@ def p_hops(lab: Lab, tokens: list[str]) -> CheckOutcome:
                         f"from where it started ({len(p.heard)} nodes have it; `trace {tokens[0]}`)")
 
 
+def p_difficulty(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    node = reads.node(lab, tokens[0])
+    op, value = _op_args(tokens[1:], "difficulty NODE OP BITS")
+    want = parse_int(value, "zero bits", 0)
+    tip = reads.tip(node)
+    bits = reads.zero_bits(tip)
+    return CheckOutcome(compare(bits, op, want), f"difficulty of {node.name}'s tip {op} {want} zero bits",
+                        f"{node.name}'s tip {tip.height} {short_hex(tip.hash)} needed {bits} zero bits")
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "same-tip": p_same_tip, "height": p_height, "tip": p_tip, "balance": p_balance, "reorgs": p_reorgs,
     "peers": p_peers, "mempool": p_mempool, "confirmed": p_confirmed, "forked": p_forked,
     "connected": p_connected, "rejected": p_rejected, "stale": p_stale, "propagation": p_propagation,
     "online": p_online, "work": p_work, "hops": p_hops,
+    "difficulty": p_difficulty,
 }
 assert set(EVALUATORS) == set(PREDICATES), "every declared predicate needs an evaluator"

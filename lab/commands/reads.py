@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lab.chain.pow import zero_bits_of
 from lab.lab import LAB_EPOCH
 
 if TYPE_CHECKING:
@@ -188,6 +189,11 @@ def drop_frame(lab: Lab, fid: int) -> Flight | None:
 # -- one node ---------------------------------------------------------------------------------------
 def tip(n: Node) -> BlockIndex:
     return n.state.chain.tip
+
+
+def zero_bits(i: BlockIndex) -> int:
+    """The difficulty a block carries, in leading zero bits (as `chain` shows it)."""
+    return int(zero_bits_of(i.header.bits))
 
 
 def active_chain(n: Node) -> Sequence[BlockIndex]:

@@ -135,7 +135,7 @@ async def cmd_tree(s: Session, args: list[str]) -> Output:
                 if not idx.have_data and not idx.failed:
                     continue
                 tb = blocks[h] = TreeBlock(h, idx.parent.hash if idx.parent else None, idx.height,
-                                           best=reads.on_active(best, h))
+                                           best=reads.on_active(best, h), work=idx.chain_work)
             tb.seen_by += 1
             if idx.failed:
                 tb.invalid = True

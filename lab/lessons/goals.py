@@ -55,3 +55,16 @@ async def evaluate_goal(runner: LabRunner, step: Step, index: int) -> GoalReport
             continue
         items.append(GoalItem(predicate, out.ok != negated, out.found, out.expected))
     return GoalReport(index, tuple(items))
+
+
+async def diagnose(runner: LabRunner, step: Step) -> str:
+    """The first of the step's diagnoses whose predicate holds on the lab now, as a line ("" if none)."""
+    for d in step.diagnose:
+        negated, inner = split_negation(d.when)
+        try:
+            holds = (await runner.check(inner)).ok != negated
+        except LabError:  # e.g. a label not made yet: this diagnosis does not apply
+            continue
+        if holds:
+            return f"In your lab: {d.say}"
+    return ""

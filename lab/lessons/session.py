@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from lab.errors import CommandError
 from lab.lessons import language
-from lab.lessons.goals import GoalItem, GoalReport, evaluate_goal, run_line
+from lab.lessons.goals import GoalItem, GoalReport, diagnose, evaluate_goal, run_line
 from lab.lessons.model import Lesson, Step
 from lab.lessons.progress import Progress
 from lab.lessons.runner import CommandOutcome, LabRunner
@@ -256,11 +256,14 @@ class LessonSession:
         k, hints = self.index, self.step.hints
         tier = self._hint_tier[k]
         if tier >= len(hints):
-            return Reply("No more hints for this step. `solution` shows the reference solution.")
+            seen = await diagnose(self.runner, self.step)
+            return Reply((f"{seen}\n" if seen else "") + "No more hints for this step. `solution` shows the reference solution.")
         self._hint_tier[k] = tier + 1
         self.progress.hint_taken(self.lesson.id, k, tier + 1)
         more = "" if tier + 1 == len(hints) else " (`hint` again for more)"
-        return Reply(f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}")
+        text = f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}"
+        seen = await diagnose(self.runner, self.step)
+        return Reply(f"{seen}\n{text}" if seen else text)
 
     async def solution(self, confirm: bool = False) -> Reply:
         """The reference solution; asks first while the learner has not solved the step."""

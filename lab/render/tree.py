@@ -1,8 +1,9 @@
 """The fork tree: every block any node knows, drawn like `git log --graph`.
 
 Each block shows its height and short hash; every node's tip is marked with
-the node's name; the most-work chain is marked ★, stale branches are dimmed
-and invalid blocks crossed. Long straight runs are folded ("┊ 40 blocks").
+the node's name and each branch's end with its cumulative work; the most-work
+chain is marked ★, stale branches are dimmed and invalid blocks crossed.
+Long straight runs are folded ("┊ 40 blocks").
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class TreeBlock:
     invalid: bool = False  # some node found it invalid
     tips: list[str] = field(default_factory=list)  # nodes whose tip this is
     seen_by: int = 0  # how many nodes store it
+    work: int = 0  # cumulative work from genesis to this block (expected hashes), shown at branch ends
     children: list[bytes] = field(default_factory=list)
 
 
@@ -50,6 +52,8 @@ def render_tree(blocks: dict[bytes, TreeBlock], root: bytes, styler: Styler, fol
         text = f"{b.height:>4} {short_hex(b.hash)}"
         if b.tips:
             text += ("  <- " if asc else "  ◀ ") + " ".join(b.tips)
+        if b.work and not b.children:
+            text += f"  work {b.work:,}"
         if b.invalid:
             return styler.paint("block-rejected", text + ("  x invalid" if asc else "  ✗ invalid"))
         if b.best and not b.children:
