@@ -293,11 +293,21 @@ def p_difficulty(lab: Lab, tokens: list[str]) -> CheckOutcome:
                         f"{node.name}'s tip {tip.height} {short_hex(tip.hash)} needed {bits} zero bits")
 
 
+def p_headers(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    node = reads.node(lab, tokens[0])
+    op, value = _op_args(tokens[1:], "headers NODE OP N")
+    n = parse_int(value, "headers", 0)
+    best = reads.best_header(node)
+    h, blocks = best.height, reads.tip(node).height
+    return CheckOutcome(compare(h, op, n), f"headers {node.name} {op} {n}",
+                        f"{node.name} knows valid headers up to height {h} and has blocks up to height {blocks}")
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "same-tip": p_same_tip, "height": p_height, "tip": p_tip, "balance": p_balance, "reorgs": p_reorgs,
     "peers": p_peers, "mempool": p_mempool, "confirmed": p_confirmed, "forked": p_forked,
     "connected": p_connected, "rejected": p_rejected, "stale": p_stale, "propagation": p_propagation,
     "online": p_online, "work": p_work, "hops": p_hops,
-    "difficulty": p_difficulty,
+    "difficulty": p_difficulty, "headers": p_headers,
 }
 assert set(EVALUATORS) == set(PREDICATES), "every declared predicate needs an evaluator"

@@ -191,6 +191,11 @@ def tip(n: Node) -> BlockIndex:
     return n.state.chain.tip
 
 
+def best_header(n: Node) -> BlockIndex:
+    """The most-work header the node knows that is not known invalid (block data or not)."""
+    return max((i for i in n.state.chain.index.values() if not i.failed), key=lambda i: (i.chain_work, -i.seq))
+
+
 def zero_bits(i: BlockIndex) -> int:
     """The difficulty a block carries, in leading zero bits (as `chain` shows it)."""
     return int(zero_bits_of(i.header.bits))

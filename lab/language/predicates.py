@@ -86,6 +86,7 @@ SPECS: tuple[PredicateSpec, ...] = (
     PredicateSpec("work", "work NODE OP NODE2", _op_at(1, 3)),
     PredicateSpec("hops", "hops NAME OP N", _op_at(1, 3)),
     PredicateSpec("difficulty", "difficulty NODE OP BITS", _op_at(1, 3)),
+    PredicateSpec("headers", "headers NODE OP N", _op_at(1, 3)),
 )
 
 PREDICATES: dict[str, PredicateSpec] = {p.name: p for p in SPECS}
