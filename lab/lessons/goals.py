@@ -68,3 +68,18 @@ async def diagnose(runner: LabRunner, step: Step) -> str:
         if holds:
             return f"In your lab: {d.say}"
     return ""
+
+
+async def false_facts(runner: LabRunner, step: Step) -> list[str]:
+    """The facts a step's notice states that do not hold on the lab now, with what was found (a lesson bug)."""
+    out = []
+    for fact in step.facts:
+        negated, inner = split_negation(fact)
+        try:
+            got = await runner.check(inner)
+        except LabError as e:
+            out.append(f"`{fact}`: {e}")
+            continue
+        if got.ok == negated:
+            out.append(f"`{fact}`: {got.found}")
+    return out

@@ -34,7 +34,7 @@ MAX_NODES = 64
 
 LESSON_FIELDS = ("id", "title", "summary", "concepts", "start", "explain", "steps", "outro")
 START_FIELDS = ("nodes", "names", "topology", "seed", "difficulty", "latency", "setup")
-STEP_FIELDS = ("title", "say", "demo", "goal", "hints", "diagnose", "solution", "notice")
+STEP_FIELDS = ("title", "say", "demo", "goal", "hints", "diagnose", "solution", "notice", "facts")
 DIAGNOSE_FIELDS = ("when", "say")
 EXPLAIN_FIELDS = ("event", "say")
 
@@ -196,10 +196,12 @@ def _scenario(source: str, table: Any) -> Scenario:
 def _step(source: str, i: int, table: Any) -> Step:
     f = _Fields(source, f"steps[{i}]", table, STEP_FIELDS)
     goal = f.texts("goal")
-    for j, predicate in enumerate(goal):
-        problem = language.check_predicate(predicate)
-        if problem:
-            raise f.error(problem, f"goal[{j}]")
+    facts = f.texts("facts", required=False)
+    for key, predicates in (("goal", goal), ("facts", facts)):
+        for j, predicate in enumerate(predicates):
+            problem = language.check_predicate(predicate)
+            if problem:
+                raise f.error(problem, f"{key}[{j}]")
     return Step(
         say=f.text("say"),
         goal=tuple(" ".join(p.split()) for p in goal),
@@ -208,6 +210,7 @@ def _step(source: str, i: int, table: Any) -> Step:
         notice=f.text("notice", required=False),
         demo=f.commands("demo", required=False, single_ok=True),
         title=f.text("title", required=False),
+        facts=tuple(" ".join(p.split()) for p in facts),
         diagnose=tuple(_diagnosis(source, f"steps[{i}].diagnose[{j}]", t) for j, t in enumerate(f.tables("diagnose"))),
     )
 

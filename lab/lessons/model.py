@@ -78,6 +78,7 @@ class Step:
     demo: tuple[str, ...] = ()  # command lines the lab runs for the learner when the step starts
     title: str = ""  # short heading, e.g. "Cut a link"
     diagnose: tuple[Diagnosis, ...] = ()  # checked in order by `hint`; the first that holds is shown first
+    facts: tuple[str, ...] = ()  # predicates the notice states about the lab: they hold whenever the goal does
 
 
 @dataclass(frozen=True, slots=True)
