@@ -165,3 +165,21 @@ def test_hops_and_height_between_nodes():
             await s.close()
 
     run(go())
+
+
+def test_trace_a_forged_block_names_the_forger_and_every_refusal():
+    async def go():
+        s = await _session(nodes=3, topology="mesh")
+        try:
+            await s.execute("forge A bad-pow")
+            text = await _ok(s, "trace LAST_BLOCK")
+            h = s.lab.resolve("LAST_BLOCK").hash
+            refused = {r.event.node: r.event.code for r in s.lab.log.of(ev.BlockRejected) if r.event.block == h}
+            assert set(refused) == {"B", "C"}
+            assert "forged by A" in text and "No node has it." in text
+            assert all(f"{n} ({c})" in text for n, c in refused.items())
+            assert "Not (yet) had it" not in text  # refused is not "not yet"
+        finally:
+            await s.close()
+
+    run(go())

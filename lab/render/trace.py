@@ -24,7 +24,7 @@ def render_trace(p: Propagation, title: str, styler: Styler) -> list[str]:
     for h in p.heard:
         parent = h.peer if h.peer in by_node and h.hops > 0 else None
         children.setdefault(parent, []).append(h)
-    what = "mined by" if p.kind == "block" else "made by the wallet of"
+    what = ("forged by" if p.forged else "mined by") if p.kind == "block" else "made by the wallet of"
     head = f"{title}: {what} {p.origin}" if p.origin else title
     if p.start is not None:
         head += f" at {fmt_time(p.start)}"
@@ -70,6 +70,8 @@ def render_trace(p: Propagation, title: str, styler: Styler) -> list[str]:
         if c.unneeded:
             line += f"; {c.unneeded} {'copies' if c.unneeded != 1 else 'copy'} reached a node that already had it"
         out.append(styler.dim(line + "."))
+    if p.refused:
+        out.append("Refused by " + ", ".join(f"{n} ({code})" for n, code in p.refused) + ".")
     if p.missing:
         out.append(styler.dim("Not (yet) had it: " + ", ".join(p.missing) + "."))
     return out

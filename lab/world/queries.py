@@ -42,6 +42,8 @@ class Propagation:
     heard: tuple[Heard, ...]  # in order of arrival
     missing: tuple[str, ...]  # nodes that do not have it (yet)
     chatter: Chatter | None = None  # the frames about it, when the fabric's history is given
+    refused: tuple[tuple[str, str], ...] = ()  # (node, reason code) of every node that rejected it
+    forged: bool = False  # a block the origin forged (`forge`): it breaks a rule on purpose
 
     @property
     def first(self) -> dict[str, int]:
@@ -181,10 +183,14 @@ class Queries:
         first: dict[str, tuple[str | None, int]] = {}
         origin: str | None = None
         start: int | None = None
+        forged = False
         if kind == "block":
             mined = self.mined_at.get(h)
             if mined is not None:
                 origin, start = mined
+            for r in self.log.of(ev.BlockForged):
+                if r.event.block == h and origin is None:
+                    origin, start, forged = r.event.node, r.time, True
             for r in self.log.of(ev.BlockStored):
                 e = r.event
                 if e.block == h and e.node not in first:
@@ -212,8 +218,13 @@ class Queries:
             return hops[name]
 
         heard = tuple(sorted((Heard(n, p, t, hop(n)) for n, (p, t) in first.items()), key=lambda x: x.time))
-        missing = tuple(n for n in self.nodes if n not in first)
-        return Propagation(kind, h, origin, start, heard, missing)
+        refused: dict[str, str] = {}
+        for r in self.log.of(ev.BlockRejected if kind == "block" else ev.TxRejected):
+            e = r.event
+            if (e.block if kind == "block" else e.tx) == h:
+                refused.setdefault(e.node, e.code)
+        missing = tuple(n for n in self.nodes if n not in first and n not in refused and not (forged and n == origin))
+        return Propagation(kind, h, origin, start, heard, missing, None, tuple(refused.items()), forged)
 
     def forged_by(self, node: str, h: bytes) -> bool:
         return any(r.event.block == h and r.event.node == node for r in self.log.of(ev.BlockForged))
