@@ -59,13 +59,14 @@ SPECS: tuple[CommandSpec, ...] = (
                 arity=(1, 2)),
     CommandSpec("hashrate", "hashrate NODE PERCENT", "set NODE's share of the mining power", args=(NODE,),
                 arity=(2, 2)),
-    CommandSpec("difficulty", "difficulty BITS | difficulty retarget N|off",
+    CommandSpec("difficulty", "difficulty BITS|retarget N",
                 "proof of work for new blocks: hashes must start with BITS zero bits",
                 examples=("difficulty 12", "difficulty retarget 2"),
                 help="16 bits means about 65,536 tries per block. Takes effect from the next block height,\n"
                      "like a rule change with an activation height.\n"
                      "`difficulty retarget N`: every N blocks each branch adjusts its own target to how fast its\n"
-                     "last blocks came (one per 10 virtual minutes wanted), as Bitcoin does every 2,016 blocks."),
+                     "last blocks came (one per 10 virtual minutes wanted), as Bitcoin does every 2,016 blocks;\n"
+                     "`difficulty retarget off` ends it."),
     # -- the network ------------------------------------------------------------------------------------
     CommandSpec("relay", "relay push|inv", "how nodes pass on a new block: push it whole, or announce it first",
                 category="network", args=("word:push|inv",),
