@@ -87,6 +87,9 @@ SPECS: tuple[PredicateSpec, ...] = (
     PredicateSpec("hops", "hops NAME OP N", _op_at(1, 3)),
     PredicateSpec("difficulty", "difficulty NODE OP BITS", _op_at(1, 3)),
     PredicateSpec("headers", "headers NODE OP N", _op_at(1, 3)),
+    PredicateSpec("share", "share NODE OP FRACTION", _op_at(1, 3)),
+    PredicateSpec("reversed", "reversed NAME [on NODE]", _name_maybe_on),
+    PredicateSpec("withheld", "withheld NODE OP N", _op_at(1, 3)),
 )
 
 PREDICATES: dict[str, PredicateSpec] = {p.name: p for p in SPECS}
