@@ -243,10 +243,10 @@ def parse_lesson(text: str, name: str, source: str | None = None) -> Lesson:
         raise f.error("missing: a lesson needs at least one [[steps]]", "steps")
     explains = tuple(_explain(source, i, t) for i, t in enumerate(f.tables("explain")))
     seen: set[str] = set()
-    for i, e in enumerate(explains):
-        if e.event in seen:
-            raise f.error(f"a second explanation for '{e.event}'", f"explain[{i}].event")
-        seen.add(e.event)
+    for i, ex in enumerate(explains):
+        if ex.event in seen:
+            raise f.error(f"a second explanation for '{ex.event}'", f"explain[{i}].event")
+        seen.add(ex.event)
     return Lesson(
         id=lesson_id,
         number=number,
