@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 
-# Commands of DESIGN.md §5 and the lesson issue a lesson file may run (setup,
+# The lab commands a lesson file may run (setup,
 # demo, solution).
 LAB_COMMANDS = frozenset(
     """
