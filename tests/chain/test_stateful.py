@@ -12,7 +12,7 @@ branches (reorgs). After every step:
 - the mempool holds no conflicts and nothing already confirmed;
 - no valid block with more work than the tip is left unused;
 - no transaction is lost: each one ever accepted or confirmed is confirmed,
-  in the mempool, or was reported evicted (REFERENCE.md, invariant 5).
+  in the mempool, or was reported evicted (docs/ARCHITECTURE.md, invariant 5).
 """
 
 from __future__ import annotations
