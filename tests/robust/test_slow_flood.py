@@ -306,8 +306,7 @@ def test_stopping_a_node_with_peers_and_outsiders_connected_returns_at_once():
     """Regression: on Python 3.12.1+ Server.wait_closed() waits for every accepted
     connection, and the node waited for it before closing them: `stop B` hung."""
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             outsider = await RawPeer.connect(node.port, "watcher")
             await outsider.handshake()
@@ -320,7 +319,6 @@ def test_stopping_a_node_with_peers_and_outsiders_connected_returns_at_once():
             await lab.mine("B")
             await lab.settle()
             assert node.state.chain.tip.hash == lab.nodes["B"].state.chain.tip.hash
-        finally:
-            await asyncio.wait_for(lab.close(), 5)
+            await asyncio.wait_for(lab.close(), 5)  # closing with an outsider connected returns too
 
     run(story())
