@@ -31,6 +31,8 @@ class FloorNet:
         self.seen: dict[str, set[bytes]] = {name: set() for name in links}
         self.times: dict[str, float] = {}
         self.done: asyncio.Future[None] | None = None
+        self.wired = asyncio.Event()  # both ends of every link know each other
+        self.ends = 0  # link ends expected (two per link)
 
     @classmethod
     async def open(cls, names: Iterable[str], edges: Iterable[tuple[str, str]]) -> FloorNet:
@@ -41,13 +43,17 @@ class FloorNet:
             links[b].append(a)
         raise_fd_limit(2 * len(pairs) + len(links) + 64)
         net = cls(links)
+        net.ends = 2 * len(pairs)
         for name in links:
             net.servers[name] = await asyncio.start_server(net._acceptor(name), "127.0.0.1", 0)
-        ready = [net._dial(a, b) for a, b in pairs]
-        await asyncio.gather(*ready)
-        while len(net.writers) < 2 * len(pairs):  # both ends of every link know each other
-            await asyncio.sleep(0.001)
+        await asyncio.gather(*(net._dial(a, b) for a, b in pairs))
+        net._wired()
+        await net.wired.wait()
         return net
+
+    def _wired(self) -> None:
+        if len(self.writers) == self.ends:
+            self.wired.set()
 
     async def _dial(self, a: str, b: str) -> None:
         port = self.servers[b].sockets[0].getsockname()[1]
@@ -55,6 +61,7 @@ class FloorNet:
         writer.write(a.encode() + b"\n")  # who is calling: the only handshake
         self.writers[(a, b)] = writer
         self.tasks.append(asyncio.get_running_loop().create_task(self._read(a, b, reader)))
+        self._wired()
 
     def _acceptor(self, b: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -65,6 +72,7 @@ class FloorNet:
         a = (await reader.readline()).decode().strip()
         self.writers[(b, a)] = writer
         self.tasks.append(asyncio.get_running_loop().create_task(self._read(b, a, reader)))
+        self._wired()
 
     async def _read(self, me: str, peer: str, reader: asyncio.StreamReader) -> None:
         try:
