@@ -53,13 +53,11 @@ def test_partition_both_sides_grow_heal_and_reconcile_on_most_work():
             for line in ("send A B 20 as to_b", "mine B", "send A C 1 as left_pending",
                          "send A D 20 via D conflicting to_b as twin",
                          "send C D 5 as right_pay", "mine C 2"):
-                out = await s.execute(line)
-                assert out.ok, out.text
+                await run_ok(s, line)
             await run_ok(s, "check forked")
             left_stale = lab.nodes["A"].state.chain.tip.hash
             # Heal: the right side has more work, so the left side reorganises.
-            out = await s.execute("heal")
-            assert out.ok
+            out = await run_ok(s, "heal")
             assert "reorg" in out.events
             assert_converged(lab)
             assert lab.nodes["A"].state.chain.tip.hash != left_stale
@@ -158,8 +156,7 @@ def test_a_stopped_node_misses_blocks_and_catches_up_when_started():
             await run_ok(s, "mine A 3")
             assert lab.nodes["C"].state.chain.tip.height == 0
             assert not (await s.execute("mine C")).ok  # a stopped node cannot mine
-            out = await s.execute("start C")
-            assert out.ok
+            await run_ok(s, "start C")
             assert_converged(lab)
             assert lab.nodes["C"].state.chain.tip.height == 3
 

@@ -230,12 +230,11 @@ def test_auto_miners_faster_than_the_network_never_keep_the_prompt_away():
         async with lab_session(nodes=4, seed=3, difficulty=4, latency_ms=5) as (_, s):
             for line in ("mine A 3", "latency all 3s", "autominer on 1s"):
                 await run_ok(s, line)
-            out = await s.execute("mine B")
-            assert out.ok
+            out = await run_ok(s, "mine B")
             assert "still-busy" in out.events
             assert "still busy" in out.text and "autominer off" in out.text
-            out = await s.execute("autominer off; run until quiet")
-            assert out.ok and s.lab.sched.quiet
+            await run_ok(s, "autominer off; run until quiet")
+            assert s.lab.sched.quiet
             assert internal_errors(s.lab, s) == []
 
     run(story())

@@ -235,8 +235,7 @@ async def one_run(seed: int, steps: int) -> Record:
         order = list(lab.nodes)
         random.Random(seed).shuffle(order)
         for name in order:
-            out = await s.execute(f"mine {name}")
-            assert out.ok, out.text
+            await run_ok(s, f"mine {name}")
         after = problems_after(s, rec)
         assert not after, f"seed {seed}: " + "; ".join(after) + "\n" + "\n".join(rec.actions)
         reorgs = sum(lab.reorg_counts.values())
