@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from lab.commands.session import LabConfig, Outcome, Session
+from lab.commands.session import LabConfig, Session
 from lab.render.style import Styler
 
 if TYPE_CHECKING:
+    from lab.commands.session import Outcome
     from lab.lab import Lab
 
 T = TypeVar("T")
