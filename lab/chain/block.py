@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from lab.chain.crypto import hash_hex, sha256d, short_hex
 from lab.chain.merkle import merkle_root
 from lab.chain.serialize import Reader, ser_compact_size
-from lab.chain.tx import MAX_IO, NULL_OUTPOINT, Tx, TxIn, TxOut
-from lab.params import GENESIS_MESSAGE, GENESIS_TIME, MAX_BLOCK_SIZE
+from lab.chain.tx import MAX_IO, Tx
+from lab.params import GENESIS_TIME, MAX_BLOCK_SIZE
 
 _HEADER = struct.Struct("<i32s32sIII")
 
@@ -115,17 +115,25 @@ class Block:
 
 
 # --- genesis ---------------------------------------------------------------
-# Hard-coded like Bitcoin's: nothing is mined at start-up. Its coinbase pays
-# to an all-zero key hash nobody holds and, as in Bitcoin, is never spendable.
+# Hard-coded like Bitcoin's: nothing is mined at start-up. The coinbase is
+# Bitcoin's own genesis transaction, byte for byte (Satoshi's headline, 50
+# coins to his public key), so the merkle root is mainnet's too; the header
+# differs in `bits` (the lab's 16-bit difficulty) and hence in the nonce. As
+# in Bitcoin, the genesis coinbase is never spendable.
+GENESIS_COINBASE = Tx.deserialize(bytes.fromhex(
+    "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff4d04ffff001d"
+    "0104455468652054696d65732030332f4a616e2f32303039204368616e63656c6c6f72206f6e206272696e6b206f66"
+    "207365636f6e64206261696c6f757420666f722062616e6b73ffffffff0100f2052a01000000434104678afdb0fe55"
+    "48271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba"
+    "0b8d578a4c702b6bf11d5fac00000000"
+))
 GENESIS_BITS = 0x1F00FFFF  # 16 zero bits, the lab's default difficulty
-GENESIS_NONCE = 3114  # found once, offline, by a plain nonce search
+GENESIS_NONCE = 43994  # found once, offline, by a plain nonce search
 
 
 def _genesis(nonce: int) -> Block:
-    coinbase = Tx((TxIn(NULL_OUTPOINT, bytes((len(GENESIS_MESSAGE),)) + GENESIS_MESSAGE, b""),),
-                  (TxOut(50 * 100_000_000, b"\x00" * 20),))
-    header = BlockHeader(1, b"\x00" * 32, coinbase.txid, GENESIS_TIME, GENESIS_BITS, nonce)
-    return Block(header, (coinbase,))
+    header = BlockHeader(1, b"\x00" * 32, GENESIS_COINBASE.txid, GENESIS_TIME, GENESIS_BITS, nonce)
+    return Block(header, (GENESIS_COINBASE,))
 
 
 GENESIS = _genesis(GENESIS_NONCE)

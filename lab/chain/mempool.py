@@ -36,6 +36,7 @@ from lab.chain.block import Block
 from lab.chain.chainstate import ChainState, TipUpdate
 from lab.chain.crypto import hash_hex
 from lab.chain.events import Event, TxAccepted, TxEvicted, TxOrphaned, TxRejected, TxReturned
+from lab.chain.policy import check_inputs_standard, check_standard_tx
 from lab.chain.sigcache import SigCache
 from lab.chain.tx import OutPoint, Tx
 from lab.chain.utxo import MEMPOOL_HEIGHT, Coin
@@ -48,10 +49,8 @@ from lab.chain.validation import (
 )
 from lab.errors import ValidationError
 from lab.params import (
-    DUST_THRESHOLD,
     MAX_MEMPOOL_TXS,
     MAX_ORPHAN_TXS,
-    MAX_TX_SIZE,
     MIN_RELAY_FEE_PER_KB,
 )
 
@@ -203,12 +202,7 @@ class Mempool:
         check_transaction(tx)
         if tx.is_coinbase():
             raise fail("coinbase")  # Bitcoin Core: TX_CONSENSUS, the peer is punished
-        # Policy (realname: IsStandardTx): rules for relay, not for blocks.
-        if tx.size > MAX_TX_SIZE:
-            raise fail("tx-size", f"{tx.size} bytes, relay limit is {MAX_TX_SIZE}", punish=False)
-        for n, out in enumerate(tx.outputs):
-            if out.value < DUST_THRESHOLD:
-                raise fail("dust", f"output {n} is {out.value} base units, below {DUST_THRESHOLD}", punish=False)
+        check_standard_tx(tx)  # policy (realname: IsStandardTx): rules for relay, not for blocks
         tip = self.chain.tip
         if not is_final_tx(tx, tip.height + 1, tip.median_time_past()):
             raise fail("non-final", f"locktime {tx.locktime} not reached for the next block", punish=False)
@@ -245,6 +239,7 @@ class Mempool:
                 punish=False,
             )
         victim = self._room_for(tx, fee)
+        check_inputs_standard(tx, coins)
         check_tx_signatures(tx, coins, self.sigcache, policy=True)
         if victim is not None:
             self._remove_recursive(victim, "mempool-full", "the mempool was full and it paid the lowest fee rate")

@@ -27,7 +27,7 @@ from lab.chain.mempool import Mempool
 from lab.chain.miner import BlockTemplate, Miner, failing_pow, mine, template_from_mempool
 from lab.chain.sigcache import SigCache
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut
-from lab.chain.wallet import Wallet
+from lab.chain.wallet import Wallet, script_sig_for
 from lab.errors import ValidationError, WalletError
 from lab.params import MAX_MEMPOOL_TXS, MAX_ORPHAN_BLOCKS, MAX_ORPHAN_TXS, TARGET_BLOCK_INTERVAL
 
@@ -217,9 +217,9 @@ class NodeState:
         return None
 
     def _spend(self, op: OutPoint, out: TxOut, value: int, digest: bytes | None = None) -> Tx:
-        unsigned = Tx((TxIn(op),), (TxOut(value, self.key.pkh),))
-        sig = self.key.sign(digest or unsigned.sighash(0, out))
-        return unsigned.with_inputs((TxIn(op, sig, self.key.pubkey),))
+        unsigned = Tx((TxIn(op),), (TxOut.to_pkh(value, self.key.pkh),))
+        script_sig = script_sig_for(self.key, digest or unsigned.sighash(0, out.script_pubkey))
+        return unsigned.with_inputs((TxIn(op, script_sig),))
 
     def _double_spend_txs(self, t: BlockTemplate) -> tuple[Tx, ...]:
         free = self._free_coin(t)
@@ -229,9 +229,9 @@ class NodeState:
         for idx in reversed(self.chain.active[1:]):  # an outpoint the chain already spent
             for tx in self.chain.blocks[idx.hash].txs[1:]:
                 op = tx.inputs[0].prevout
-                return (self._spend(op, TxOut(tx.total_out(), self.key.pkh), tx.total_out()),)
+                return (self._spend(op, TxOut.to_pkh(tx.total_out(), self.key.pkh), tx.total_out()),)
         op = next(iter(self.chain.utxo), OutPoint(b"\x11" * 32, 0))  # the same outpoint twice
-        return (Tx((TxIn(op), TxIn(op)), (TxOut(1_000, self.key.pkh),)),)
+        return (Tx((TxIn(op), TxIn(op)), (TxOut.to_pkh(1_000, self.key.pkh),)),)
 
     def _badly_signed_tx(self, t: BlockTemplate) -> Tx:
         free = self._free_coin(t)

@@ -14,19 +14,37 @@ from __future__ import annotations
 from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY, RETARGET_CLAMP
 
 
-def bits_to_target(bits: int) -> int:
-    """Decode compact `bits` (realname: arith_uint256::SetCompact). Negative/overflow -> 0."""
-    exponent = bits >> 24
-    mantissa = bits & 0x007F_FFFF
-    if bits & 0x0080_0000:  # sign bit: a negative target is invalid
-        return 0
-    if exponent <= 3:
-        target = mantissa >> (8 * (3 - exponent))
+def set_compact(bits: int) -> tuple[int, bool, bool]:
+    """realname: arith_uint256::SetCompact: (target, negative, overflow) of compact `bits`.
+
+    bits = exponent (1 byte) | mantissa (3 bytes, top bit = sign): target =
+    mantissa * 256^(exponent - 3). Read exactly as Core reads it, including a
+    target that would not fit in 256 bits (overflow) and the sign bit.
+    """
+    size = bits >> 24
+    word = bits & 0x007F_FFFF
+    if size <= 3:
+        word >>= 8 * (3 - size)  # Core shifts the mantissa itself: the sign test below sees what is left
+        target = word
     else:
-        target = mantissa << (8 * (exponent - 3))
-    if target >= 1 << 256:
-        return 0
+        target = (word << (8 * (size - 3))) & ((1 << 256) - 1)  # arith_uint256 keeps the low 256 bits
+    negative = word != 0 and bool(bits & 0x0080_0000)
+    overflow = word != 0 and (size > 34 or (word > 0xFF and size > 33) or (word > 0xFFFF and size > 32))
+    return target, negative, overflow
+
+
+def derive_target(bits: int, pow_limit: int) -> int | None:
+    """realname: DeriveTarget: the target, or None when negative, zero, overflowing or too easy."""
+    target, negative, overflow = set_compact(bits)
+    if negative or target == 0 or overflow or target > pow_limit:
+        return None
     return target
+
+
+def bits_to_target(bits: int) -> int:
+    """The target compact `bits` encode; 0 when negative or overflowing (no hash can meet it)."""
+    target, negative, overflow = set_compact(bits)
+    return 0 if negative or overflow else target
 
 
 def target_to_bits(target: int) -> int:
@@ -78,11 +96,9 @@ def hash_meets_target(block_hash: bytes, target: int) -> bool:
 
 
 def check_proof_of_work(block_hash: bytes, bits: int) -> bool:
-    """realname: CheckProofOfWork: bits in range and the hash at or below the target."""
-    target = bits_to_target(bits)
-    if target <= 0 or target > POW_LIMIT:
-        return False
-    return hash_meets_target(block_hash, target)
+    """realname: CheckProofOfWork: bits in range (DeriveTarget) and the hash at or below the target."""
+    target = derive_target(bits, POW_LIMIT)
+    return target is not None and hash_meets_target(block_hash, target)
 
 
 def retarget(old_bits: int, actual_timespan: int, target_timespan: int) -> int:

@@ -68,7 +68,7 @@ class SigCache:
     # Core also remembers "every input script of this transaction passed with these
     # flags", so a block of transactions the mempool already checked skips even the
     # signature hashes. A txid fixes the signatures and the outpoints, and an outpoint
-    # fixes the coin (value and key hash) the signature hash commits to.
+    # fixes the coin (its scriptPubKey, the scriptCode the signature hash commits to).
     def scripts_checked(self, txid: bytes, policy: bool) -> bool:
         return txid + (b"p" if policy else b"c") in self._scripts
 

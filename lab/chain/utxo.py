@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterator
 from dataclasses import dataclass
 
+from lab.chain.script import is_unspendable
 from lab.chain.tx import OutPoint, Tx, TxOut
 from lab.errors import LabError
 
@@ -25,7 +26,7 @@ MEMPOOL_HEIGHT = 0x7FFF_FFFF  # realname: MEMPOOL_HEIGHT, the "height" of an unc
 class Coin:
     """An unspent output and where it was made (realname: Coin)."""
 
-    out: TxOut  # value and the key hash that may spend it
+    out: TxOut  # value and the script that locks it
     height: int  # height of the block that created it (MEMPOOL_HEIGHT if unconfirmed)
     coinbase: bool  # coinbase outputs must mature before they are spent
 
@@ -83,25 +84,33 @@ class UtxoSet:
         if op in self._coins:
             raise UtxoError(f"output {op} already exists")
         self._coins[op] = coin
-        self._by_pkh.setdefault(coin.out.pubkey_hash, {})[op] = coin
+        pkh = coin.out.pubkey_hash
+        if pkh is not None:  # only P2PKH coins belong to a wallet
+            self._by_pkh.setdefault(pkh, {})[op] = coin
 
     def spend(self, op: OutPoint) -> Coin:
         coin = self._coins.pop(op, None)
         if coin is None:
             raise UtxoError(f"output {op} is not unspent")
-        mine = self._by_pkh[coin.out.pubkey_hash]
-        del mine[op]
-        if not mine:
-            del self._by_pkh[coin.out.pubkey_hash]
+        pkh = coin.out.pubkey_hash
+        if pkh is not None:
+            mine = self._by_pkh[pkh]
+            del mine[op]
+            if not mine:
+                del self._by_pkh[pkh]
         return coin
 
     # --- whole transactions and blocks ----------------------------------------------
     def apply_tx(self, tx: Tx, height: int) -> TxUndo:
-        """Spend tx's inputs (none for a coinbase) and add its outputs; return the spent coins."""
+        """Spend tx's inputs (none for a coinbase) and add its outputs; return the spent coins.
+
+        An OP_RETURN output can never be spent, so it never enters the set (realname: AddCoins).
+        """
         spent = () if tx.is_coinbase() else tuple(self.spend(i.prevout) for i in tx.inputs)
         cb = tx.is_coinbase()
         for n, out in enumerate(tx.outputs):
-            self.add(OutPoint(tx.txid, n), Coin(out, height, cb))
+            if not is_unspendable(out.script_pubkey):
+                self.add(OutPoint(tx.txid, n), Coin(out, height, cb))
         return spent
 
     def undo_tx(self, tx: Tx, undo: TxUndo) -> None:
@@ -109,7 +118,8 @@ class UtxoSet:
         if not tx.is_coinbase() and len(undo) != len(tx.inputs):
             raise UtxoError(f"undo data for {tx!r} has {len(undo)} coins for {len(tx.inputs)} inputs")
         for n in range(len(tx.outputs) - 1, -1, -1):
-            self.spend(OutPoint(tx.txid, n))
+            if not is_unspendable(tx.outputs[n].script_pubkey):
+                self.spend(OutPoint(tx.txid, n))
         if not tx.is_coinbase():
             for txin, coin in zip(reversed(tx.inputs), reversed(undo), strict=True):
                 self.add(txin.prevout, coin)

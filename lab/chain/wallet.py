@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 from lab.chain.amount import format_amount
 from lab.chain.crypto import PrivateKey
 from lab.chain.mempool import min_relay_fee
-from lab.chain.tx import OutPoint, Tx, TxIn, TxOut
+from lab.chain.script import SIGHASH_ALL, p2pkh_script_sig
+from lab.chain.tx import OutPoint, SighashCache, Tx, TxIn, TxOut
 from lab.errors import WalletError
 from lab.params import DEFAULT_FEE, DUST_THRESHOLD
 
@@ -33,6 +34,23 @@ if TYPE_CHECKING:
     from lab.chain.chainstate import ChainState
     from lab.chain.mempool import Mempool
 
+
+
+def sign_inputs(key: PrivateKey, unsigned: Tx, spent: list[TxOut]) -> tuple[TxIn, ...]:
+    """Every input of `unsigned` with a P2PKH scriptSig: <DER signature + SIGHASH_ALL> <pubkey>.
+
+    Input n signs the legacy signature hash with spent[n]'s scriptPubKey as its scriptCode.
+    """
+    sighashes = SighashCache(unsigned)
+    return tuple(
+        TxIn(txin.prevout, script_sig_for(key, sighashes.digest(n, out.script_pubkey)), txin.sequence)
+        for n, (txin, out) in enumerate(zip(unsigned.inputs, spent, strict=True))
+    )
+
+
+def script_sig_for(key: PrivateKey, digest: bytes) -> bytes:
+    """The P2PKH scriptSig carrying `key`'s SIGHASH_ALL signature of `digest`."""
+    return p2pkh_script_sig(key.sign(digest) + bytes((SIGHASH_ALL,)), key.pubkey)
 
 @dataclass(frozen=True, slots=True)
 class Balance:
@@ -174,10 +192,10 @@ class Wallet:
     def _build(self, coins: list[WalletCoin], to_pkh: bytes, amount: int, fee: int) -> Tx:
         """Outputs (payment, then change unless it is dust), signatures, and the relay-fee check."""
         total = sum(c.out.value for c in coins)
-        outputs = [TxOut(amount, to_pkh)]
+        outputs = [TxOut.to_pkh(amount, to_pkh)]
         change = total - amount - fee
         if change >= DUST_THRESHOLD:
-            outputs.append(TxOut(change, self.pkh))  # change back to ourselves
+            outputs.append(TxOut.to_pkh(change, self.pkh))  # change back to ourselves
         else:
             fee += change  # dust change would cost more to spend than it is worth
         tx = self._sign(coins, tuple(outputs))
@@ -191,12 +209,9 @@ class Wallet:
         return tx
 
     def _sign(self, coins: list[WalletCoin], outputs: tuple[TxOut, ...]) -> Tx:
+        """realname: SignTransaction: each input signs the legacy SIGHASH_ALL digest of its coin's script."""
         unsigned = Tx(tuple(TxIn(c.outpoint) for c in coins), outputs)
-        inputs = tuple(
-            TxIn(c.outpoint, self.key.sign(unsigned.sighash(n, c.out)), self.key.pubkey)
-            for n, c in enumerate(coins)
-        )
-        return unsigned.with_inputs(inputs)
+        return unsigned.with_inputs(sign_inputs(self.key, unsigned, [c.out for c in coins]))
 
     def _not_enough(self, amount: int, fee: int) -> WalletError:
         """The learner-readable refusal, with how to get there."""

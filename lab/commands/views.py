@@ -13,13 +13,16 @@ from lab.errors import CommandError
 from lab.lab import LAB_EPOCH
 from lab.net.messages import decode_message
 from lab.render.narration import fmt_time
+from lab.render.script import raw_hex, script_asm, tx_lines
 from lab.render.tables import hexdump, table
 from lab.render.tree import TreeBlock, render_tree
 
 NODE = "node"
 
 
-def _owner(s: Session, pkh: bytes) -> str:
+def _owner(s: Session, pkh: bytes | None) -> str:
+    if pkh is None:
+        return "script"  # not P2PKH: `tx ID` names the template
     for n in s.lab.nodes.values():
         if n.state.wallet.pkh == pkh:
             return n.name
@@ -145,10 +148,12 @@ async def cmd_tree(s: Session, args: list[str]) -> Result:
     return Result(lines)
 
 
-@command("block", "block ID|HEIGHT [on NODE]", "one block: header fields and transactions", category="view",
+@command("block", "block ID|HEIGHT [raw] [on NODE]", "one block: header fields and transactions", category="view",
          args=("label",), settles=False)
 async def cmd_block(s: Session, args: list[str]) -> Result:
     args, on = take_option(args, "on")
+    raw = len(args) == 2 and args[1].lower() == "raw"
+    args = args[:1] if raw else args
     if len(args) != 1:
         raise usage_error(lookup("block"), "name one block")
     lab = s.lab
@@ -168,6 +173,8 @@ async def cmd_block(s: Session, args: list[str]) -> Result:
                 break
     if block is None:
         raise CommandError("no node stores that block", "type `tree` to see the blocks")
+    if raw:
+        return Result(raw_hex(block.serialize()))
     hd = block.header
     idx = node.state.chain.index.get(h)
     lines = [s.styler.bold(f"block {hash_hex(h)}"),
@@ -179,12 +186,15 @@ async def cmd_block(s: Session, args: list[str]) -> Result:
     for i, tx in enumerate(block.txs):
         outs = ", ".join(f"{format_amount(o.value)}->{_owner(s, o.pubkey_hash)}" for o in tx.outputs)
         lines.append(f"  tx {i} {short_hex(tx.txid)} {'coinbase ' if tx.is_coinbase() else ''}{outs}")
+        lines += [f"       {script_asm(o.script_pubkey)}" for o in tx.outputs]
     return Result(lines)
 
 
-@command("tx", "tx ID", "one transaction: inputs, outputs, where each node has it", category="view",
+@command("tx", "tx ID [raw]", "one transaction: inputs, outputs, where each node has it", category="view",
          args=("label",), settles=False)
 async def cmd_tx(s: Session, args: list[str]) -> Result:
+    raw = len(args) == 2 and args[1].lower() == "raw"
+    args = args[:1] if raw else args
     if len(args) != 1:
         raise usage_error(lookup("tx"), "name one transaction")
     lab = s.lab
@@ -192,11 +202,10 @@ async def cmd_tx(s: Session, args: list[str]) -> Result:
     tx = lab.txs.get(txid)
     if tx is None:
         raise CommandError("no node has seen that transaction", "type `mempool A` to list transactions")
+    if raw:
+        return Result(raw_hex(tx.raw))
     lines = [s.styler.bold(f"tx {hash_hex(txid)}"), f"  {tx.size} bytes, locktime {tx.locktime}"]
-    for i, txin in enumerate(tx.inputs):
-        lines.append(f"  in  {i}: " + ("coinbase" if tx.is_coinbase() else f"spends {short_hex(txin.prevout.txid)}:{txin.prevout.index}, signed by key {txin.pubkey.hex()[:12]}…"))
-    for i, out in enumerate(tx.outputs):
-        lines.append(f"  out {i}: {format_amount(out.value)} to {_owner(s, out.pubkey_hash)}")
+    lines += tx_lines(tx, lambda pkh: _owner(s, pkh))
     where = []
     for n in lab.nodes.values():
         if txid in n.state.mempool:

@@ -5,9 +5,10 @@ classmethod that refuses malformed or oversized input with ProtocolError, and
 a repr a learner can read. MESSAGEMAP maps a msgtype to its class; an unknown
 msgtype is not in it and is ignored by the node, as Bitcoin Core does.
 
-Simplified: `version` carries no addr_recv/addr_from fields (the lab knows
-its links) and no services negotiation beyond one flag; `reject` is kept as a
-teaching aid (Bitcoin Core removed it in 0.20).
+`version` has Core's full layout; the lab fills addr_recv/addr_from with the
+unroutable address (Core's own addr_from since 0.20) and reads but ignores
+services beyond NODE_NETWORK. `reject` is kept as a teaching aid (Bitcoin
+Core removed it in 0.20).
 """
 
 from __future__ import annotations
@@ -72,7 +73,34 @@ def _limited(r: Reader, limit: int, what: str) -> int:
 
 
 @dataclass(frozen=True)
+class NetAddr:
+    """An address without a time, as in `version` (realname: CService + services)."""
+
+    services: int = 0  # u64 service bits
+    ip: bytes = b"\x00" * 10 + b"\xff\xff" + b"\x00" * 4  # 16 bytes, IPv4-mapped IPv6 (0.0.0.0)
+    port: int = 0  # u16, big-endian on the wire
+
+    def serialize(self) -> bytes:
+        return ser_u64(self.services) + self.ip + self.port.to_bytes(2, "big")
+
+    @classmethod
+    def read(cls, r: Reader) -> NetAddr:
+        return cls(r.u64(), r.read(16), int.from_bytes(r.read(2), "big"))
+
+    def __repr__(self) -> str:
+        v4 = self.ip[:12] == b"\x00" * 10 + b"\xff\xff"
+        host = ".".join(str(b) for b in self.ip[12:]) if v4 else f"[{self.ip.hex()}]"
+        return f"{host}:{self.port} services={self.services}"
+
+
+@dataclass(frozen=True)
 class MsgVersion(Message):
+    """The first message each side sends (Core's layout, protocol 70016).
+
+    version i32 | services u64 | timestamp i64 | addr_recv 26 | addr_from 26 |
+    nonce u64 | user_agent var | start_height i32 | relay u8
+    """
+
     msgtype: ClassVar[str] = "version"
     version: int  # i32 protocol version
     services: int  # u64 service bits
@@ -80,18 +108,26 @@ class MsgVersion(Message):
     nonce: int  # u64, detects connecting to oneself
     user_agent: str  # <= 256 bytes, e.g. "/blockchain-lab:0.1.0/"
     start_height: int  # i32 the sender's best height
+    addr_recv: NetAddr = NetAddr()  # the receiver's address as the sender sees it
+    addr_from: NetAddr = NetAddr()  # the sender's own address (Core sends 0.0.0.0:0)
+    relay: int | None = 1  # u8, BIP 37: non-zero = announce transactions to me; None = left out (as before 70001)
 
     def serialize(self) -> bytes:
         return (ser_i32(self.version) + ser_u64(self.services) + ser_i64(self.timestamp)
-                + ser_u64(self.nonce) + ser_bytes(self.user_agent.encode()) + ser_i32(self.start_height))
+                + self.addr_recv.serialize() + self.addr_from.serialize()
+                + ser_u64(self.nonce) + ser_bytes(self.user_agent.encode()) + ser_i32(self.start_height)
+                + (b"" if self.relay is None else bytes((self.relay,))))
 
     @classmethod
     def _read(cls, r: Reader) -> MsgVersion:
-        version, services, ts, nonce = r.i32(), r.u64(), r.i64(), r.u64()
+        version, services, ts = r.i32(), r.u64(), r.i64()
+        addr_recv, addr_from, nonce = NetAddr.read(r), NetAddr.read(r), r.u64()
         ua = r.var_bytes(1 << 20)
         if len(ua) > MAX_USER_AGENT:
             raise ProtocolError(f"user agent of {len(ua)} bytes (limit {MAX_USER_AGENT})")
-        return cls(version, services, ts, nonce, ua.decode("utf-8"), r.i32())
+        start_height = r.i32()
+        relay = r.u8() if r.remaining() else None  # optional, as Core reads it
+        return cls(version, services, ts, nonce, ua.decode("utf-8"), start_height, addr_recv, addr_from, relay)
 
     def summary(self) -> str:
         return f"{self.user_agent} height {self.start_height}"
@@ -290,6 +326,7 @@ class MsgAddr(Message):
         return f"{len(self.addrs)} addresses"
 
 
+MAX_REJECT_REASON = 111  # bytes (realname: MAX_REJECT_MESSAGE_LENGTH)
 REJECT_INVALID = 0x10  # Bitcoin's reject codes (BIP 61)
 REJECT_DUPLICATE = 0x12
 REJECT_NONSTANDARD = 0x40
@@ -306,13 +343,14 @@ class MsgReject(Message):
     hash: bytes = field(default=b"\x00" * 32)  # the refused block or tx
 
     def serialize(self) -> bytes:
-        return ser_bytes(self.message.encode()) + bytes((self.code,)) + ser_bytes(self.reason.encode()) + self.hash
+        reason = self.reason.encode()[:MAX_REJECT_REASON]  # Core cut reasons to 111 bytes too
+        return ser_bytes(self.message.encode()) + bytes((self.code,)) + ser_bytes(reason) + self.hash
 
     @classmethod
     def _read(cls, r: Reader) -> Message:
         msg = r.var_bytes(12).decode("ascii")
         code = r.u8()
-        reason = r.var_bytes(111).decode("ascii")
+        reason = r.var_bytes(MAX_REJECT_REASON).decode("ascii")
         return cls(msg, code, reason, r.read(32))
 
     def summary(self) -> str:

@@ -20,6 +20,7 @@ from lab.chain.crypto import PrivateKey
 from lab.chain.miner import Miner, mine
 from lab.chain.node_state import NodeState
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut
+from lab.chain.wallet import sign_inputs
 from lab.params import GENESIS_TIME
 
 
@@ -34,7 +35,7 @@ def measure_hashrate(nonces: int = 2_000_000) -> float:
 
 def _sign(key: PrivateKey, op: OutPoint, out: TxOut, outputs: tuple[TxOut, ...]) -> Tx:
     unsigned = Tx((TxIn(op),), outputs)
-    return unsigned.with_inputs((TxIn(op, key.sign(unsigned.sighash(0, out)), key.pubkey),))
+    return unsigned.with_inputs(sign_inputs(key, unsigned, [out]))
 
 
 def measure_connect(n_tx: int = 100, rounds: int = 5) -> tuple[float, float]:
@@ -63,11 +64,11 @@ def measure_connect(n_tx: int = 100, rounds: int = 5) -> tuple[float, float]:
             if c.height + consensus.coinbase_maturity <= source.chain.height + 1
         )
         each = (out.value - 100_000) // n_tx
-        split = _sign(key, op, out, tuple(TxOut(each, key.pkh) for _ in range(n_tx)))
+        split = _sign(key, op, out, tuple(TxOut.to_pkh(each, key.pkh) for _ in range(n_tx)))
         source.accept_tx(split)
         mine_on(source)
         payments = [
-            _sign(key, OutPoint(split.txid, i), split.outputs[i], (TxOut(each - 10_000, b"\x07" * 20),))
+            _sign(key, OutPoint(split.txid, i), split.outputs[i], (TxOut.to_pkh(each - 10_000, b"\x07" * 20),))
             for i in range(n_tx)
         ]
         warm = NodeState("W", PrivateKey.derive(1, "W"), consensus, clock)

@@ -19,6 +19,7 @@ from lab.chain.merkle import merkle_root
 from lab.chain.miner import make_template, mine
 from lab.chain.node_state import NodeState
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut
+from lab.chain.wallet import sign_inputs
 from lab.params import GENESIS_TIME, TARGET_BLOCK_INTERVAL
 
 START = GENESIS_TIME + 1_000_000  # the lab clock starts well after genesis
@@ -121,11 +122,7 @@ class World:
     ) -> Tx:
         """A tx spending `spends` (outpoint, spent output) signed by `owner`."""
         unsigned = Tx(tuple(TxIn(op, sequence=sequence) for op, _ in spends), tuple(outputs), locktime=locktime)
-        inputs = tuple(
-            TxIn(op, owner.sign(unsigned.sighash(n, out)), owner.pubkey, sequence)
-            for n, (op, out) in enumerate(spends)
-        )
-        return unsigned.with_inputs(inputs)
+        return unsigned.with_inputs(sign_inputs(owner, unsigned, [out for _, out in spends]))
 
     @staticmethod
     def coinbase_coin(block: Block) -> tuple[OutPoint, TxOut]:

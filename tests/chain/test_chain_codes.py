@@ -10,14 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from ecdsa.util import sigdecode_der, sigencode_der
 
 from lab.chain.block import Block
-from lab.chain.crypto import CURVE_ORDER, sha256d
+from lab.chain.crypto import CURVE_ORDER, der_decode, der_encode, sha256d
 from lab.chain.miner import failing_pow
+from lab.chain.script import (
+    ERR_BAD_OPCODE,
+    ERR_EQUALVERIFY,
+    ERR_EVAL_FALSE,
+    op_return_script,
+    p2pkh_script_sig,
+    push_data,
+    script_sig_parts,
+)
 from lab.chain.tx import NULL_OUTPOINT, OutPoint, Tx, TxIn, TxOut, make_coinbase
 from lab.chain.utxo import Coin
-from lab.chain.validation import REASONS, check_tx_inputs
+from lab.chain.validation import ERR_HIGH_S, POLICY_FAILED, REASONS, SCRIPT_FAILED, check_tx_inputs
+from lab.chain.wallet import script_sig_for, sign_inputs
 from lab.errors import ValidationError
 from lab.params import COIN, MAX_MONEY
 
@@ -30,15 +39,36 @@ def mature(a, height: int = 1) -> tuple[OutPoint, TxOut]:
 
 def pay(w, a, value: int = 10 * COIN, fee: int = 10_000, height: int = 1, to: bytes | None = None) -> Tx:
     op, out = mature(a, height)
-    outs = [TxOut(value, to or w.key("B").pkh)]
+    outs = [TxOut.to_pkh(value, to or w.key("B").pkh)]
     if out.value - value - fee:
-        outs.append(TxOut(out.value - value - fee, a.key.pkh))
+        outs.append(TxOut.to_pkh(out.value - value - fee, a.key.pkh))
     return w.signed_tx(a.key, [(op, out)], outs)
 
 
-def high_s(sig: bytes) -> bytes:
-    r, s = sigdecode_der(sig, CURVE_ORDER)
-    return sigencode_der(r, CURVE_ORDER - s, CURVE_ORDER)
+def high_s(txin: TxIn) -> TxIn:
+    """The same input with its signature's S replaced by n - S: still valid, now malleated."""
+    parts = script_sig_parts(txin.script_sig)
+    assert parts is not None
+    sig, pubkey = parts
+    rs = der_decode(sig[:-1])
+    assert rs is not None
+    return TxIn(txin.prevout, p2pkh_script_sig(der_encode(rs[0], CURVE_ORDER - rs[1]) + sig[-1:], pubkey), txin.sequence)
+
+
+EVAL_FALSE = SCRIPT_FAILED.format(ERR_EVAL_FALSE)
+WRONG_KEY = SCRIPT_FAILED.format(ERR_EQUALVERIFY)
+BAD_OPCODE = SCRIPT_FAILED.format(ERR_BAD_OPCODE)
+HIGH_S = POLICY_FAILED.format(ERR_HIGH_S)
+OP_TRUE = b"\x51"  # OP_1 alone: anyone can spend, and nodes do not relay it
+
+
+def confirm_to_script(w, a, script: bytes) -> OutPoint:
+    """A block (blocks may lock coins with any script) with a tx paying 1 coin to `script`."""
+    op, out = mature(a, 1)
+    unsigned = Tx((TxIn(op),), (TxOut(COIN, script), TxOut.to_pkh(out.value - COIN - 10_000, a.key.pkh)))
+    tx = unsigned.with_inputs(sign_inputs(a.key, unsigned, [out]))
+    assert a.process_block(w.block_on(a, txs=[tx])).status == "new-tip"
+    return OutPoint(tx.txid, 0)
 
 
 # --- scenarios: each raises the ValidationError under test -------------------------
@@ -75,7 +105,7 @@ def s_bad_cb_multiple(w, a):
 
 
 def s_bad_cb_length(w, a):
-    cb = Tx((TxIn(NULL_OUTPOINT, b"\x05"),), (TxOut(1, a.key.pkh),))
+    cb = Tx((TxIn(NULL_OUTPOINT, b"\x05"),), (TxOut.to_pkh(1, a.key.pkh),))
     a.process_block(w.with_txs(w.block_on(a), (cb,)))
 
 
@@ -86,7 +116,7 @@ def s_bad_cb_height(w, a):
 
 def s_bad_txns_nonfinal(w, a):
     op, out = mature(a)
-    late = w.signed_tx(a.key, [(op, out)], [TxOut(out.value - 10_000, a.key.pkh)], locktime=a.chain.height + 10, sequence=0)
+    late = w.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(out.value - 10_000, a.key.pkh)], locktime=a.chain.height + 10, sequence=0)
     b = w.block_on(a)
     a.process_block(w.with_txs(b, (b.txs[0], late)))
 
@@ -101,7 +131,7 @@ def s_block_missingorspent(w, a):
 
 def s_block_premature(w, a):
     op, out = mature(a, 4)  # height-4 coinbase in a height-5 block: 1 < 3
-    tx = w.signed_tx(a.key, [(op, out)], [TxOut(out.value, a.key.pkh)])
+    tx = w.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(out.value, a.key.pkh)])
     a.process_block(w.block_on(a, txs=[tx]))
 
 
@@ -158,7 +188,7 @@ def s_non_continuous_headers(w, a):
 
 
 def s_vin_empty(w, a):
-    a.accept_tx(Tx((), (TxOut(COIN, a.key.pkh),)))
+    a.accept_tx(Tx((), (TxOut.to_pkh(COIN, a.key.pkh),)))
 
 
 def s_vout_empty(w, a):
@@ -168,37 +198,37 @@ def s_vout_empty(w, a):
 
 def s_vout_negative(w, a):
     op, _ = mature(a)
-    a.accept_tx(Tx((TxIn(op),), (TxOut(-1, a.key.pkh),)))
+    a.accept_tx(Tx((TxIn(op),), (TxOut.to_pkh(-1, a.key.pkh),)))
 
 
 def s_vout_toolarge(w, a):
     op, _ = mature(a)
-    a.accept_tx(Tx((TxIn(op),), (TxOut(MAX_MONEY + 1, a.key.pkh),)))
+    a.accept_tx(Tx((TxIn(op),), (TxOut.to_pkh(MAX_MONEY + 1, a.key.pkh),)))
 
 
 def s_txouttotal_toolarge(w, a):
     op, _ = mature(a)
-    a.accept_tx(Tx((TxIn(op),), (TxOut(MAX_MONEY, a.key.pkh), TxOut(MAX_MONEY, a.key.pkh))))
+    a.accept_tx(Tx((TxIn(op),), (TxOut.to_pkh(MAX_MONEY, a.key.pkh), TxOut.to_pkh(MAX_MONEY, a.key.pkh))))
 
 
 def s_inputs_duplicate(w, a):
     op, out = mature(a)
-    a.accept_tx(w.signed_tx(a.key, [(op, out), (op, out)], [TxOut(COIN, a.key.pkh)]))
+    a.accept_tx(w.signed_tx(a.key, [(op, out), (op, out)], [TxOut.to_pkh(COIN, a.key.pkh)]))
 
 
 def s_prevout_null(w, a):
     op, _ = mature(a)
-    a.accept_tx(Tx((TxIn(op), TxIn(NULL_OUTPOINT)), (TxOut(COIN, a.key.pkh),)))
+    a.accept_tx(Tx((TxIn(op), TxIn(NULL_OUTPOINT)), (TxOut.to_pkh(COIN, a.key.pkh),)))
 
 
 def s_oversize(w, a):
     op, _ = mature(a)
-    a.accept_tx(Tx((TxIn(op, b"\x00" * 1_000_001),), (TxOut(COIN, a.key.pkh),)))
+    a.accept_tx(Tx((TxIn(op, b"\x00" * 1_000_001),), (TxOut.to_pkh(COIN, a.key.pkh),)))
 
 
 def s_tx_size(w, a):
     op, _ = mature(a)
-    a.accept_tx(Tx((TxIn(op, b"\x00" * 200_000),), (TxOut(COIN, a.key.pkh),)))
+    a.accept_tx(Tx((TxIn(op, b"\x00" * 200_000),), (TxOut.to_pkh(COIN, a.key.pkh),)))
 
 
 def s_coinbase(w, a):
@@ -211,7 +241,7 @@ def s_dust(w, a):
 
 def s_non_final(w, a):
     op, out = mature(a)
-    a.accept_tx(w.signed_tx(a.key, [(op, out)], [TxOut(out.value - 10_000, a.key.pkh)], locktime=a.chain.height + 5, sequence=0))
+    a.accept_tx(w.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(out.value - 10_000, a.key.pkh)], locktime=a.chain.height + 5, sequence=0))
 
 
 def s_missingorspent(w, a):
@@ -227,13 +257,13 @@ def s_premature(w, a):
 
 def s_in_belowout(w, a):
     op, out = mature(a)
-    a.accept_tx(w.signed_tx(a.key, [(op, out)], [TxOut(out.value + 1, a.key.pkh)]))
+    a.accept_tx(w.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(out.value + 1, a.key.pkh)]))
 
 
 def s_inputvalues_outofrange(w, a):
     op1, op2 = OutPoint(b"\x01" * 32, 0), OutPoint(b"\x02" * 32, 0)
-    coins = {op1: Coin(TxOut(MAX_MONEY, a.key.pkh), 1, False), op2: Coin(TxOut(MAX_MONEY, a.key.pkh), 1, False)}
-    tx = Tx((TxIn(op1), TxIn(op2)), (TxOut(COIN, a.key.pkh),))
+    coins = {op1: Coin(TxOut.to_pkh(MAX_MONEY, a.key.pkh), 1, False), op2: Coin(TxOut.to_pkh(MAX_MONEY, a.key.pkh), 1, False)}
+    tx = Tx((TxIn(op1), TxIn(op2)), (TxOut.to_pkh(COIN, a.key.pkh),))
     check_tx_inputs(tx, coins.get, 10, a.consensus)
 
 
@@ -243,19 +273,61 @@ def s_min_relay_fee(w, a):
 
 def s_wrong_key(w, a):
     op, out = mature(a)
-    a.accept_tx(w.signed_tx(w.key("B"), [(op, out)], [TxOut(out.value - 10_000, a.key.pkh)]))
+    a.accept_tx(w.signed_tx(w.key("B"), [(op, out)], [TxOut.to_pkh(out.value - 10_000, a.key.pkh)]))
 
 
 def s_invalid_signature(w, a):
     good = pay(w, a)
     i = good.inputs[0]
-    a.accept_tx(good.with_inputs((TxIn(i.prevout, a.key.sign(sha256d(b"something else")), i.pubkey),)))
+    a.accept_tx(good.with_inputs((TxIn(i.prevout, script_sig_for(a.key, sha256d(b"something else"))),)))
 
 
 def s_high_s(w, a):
     good = pay(w, a)
+    a.accept_tx(good.with_inputs((high_s(good.inputs[0]),)))
+
+
+def s_version(w, a):
+    op, out = mature(a)
+    unsigned = Tx((TxIn(op),), (TxOut.to_pkh(out.value - 10_000, a.key.pkh),), version=3)
+    a.accept_tx(unsigned.with_inputs(sign_inputs(a.key, unsigned, [out])))
+
+
+def s_scriptsig_size(w, a):
+    good = pay(w, a)
     i = good.inputs[0]
-    a.accept_tx(good.with_inputs((TxIn(i.prevout, high_s(i.signature), i.pubkey),)))
+    a.accept_tx(good.with_inputs((TxIn(i.prevout, push_data(b"\x00" * 500) * 4 + i.script_sig),)))
+
+
+def s_scriptsig_not_pushonly(w, a):
+    good = pay(w, a)
+    i = good.inputs[0]
+    a.accept_tx(good.with_inputs((TxIn(i.prevout, i.script_sig + b"\x61"),)))  # ... OP_NOP
+
+
+def s_scriptpubkey(w, a):
+    op, out = mature(a)
+    unsigned = Tx((TxIn(op),), (TxOut(out.value - 10_000, OP_TRUE),))
+    a.accept_tx(unsigned.with_inputs(sign_inputs(a.key, unsigned, [out])))
+
+
+def s_multi_op_return(w, a):
+    op, out = mature(a)
+    outs = (TxOut(0, op_return_script(b"one")), TxOut(0, op_return_script(b"two")),
+            TxOut.to_pkh(out.value - 10_000, a.key.pkh))
+    unsigned = Tx((TxIn(op),), outs)
+    a.accept_tx(unsigned.with_inputs(sign_inputs(a.key, unsigned, [out])))
+
+
+def s_nonstandard_inputs(w, a):
+    op = confirm_to_script(w, a, OP_TRUE)
+    a.accept_tx(Tx((TxIn(op),), (TxOut.to_pkh(COIN - 10_000, a.key.pkh),)))
+
+
+def s_bad_opcode(w, a):
+    op = confirm_to_script(w, a, b"\x93\x52\x87")  # OP_ADD OP_2 OP_EQUAL: the lab does no arithmetic
+    spend = Tx((TxIn(op, b"\x51\x51"),), (TxOut.to_pkh(COIN - 10_000, a.key.pkh),))  # OP_1 OP_1
+    a.process_block(w.block_on(a, txs=[spend]))
 
 
 def s_already_in_mempool(w, a):
@@ -298,7 +370,8 @@ CATALOGUE: dict[str, tuple[Callable, bool]] = {
     "bad-txns-nonfinal": (s_bad_txns_nonfinal, True),
     "bad-cb-amount": (s_bad_cb_amount, True),
     "bad-txns-BIP30": (s_bad_txns_bip30, True),
-    "bad-txns-invalid-signature": (s_invalid_signature, True),
+    EVAL_FALSE: (s_invalid_signature, True),
+    BAD_OPCODE: (s_bad_opcode, True),
     "time-too-new": (s_time_too_new, False),
     "time-too-old": (s_time_too_old, True),
     "bad-diffbits": (s_bad_diffbits, True),
@@ -318,13 +391,19 @@ CATALOGUE: dict[str, tuple[Callable, bool]] = {
     "bad-txns-premature-spend-of-coinbase": (s_premature, False),
     "bad-txns-in-belowout": (s_in_belowout, True),
     "bad-txns-inputvalues-outofrange": (s_inputvalues_outofrange, True),
-    "bad-txns-wrong-key": (s_wrong_key, True),
+    WRONG_KEY: (s_wrong_key, True),
     "coinbase": (s_coinbase, True),
     "tx-size": (s_tx_size, False),
     "dust": (s_dust, False),
     "non-final": (s_non_final, False),
     "min relay fee not met": (s_min_relay_fee, False),
-    "sig-high-s": (s_high_s, False),
+    HIGH_S: (s_high_s, False),
+    "version": (s_version, False),
+    "scriptsig-size": (s_scriptsig_size, False),
+    "scriptsig-not-pushonly": (s_scriptsig_not_pushonly, False),
+    "scriptpubkey": (s_scriptpubkey, False),
+    "multi-op-return": (s_multi_op_return, False),
+    "bad-txns-nonstandard-inputs": (s_nonstandard_inputs, False),
     "txn-already-in-mempool": (s_already_in_mempool, False),
     "txn-already-known": (s_already_known, False),
     "txn-mempool-conflict": (s_mempool_conflict, False),
@@ -335,7 +414,7 @@ CATALOGUE: dict[str, tuple[Callable, bool]] = {
 EXTRA = {
     "block missingorspent": ("bad-txns-inputs-missingorspent", s_block_missingorspent, True),
     "block premature coinbase": ("bad-txns-premature-spend-of-coinbase", s_block_premature, True),
-    "block bad signature": ("bad-txns-invalid-signature", s_block_invalid_signature, True),
+    "block bad signature": (EVAL_FALSE, s_block_invalid_signature, True),
 }
 
 
@@ -369,7 +448,7 @@ def test_high_s_is_policy_only_a_block_may_carry_it(funded) -> None:
     world, a = funded
     good = pay(world, a)
     i = good.inputs[0]
-    malleated = good.with_inputs((TxIn(i.prevout, high_s(i.signature), i.pubkey),))
+    malleated = good.with_inputs((high_s(i),))
     assert malleated.txid != good.txid  # the malleability low-S rules exist to stop
     result = a.process_block(world.block_on(a, txs=[malleated]))
     assert result.status == "new-tip"

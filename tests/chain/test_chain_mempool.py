@@ -19,16 +19,16 @@ def coin(a, height: int):
 def split(world, a, height: int, values: list[int], fee: int = 10_000):
     """A tx spending A's coinbase at `height` into outputs of `values` (rest is change... or fee)."""
     op, out = coin(a, height)
-    outs = [TxOut(v, a.key.pkh) for v in values]
+    outs = [TxOut.to_pkh(v, a.key.pkh) for v in values]
     rest = out.value - sum(values) - fee
     if rest:
-        outs.append(TxOut(rest, a.key.pkh))
+        outs.append(TxOut.to_pkh(rest, a.key.pkh))
     return world.signed_tx(a.key, [(op, out)], outs)
 
 
 def spend_output(world, a, tx, index: int, fee: int):
     out = tx.outputs[index]
-    return world.signed_tx(a.key, [(OutPoint(tx.txid, index), out)], [TxOut(out.value - fee, a.key.pkh)])
+    return world.signed_tx(a.key, [(OutPoint(tx.txid, index), out)], [TxOut.to_pkh(out.value - fee, a.key.pkh)])
 
 
 def test_a_chain_of_unconfirmed_transactions(funded) -> None:
@@ -88,7 +88,7 @@ def test_the_orphan_pool_is_bounded(funded) -> None:
 def test_an_orphan_that_turns_out_invalid_is_rejected(funded) -> None:
     world, a = funded
     parent = split(world, a, 1, [10 * COIN])
-    greedy = world.signed_tx(a.key, [(OutPoint(parent.txid, 0), parent.outputs[0])], [TxOut(11 * COIN, a.key.pkh)])
+    greedy = world.signed_tx(a.key, [(OutPoint(parent.txid, 0), parent.outputs[0])], [TxOut.to_pkh(11 * COIN, a.key.pkh)])
     assert a.accept_tx(greedy).status == "orphan"
     r = a.accept_tx(parent)
     assert r.accepted == [parent]

@@ -18,7 +18,7 @@ def test_search_in_slices_finds_a_valid_block(world) -> None:
         block = miner.search(1)  # one nonce per slice: the caller stays in charge
     assert pow.check_proof_of_work(block.hash, block.header.bits)
     assert miner.hashes_done == block.header.nonce + 1
-    assert coinbase_height(block.txs[0].inputs[0].signature) == 1
+    assert coinbase_height(block.txs[0].inputs[0].script_sig) == 1
     assert a.process_block(block).status == "new-tip"
 
 
@@ -39,7 +39,7 @@ def test_nonce_space_exhausted_rolls_the_extra_nonce(world) -> None:
     assert miner.search(12) is None
     assert (miner.extra_nonce, miner.nonce, miner.hashes_done) == (1, 7, 12)
     assert miner.coinbase.txid != first_coinbase
-    assert coinbase_height(miner.coinbase.inputs[0].signature) == 1
+    assert coinbase_height(miner.coinbase.inputs[0].script_sig) == 1
 
 
 def test_rolled_block_is_valid(world) -> None:

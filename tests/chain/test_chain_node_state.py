@@ -14,7 +14,7 @@ from lab.params import COIN
 EXPECTED = {
     "overpay": "bad-cb-amount",
     "double-spend": "bad-txns-inputs-missingorspent",
-    "bad-signature": "bad-txns-invalid-signature",
+    "bad-signature": "mandatory-script-verify-flag-failed (Script evaluated without error but finished with a false/empty top stack element)",
     "bad-merkle": "bad-txnmrklroot",
     "future-time": "time-too-new",
     "bad-pow": "high-hash",
@@ -53,11 +53,11 @@ def test_a_block_of_txs_already_in_the_mempool_skips_signature_checks(funded) ->
     # Split a coin into 10 outputs, confirm it, then spend each output in its own tx.
     op = OutPoint(a.chain.blocks[a.chain.active[1].hash].txs[0].txid, 0)
     out = a.chain.utxo[op].out
-    split = world.signed_tx(a.key, [(op, out)], [TxOut(4 * COIN, a.key.pkh)] * 10 + [TxOut(out.value - 40 * COIN - 10_000, a.key.pkh)])
+    split = world.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(4 * COIN, a.key.pkh)] * 10 + [TxOut.to_pkh(out.value - 40 * COIN - 10_000, a.key.pkh)])
     a.accept_tx(split)
     world.mine(a, also=[b])
     txs = [
-        world.signed_tx(a.key, [(OutPoint(split.txid, i), split.outputs[i])], [TxOut(4 * COIN - 10_000, world.key("C").pkh)])
+        world.signed_tx(a.key, [(OutPoint(split.txid, i), split.outputs[i])], [TxOut.to_pkh(4 * COIN - 10_000, world.key("C").pkh)])
         for i in range(10)
     ]
     for tx in txs:
@@ -96,6 +96,6 @@ def test_invariant_checks_notice_corruption(funded) -> None:
     world, a = funded
     assert check_node(a) == []
     assert replay_utxo(a.chain) == a.chain.utxo.snapshot()
-    a.chain.utxo.add(OutPoint(b"\x99" * 32, 0), Coin(TxOut(COIN, a.key.pkh), 1, False))
+    a.chain.utxo.add(OutPoint(b"\x99" * 32, 0), Coin(TxOut.to_pkh(COIN, a.key.pkh), 1, False))
     problems = check_node(a)
     assert any("replay" in p for p in problems)

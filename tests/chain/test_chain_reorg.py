@@ -89,7 +89,7 @@ def test_a_branch_that_double_spends_evicts_the_loser_and_its_child(funded) -> N
     # A rival block spends the same coin elsewhere (Alice's key, another payee).
     op = pay.inputs[0].prevout
     out = a.chain.utxo[op].out
-    theft = world.signed_tx(a.key, [(op, out)], [TxOut(out.value - 10_000, world.key("M").pkh)])
+    theft = world.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(out.value - 10_000, world.key("M").pkh)])
     result = a.process_block(world.block_on(a, txs=[theft]))
     evicted = [e for e in result.events if isinstance(e, TxEvicted)]
     assert [(e.txid, e.code) for e in evicted] == [(pay.txid, "conflict"), (child.txid, "conflict")]
@@ -103,7 +103,7 @@ def test_a_reorg_evicts_what_is_no_longer_valid(funded) -> None:
     world.mine(a, 3)  # blocks 5..7
     # Spend block 4's coinbase, valid in block 8 on A's chain.
     cb4 = a.chain.blocks[a.chain.active[4].hash].txs[0]
-    spend = world.signed_tx(a.key, [(OutPoint(cb4.txid, 0), cb4.outputs[0])], [TxOut(cb4.outputs[0].value - 10_000, a.key.pkh)])
+    spend = world.signed_tx(a.key, [(OutPoint(cb4.txid, 0), cb4.outputs[0])], [TxOut.to_pkh(cb4.outputs[0].value - 10_000, a.key.pkh)])
     a.accept_tx(spend)
     # A rival branch from height 3 outgrows A's chain: block 4 (and its coinbase) is dropped.
     rival = world.branch(a, a.chain.active[3].hash, 5, to=world.key("B").pkh)

@@ -130,7 +130,7 @@ def test_apply_then_undo_restores_exactly() -> None:
     cb = make_coinbase(1, 50 * COIN, pkh)
     utxo.apply_tx(cb, 1)
     before = utxo.snapshot()
-    spend = Tx((TxIn(OutPoint(cb.txid, 0)),), (TxOut(20 * COIN, pkh), TxOut(30 * COIN, b"\x02" * 20)))
+    spend = Tx((TxIn(OutPoint(cb.txid, 0)),), (TxOut.to_pkh(20 * COIN, pkh), TxOut.to_pkh(30 * COIN, b"\x02" * 20)))
     undo = utxo.apply_tx(spend, 2)
     assert undo == (Coin(cb.outputs[0], 1, True),)
     assert [op.index for op, _ in utxo.coins_for(pkh)] == [0]
@@ -143,7 +143,7 @@ def test_utxo_refuses_impossible_moves() -> None:
     utxo = UtxoSet()
     with pytest.raises(UtxoError):
         utxo.spend(OutPoint(b"\x00" * 32, 0))
-    coin = Coin(TxOut(1, b"\x01" * 20), 1, False)
+    coin = Coin(TxOut.to_pkh(1, b"\x01" * 20), 1, False)
     utxo.add(OutPoint(b"\x01" * 32, 0), coin)
     with pytest.raises(UtxoError):
         utxo.add(OutPoint(b"\x01" * 32, 0), coin)

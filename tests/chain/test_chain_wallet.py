@@ -85,7 +85,7 @@ def test_respend_builds_a_deliberate_double_spend(funded) -> None:
     spends = [(i.prevout, a.chain.utxo[i.prevout].out) for i in first.inputs]
     again = a.wallet.respend(spends, mallory.pkh, 30 * COIN)
     assert [i.prevout for i in again.inputs] == [i.prevout for i in first.inputs]
-    assert again.outputs[0] == TxOut(30 * COIN, mallory.pkh)
+    assert again.outputs[0] == TxOut.to_pkh(30 * COIN, mallory.pkh)
     with pytest.raises(ValidationError, match="txn-mempool-conflict"):
         a.accept_tx(again)
     with pytest.raises(WalletError, match="hold 50"):

@@ -32,7 +32,7 @@ from lab.chain.invariants import check_node
 from lab.chain.miner import make_template, mine, template_from_mempool
 from lab.chain.node_state import NodeState
 from lab.chain.tx import Tx, TxIn, TxOut
-from lab.chain.wallet import Wallet
+from lab.chain.wallet import Wallet, sign_inputs
 from lab.errors import ValidationError, WalletError
 from lab.params import GENESIS_TIME
 
@@ -117,8 +117,8 @@ class ChainMachine(RuleBasedStateMachine):
         coin = self.node.chain.utxo[op]
         owner = next(o for o in OWNERS if KEYS[o].pkh == coin.out.pubkey_hash)
         key = KEYS[owner]
-        unsigned = Tx((TxIn(op),), (TxOut(coin.out.value - 20_000, KEYS[receiver].pkh),))
-        tx = unsigned.with_inputs((TxIn(op, key.sign(unsigned.sighash(0, coin.out)), key.pubkey),))
+        unsigned = Tx((TxIn(op),), (TxOut.to_pkh(coin.out.value - 20_000, KEYS[receiver].pkh),))
+        tx = unsigned.with_inputs(sign_inputs(key, unsigned, [coin.out]))
         with pytest.raises(ValidationError):
             self.node.accept_tx(tx)
         self.conflicts.append(tx)

@@ -23,17 +23,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
-from ecdsa.util import sigdecode_der, sigencode_der
 from labtest import lab_session, run_ok
 from robustkit import RawPeer, internal_errors, run
 
 from lab.chain import pow
 from lab.chain.block import Block, BlockHeader
-from lab.chain.crypto import CURVE_ORDER, PrivateKey, sha256d
+from lab.chain.crypto import CURVE_ORDER, PrivateKey, der_decode, der_encode, sha256d
 from lab.chain.merkle import merkle_root
 from lab.chain.miner import failing_pow, make_template, mine
 from lab.chain.node_state import FORGE_RULES
+from lab.chain.script import p2pkh_script_sig, script_sig_parts
 from lab.chain.tx import NULL_OUTPOINT, OutPoint, Tx, TxIn, TxOut, make_coinbase
+from lab.chain.wallet import script_sig_for, sign_inputs
 from lab.commands.session import Session
 from lab.lab import Lab
 from lab.net import messages as m
@@ -61,14 +62,13 @@ class Forger:
                locktime: int = 0, sequence: int = 0xFFFF_FFFF) -> Tx:
         key = key or self.key
         unsigned = Tx(tuple(TxIn(op, sequence=sequence) for op, _ in spends), tuple(outputs), locktime=locktime)
-        return unsigned.with_inputs(tuple(TxIn(op, key.sign(unsigned.sighash(n, out)), key.pubkey, sequence)
-                                          for n, (op, out) in enumerate(spends)))
+        return unsigned.with_inputs(sign_inputs(key, unsigned, [out for _, out in spends]))
 
     def pay(self, height: int = 2, value: int = 10 * COIN, fee: int = 10_000) -> Tx:
         op, out = self.coin(height)
-        outs = [TxOut(value, b"\x42" * 20)]
+        outs = [TxOut.to_pkh(value, b"\x42" * 20)]
         if out.value - value - fee:
-            outs.append(TxOut(out.value - value - fee, self.key.pkh))
+            outs.append(TxOut.to_pkh(out.value - value - fee, self.key.pkh))
         return self.signed([(op, out)], outs)
 
     # blocks
@@ -96,9 +96,19 @@ class Forger:
         return self.chain.height
 
 
-def high_s(sig: bytes) -> bytes:
-    r, s = sigdecode_der(sig, CURVE_ORDER)
-    return sigencode_der(r, CURVE_ORDER - s, CURVE_ORDER)
+def high_s(txin: TxIn) -> TxIn:
+    """The same input with S replaced by n - S: valid in a block, refused by relay policy."""
+    parts = script_sig_parts(txin.script_sig)
+    assert parts is not None
+    sig, pubkey = parts
+    rs = der_decode(sig[:-1])
+    assert rs is not None
+    return TxIn(txin.prevout, p2pkh_script_sig(der_encode(rs[0], CURVE_ORDER - rs[1]) + sig[-1:], pubkey), txin.sequence)
+
+
+EVAL_FALSE = "mandatory-script-verify-flag-failed (Script evaluated without error but finished with a false/empty top stack element)"
+WRONG_KEY = "mandatory-script-verify-flag-failed (Script failed an OP_EQUALVERIFY operation)"
+HIGH_S = "non-mandatory-script-verify-flag (Non-canonical signature: S value is unnecessarily high)"
 
 
 @dataclass
@@ -130,33 +140,32 @@ def _duplicate_txs(fg: Forger) -> Block:
 
 def _nonfinal_in_block(fg: Forger) -> Block:
     op, out = fg.coin(2)
-    late = fg.signed([(op, out)], [TxOut(out.value - 10_000, fg.key.pkh)], locktime=fg.height() + 10, sequence=0)
+    late = fg.signed([(op, out)], [TxOut.to_pkh(out.value - 10_000, fg.key.pkh)], locktime=fg.height() + 10, sequence=0)
     return fg.block((late,))
 
 
 def _bad_sig_tx(fg: Forger) -> Tx:
     good = fg.pay()
     i = good.inputs[0]
-    return good.with_inputs((TxIn(i.prevout, fg.key.sign(sha256d(b"something else")), i.pubkey),))
+    return good.with_inputs((TxIn(i.prevout, script_sig_for(fg.key, sha256d(b"something else"))),))
 
 
 def _high_s_tx(fg: Forger) -> Tx:
     good = fg.pay()
-    i = good.inputs[0]
-    return good.with_inputs((TxIn(i.prevout, high_s(i.signature), i.pubkey),))
+    return good.with_inputs((high_s(good.inputs[0]),))
 
 
 def _spent_tx(fg: Forger) -> Tx:
     confirmed = fg.chain.blocks[fg.chain.tip.hash].txs[1]
     op = confirmed.inputs[0].prevout  # spent by the confirmed payment
     return fg.signed([(op, fg.chain.blocks[fg.chain.active[1].hash].txs[0].outputs[0])],
-                     [TxOut(COIN, fg.key.pkh)])
+                     [TxOut.to_pkh(COIN, fg.key.pkh)])
 
 
 def big_tx(fg: Forger, inputs: int) -> Tx:
     """`inputs` inputs with the largest signature field a tx may carry (10,000 bytes each)."""
-    ins = tuple(TxIn(OutPoint(sha256d(bytes([i])), 0), b"\x30" * 10_000, fg.key.pubkey) for i in range(inputs))
-    return Tx(ins, (TxOut(COIN, fg.key.pkh),))
+    ins = tuple(TxIn(OutPoint(sha256d(bytes([i])), 0), b"\x30" * 10_000) for i in range(inputs))
+    return Tx(ins, (TxOut.to_pkh(COIN, fg.key.pkh),))
 
 
 def _orphan_block(fg: Forger) -> Block:
@@ -179,7 +188,7 @@ CASES: dict[str, Case] = {
     "bad-cb-multiple": Case("bad-cb-multiple", True, blk(lambda f: f.remine(
         f.block(), txs=(f.block().txs[0], make_coinbase(99, 1, f.key.pkh)), fix_merkle=True)), "block"),
     "bad-cb-length": Case("bad-cb-length", True, blk(lambda f: f.remine(
-        f.block(), txs=(Tx((TxIn(NULL_OUTPOINT, b"\x05"),), (TxOut(1, f.key.pkh),)),), fix_merkle=True)), "block"),
+        f.block(), txs=(Tx((TxIn(NULL_OUTPOINT, b"\x05"),), (TxOut.to_pkh(1, f.key.pkh),)),), fix_merkle=True)), "block"),
     "bad-cb-height": Case("bad-cb-height", True, blk(lambda f: f.remine(
         f.block(), txs=(make_coinbase(f.height() + 7, 1, f.key.pkh),), fix_merkle=True)), "block"),
     "bad-txns-nonfinal": Case("bad-txns-nonfinal", True, blk(_nonfinal_in_block), "block"),
@@ -188,8 +197,8 @@ CASES: dict[str, Case] = {
     "block-double-spend": Case("bad-txns-inputs-missingorspent", True,
                                blk(lambda f: f.state.forge_block("double-spend")), "block"),
     "block-premature-coinbase": Case("bad-txns-premature-spend-of-coinbase", True, blk(lambda f: f.block(
-        (f.signed([f.coin(f.height())], [TxOut(f.coin(f.height())[1].value, f.key.pkh)]),))), "block"),
-    "block-bad-signature": Case("bad-txns-invalid-signature", True,
+        (f.signed([f.coin(f.height())], [TxOut.to_pkh(f.coin(f.height())[1].value, f.key.pkh)]),))), "block"),
+    "block-bad-signature": Case(EVAL_FALSE, True,
                                 blk(lambda f: f.state.forge_block("bad-signature")), "block"),
     "time-too-old": Case("time-too-old", True, blk(lambda f: f.block(time=f.chain.tip.median_time_past())), "block"),
     "bad-diffbits": Case("bad-diffbits", True, blk(lambda f: f.remine(f.block(), bits=pow.bits_for_zero_bits(DIFFICULTY - 2))),
@@ -208,41 +217,41 @@ CASES: dict[str, Case] = {
     "prev-blk-not-found": Case("", False, lambda f: [m.MsgHeaders((f.remine(f.block(), prev_hash=b"\x42" * 32).header,))],
                                "headers"),
     # transactions: consensus failures are punished ...
-    "bad-txns-vin-empty": Case("bad-txns-vin-empty", True, tx(lambda f: Tx((), (TxOut(COIN, f.key.pkh),)))),
+    "bad-txns-vin-empty": Case("bad-txns-vin-empty", True, tx(lambda f: Tx((), (TxOut.to_pkh(COIN, f.key.pkh),)))),
     "bad-txns-vout-empty": Case("bad-txns-vout-empty", True, tx(lambda f: Tx((TxIn(f.coin(2)[0]),), ()))),
     "bad-txns-vout-negative": Case("bad-txns-vout-negative", True,
-                                   tx(lambda f: Tx((TxIn(f.coin(2)[0]),), (TxOut(-1, f.key.pkh),)))),
+                                   tx(lambda f: Tx((TxIn(f.coin(2)[0]),), (TxOut.to_pkh(-1, f.key.pkh),)))),
     "bad-txns-vout-toolarge": Case("bad-txns-vout-toolarge", True,
-                                   tx(lambda f: Tx((TxIn(f.coin(2)[0]),), (TxOut(MAX_MONEY + 1, f.key.pkh),)))),
+                                   tx(lambda f: Tx((TxIn(f.coin(2)[0]),), (TxOut.to_pkh(MAX_MONEY + 1, f.key.pkh),)))),
     "bad-txns-txouttotal-toolarge": Case("bad-txns-txouttotal-toolarge", True, tx(lambda f: Tx(
-        (TxIn(f.coin(2)[0]),), (TxOut(MAX_MONEY, f.key.pkh), TxOut(MAX_MONEY, f.key.pkh))))),
+        (TxIn(f.coin(2)[0]),), (TxOut.to_pkh(MAX_MONEY, f.key.pkh), TxOut.to_pkh(MAX_MONEY, f.key.pkh))))),
     "bad-txns-inputs-duplicate": Case("bad-txns-inputs-duplicate", True, tx(lambda f: f.signed(
-        [f.coin(2), f.coin(2)], [TxOut(COIN, f.key.pkh)]))),
+        [f.coin(2), f.coin(2)], [TxOut.to_pkh(COIN, f.key.pkh)]))),
     "bad-txns-prevout-null": Case("bad-txns-prevout-null", True, tx(lambda f: Tx(
-        (TxIn(f.coin(2)[0]), TxIn(NULL_OUTPOINT)), (TxOut(COIN, f.key.pkh),)))),
+        (TxIn(f.coin(2)[0]), TxIn(NULL_OUTPOINT)), (TxOut.to_pkh(COIN, f.key.pkh),)))),
     "bad-txns-oversize": Case("bad-txns-oversize", True, tx(lambda f: big_tx(f, 101))),
     "coinbase": Case("coinbase", True, tx(lambda f: make_coinbase(f.height() + 1, COIN, f.key.pkh))),
     "bad-txns-in-belowout": Case("bad-txns-in-belowout", True, tx(lambda f: f.signed(
-        [f.coin(2)], [TxOut(f.coin(2)[1].value + 1, f.key.pkh)]))),
-    "bad-txns-wrong-key": Case("bad-txns-wrong-key", True, tx(lambda f: f.signed(
-        [f.coin(2)], [TxOut(f.coin(2)[1].value - 10_000, f.key.pkh)], key=PrivateKey.derive(99, "mallory")))),
-    "bad-txns-invalid-signature": Case("bad-txns-invalid-signature", True, tx(_bad_sig_tx)),
+        [f.coin(2)], [TxOut.to_pkh(f.coin(2)[1].value + 1, f.key.pkh)]))),
+    "bad-txns-wrong-key": Case(WRONG_KEY, True, tx(lambda f: f.signed(
+        [f.coin(2)], [TxOut.to_pkh(f.coin(2)[1].value - 10_000, f.key.pkh)], key=PrivateKey.derive(99, "mallory")))),
+    "bad-txns-invalid-signature": Case(EVAL_FALSE, True, tx(_bad_sig_tx)),
     # ... policy, and what the sender may not know yet, is not
     "bad-txns-inputs-missingorspent": Case("bad-txns-inputs-missingorspent", False, tx(_spent_tx)),
     "bad-txns-premature-spend-of-coinbase": Case("bad-txns-premature-spend-of-coinbase", False, tx(
-        lambda f: f.signed([f.coin(f.height())], [TxOut(f.coin(f.height())[1].value - 10_000, f.key.pkh)]))),
+        lambda f: f.signed([f.coin(f.height())], [TxOut.to_pkh(f.coin(f.height())[1].value - 10_000, f.key.pkh)]))),
     "tx-size": Case("tx-size", False, tx(lambda f: big_tx(f, 11))),
     "dust": Case("dust", False, tx(lambda f: f.pay(value=545))),
     "non-final": Case("non-final", False, tx(lambda f: f.signed(
-        [f.coin(2)], [TxOut(f.coin(2)[1].value - 10_000, f.key.pkh)], locktime=f.height() + 5, sequence=0))),
+        [f.coin(2)], [TxOut.to_pkh(f.coin(2)[1].value - 10_000, f.key.pkh)], locktime=f.height() + 5, sequence=0))),
     "min relay fee not met": Case("min relay fee not met", False, tx(lambda f: f.pay(fee=0))),
-    "sig-high-s": Case("sig-high-s", False, tx(_high_s_tx)),
+    "sig-high-s": Case(HIGH_S, False, tx(_high_s_tx)),
     "txn-mempool-conflict": Case("txn-mempool-conflict", False, _conflict),
     # a duplicate is not even a rejection: nothing happens
     "txn-already-in-mempool": Case("", False, lambda f: [m.MsgTx(t := f.pay(3)), m.MsgTx(t)]),
     "txn-already-known": Case("", False, tx(lambda f: f.chain.blocks[f.chain.tip.hash].txs[1])),
-    "orphan-tx": Case("", False, tx(lambda f: f.signed([(OutPoint(b"\x55" * 32, 0), TxOut(COIN, f.key.pkh))],
-                                                      [TxOut(COIN - 10_000, f.key.pkh)]))),
+    "orphan-tx": Case("", False, tx(lambda f: f.signed([(OutPoint(b"\x55" * 32, 0), TxOut.to_pkh(COIN, f.key.pkh))],
+                                                      [TxOut.to_pkh(COIN - 10_000, f.key.pkh)]))),
 }
 
 

@@ -37,18 +37,19 @@ u64 = st.integers(0, 2**64 - 1)
 h32 = st.binary(min_size=32, max_size=32)
 
 outpoints = st.builds(OutPoint, h32, u32)
-txins = st.builds(TxIn, outpoints, st.binary(max_size=80), st.binary(max_size=40), u32)
-txouts = st.builds(TxOut, i64, st.binary(min_size=20, max_size=20))
+txins = st.builds(TxIn, outpoints, st.binary(max_size=120), u32)
+txouts = st.builds(TxOut, i64, st.binary(max_size=40))
 txs = st.builds(Tx, st.lists(txins, max_size=3).map(tuple), st.lists(txouts, max_size=3).map(tuple), u32, u32)
 headers = st.builds(BlockHeader, i32, h32, h32, u32, u32, u32)
 blocks = st.builds(Block, headers, st.lists(txs, max_size=3).map(tuple))
 inv_items = st.builds(m.InvItem, st.sampled_from([m.MSG_TX, m.MSG_BLOCK, 0, 7, 0xFFFF_FFFF]), h32)
+net_addrs = st.builds(m.NetAddr, u64, st.binary(min_size=16, max_size=16), st.integers(0, 0xFFFF))
 addrs = st.builds(m.AddrEntry, u32, u64, st.binary(min_size=16, max_size=16), st.integers(0, 0xFFFF))
 user_agents = st.text(max_size=60).filter(lambda s: len(s.encode()) <= 256)
 ascii_text = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=12)
 
 MESSAGES = {
-    "version": st.builds(m.MsgVersion, i32, u64, i64, u64, user_agents, i32),
+    "version": st.builds(m.MsgVersion, i32, u64, i64, u64, user_agents, i32, net_addrs, net_addrs, st.one_of(st.none(), u8)),
     "verack": st.just(m.MsgVerack()),
     "ping": st.builds(m.MsgPing, u64),
     "pong": st.builds(m.MsgPong, u64),

@@ -240,9 +240,9 @@ def random_message(rng, known: list[bytes], tip_header) -> m.Message:
                            bits, rng.getrandbits(32))
 
     def tx() -> Tx:
-        ins = tuple(TxIn(OutPoint(h(), rng.choice([0, 1, 0xFFFFFFFF])), rng.randbytes(rng.randint(0, 72)),
-                         rng.randbytes(rng.choice([0, 33])), rng.getrandbits(32)) for _ in range(rng.randint(0, 3)))
-        outs = tuple(TxOut(rng.choice([0, 1, 546, 10**8, -5, 21 * 10**14 + 1]), rng.randbytes(20))
+        ins = tuple(TxIn(OutPoint(h(), rng.choice([0, 1, 0xFFFFFFFF])), rng.randbytes(rng.randint(0, 110)),
+                         rng.getrandbits(32)) for _ in range(rng.randint(0, 3)))
+        outs = tuple(TxOut(rng.choice([0, 1, 546, 10**8, -5, 21 * 10**14 + 1]), rng.randbytes(rng.choice([0, 25, 40])))
                      for _ in range(rng.randint(0, 3)))
         return Tx(ins, outs, rng.getrandbits(32), rng.choice([0, 0, 5, 600_000_000]))
 

@@ -30,6 +30,7 @@ from lab.chain.block import GENESIS
 from lab.chain.crypto import sha256d
 from lab.chain.miner import BlockTemplate, Miner
 from lab.chain.pow import bits_for_zero_bits
+from lab.chain.script import p2pkh_script_sig
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut
 from lab.commands.session import Session
 from lab.lab import Lab
@@ -181,15 +182,18 @@ def test_a_flood_of_max_size_junk_never_starves_honest_peers():
 
 
 # --- pools and queues within their caps -------------------------------------------------------------
+FAKE_SCRIPT_SIG = p2pkh_script_sig(b"\x30" * 70, b"\x02" * 33)  # the shape of a signature and a key
+
+
 def orphan_tx(i: int) -> Tx:
     """A tx spending an output nobody has heard of: kept as an orphan, not punished."""
-    return Tx((TxIn(OutPoint(rand32(i, b"missing-parent"), 0), b"\x30" * 70, b"\x02" * 33),),
-              (TxOut(10_000, b"\x33" * 20),))
+    return Tx((TxIn(OutPoint(rand32(i, b"missing-parent"), 0), FAKE_SCRIPT_SIG),),
+              (TxOut.to_pkh(10_000, b"\x33" * 20),))
 
 
 def dust_tx(i: int) -> Tx:
     """A tx refused by policy (dust): rejected without punishment, so a peer may send many."""
-    return Tx((TxIn(OutPoint(rand32(i, b"dust"), 0), b"\x30" * 70, b"\x02" * 33),), (TxOut(1, b"\x33" * 20),))
+    return Tx((TxIn(OutPoint(rand32(i, b"dust"), 0), FAKE_SCRIPT_SIG),), (TxOut.to_pkh(1, b"\x33" * 20),))
 
 
 def orphan_block(i: int) -> m.MsgBlock:
