@@ -12,12 +12,13 @@ import sys
 import click
 
 from lab import __version__
+from lab.language.words import TOPOLOGIES
 from lab.params import DEFAULT_DIFFICULTY, DEFAULT_LATENCY_MS, DEFAULT_NODES, DEFAULT_SEED
 from lab.render.style import Styler, color_wanted
 
 
 def _config(nodes: int, seed: int, topology: str, difficulty: int, latency: float, host: str = "127.0.0.1"):
-    from lab.commands.session import LabConfig
+    from lab.commands.config import LabConfig
     kind, _, k = topology.partition(" ")
     return LabConfig(nodes=nodes, topology=kind, k=int(k) if k.isdigit() else 3, seed=seed,
                      difficulty=difficulty, latency_ms=latency, host=host)
@@ -25,7 +26,6 @@ def _config(nodes: int, seed: int, topology: str, difficulty: int, latency: floa
 
 async def run_lines(session, lines, source: str, out) -> int:
     """Run script lines; print `FILE:LINE:` before a command error and stop; checks don't stop."""
-    import lab.commands.builtin  # noqa: F401  (registers the commands)
     failed_checks = 0
     for lineno, line in lines:
         outcome = await session.execute(line)
@@ -61,15 +61,11 @@ def _run(coro) -> int:
         return 130
 
 
-class LabGroup(click.Group):
-    """`lab` alone opens the REPL; subcommands run scripts, lessons, benchmarks."""
-
-
-@click.group(cls=LabGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="blockchain-lab")
 @click.option("--nodes", "-n", default=DEFAULT_NODES, show_default=True, type=click.IntRange(1, 2000), help="How many nodes.")
 @click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, 2**32), help="The seed: same seed + same commands = same run.")
-@click.option("--topology", default="mesh", show_default=True, help="line | ring | star | mesh | 'random K'")
+@click.option("--topology", default="mesh", show_default=True, help=" | ".join(TOPOLOGIES[:-1]) + " | 'random K'")
 @click.option("--difficulty", default=DEFAULT_DIFFICULTY, show_default=True, type=click.IntRange(1, 32), help="Proof-of-work zero bits.")
 @click.option("--latency", default=DEFAULT_LATENCY_MS, show_default=True, type=click.FloatRange(0, 60_000), help="Link latency in ms.")
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDR",
@@ -82,8 +78,9 @@ def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, c
     ctx.ensure_object(dict)
     ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain,
                    host=host)
-    if topology.split(" ")[0] not in ("line", "ring", "star", "mesh", "random"):
-        raise click.BadParameter(f"'{topology}' is not a topology (line, ring, star, mesh, 'random K')", param_hint="--topology")
+    if topology.split(" ")[0] not in TOPOLOGIES:
+        choices = ", ".join(TOPOLOGIES[:-1]) + ", 'random K'"
+        raise click.BadParameter(f"'{topology}' is not a topology ({choices})", param_hint="--topology")
     if ctx.invoked_subcommand is not None:
         return
     config = _config(nodes, seed, topology, difficulty, latency, host)
@@ -115,8 +112,8 @@ def lessons_cmd(ctx: click.Context) -> None:
     """List the lessons with your progress."""
     if ctx.invoked_subcommand is not None:
         return
-    from lab.commands.lessons import lessons_table
-    click.echo("\n".join(lessons_table(plain=ctx.obj["plain"])))
+    from lab.commands.lesson_cli import lessons_listing
+    click.echo("\n".join(lessons_listing(plain=ctx.obj["plain"])))
 
 
 @lessons_cmd.command("check")
@@ -124,7 +121,7 @@ def lessons_cmd(ctx: click.Context) -> None:
 @click.pass_context
 def lessons_check_cmd(ctx: click.Context, lesson_id) -> None:
     """Replay the reference solutions and report each lesson (for authors)."""
-    from lab.commands.lessons import check_lessons
+    from lab.commands.lesson_cli import check_lessons
     ctx.exit(_run(check_lessons(lesson_id, click.echo)))
 
 
@@ -139,7 +136,7 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
         o = ctx.obj
         config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
         ctx.exit(_run(run_repl(config, plain=plain, first_lines=[f"lesson {lesson_id}"])))
-    from lab.commands.lessons import run_lesson_stdin
+    from lab.commands.lesson_cli import run_lesson_stdin
     ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))
 
 

@@ -24,9 +24,8 @@ class ValidationError(LabError):
 class ProtocolError(LabError):
     """A peer sent bytes that do not follow the wire protocol."""
 
-    def __init__(self, reason: str, *, disconnect: bool = True) -> None:
-        self.reason = reason
-        self.disconnect = disconnect  # False: drop the message, keep the peer
+    def __init__(self, reason: str) -> None:
+        self.reason = reason  # the peer is dropped for it
         super().__init__(reason)
 
 

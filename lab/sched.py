@@ -26,7 +26,7 @@ SECOND = 1_000_000
 BUSY = ("frame", "retry")  # while any of these is pending the network is not quiet
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class Event:
     due: int  # virtual microseconds
     seq: int  # creation order; breaks ties deterministically
@@ -101,7 +101,7 @@ class Scheduler:
         self.now = max(self.now, ev.due)
         self.processed += 1
         result = ev.action()
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             await result
 
     async def run_next(self, until: int | None = None, kind: str | None = None) -> Event | None:
@@ -130,13 +130,4 @@ class Scheduler:
         while await self.run_next(until) is not None:
             n += 1
         self.now = max(self.now, until)
-        return n
-
-    async def run_until_quiet(self, limit: int = 2_000_000) -> int:
-        """Run events in time order until no frame is in flight. Returns how many ran."""
-        n = 0
-        while not self.quiet and n < limit:
-            if await self.run_next() is None:
-                break
-            n += 1
         return n

@@ -1,7 +1,7 @@
-"""Turning text into commands and arguments; every fault is a CommandError with a hint.
+"""Turning a command's words into values; every fault is a CommandError with a hint.
 
-One command per line; `#` starts a comment; `;` separates commands on a line.
-Node names are case-insensitive. Amounts are coins with up to 8 decimals.
+Lines are split and commands tokenised in lab/language/words.py; this module
+reads the values. Node names are case-insensitive. Amounts are coins with up to 8 decimals.
 Durations take `us`, `ms`, `s`, `m`, `h`.
 """
 
@@ -11,26 +11,10 @@ import re
 
 from lab.chain.amount import parse_amount as _parse_amount
 from lab.errors import CommandError
+from lab.language.words import OPS
 from lab.sched import MS, SECOND
 
-OPS = ("==", "!=", ">=", "<=", ">", "<")
 _UNITS = {"us": 1, "µs": 1, "ms": MS, "s": SECOND, "m": 60 * SECOND, "min": 60 * SECOND, "h": 3600 * SECOND}
-
-
-def split_line(line: str) -> list[str]:
-    """The commands on one line: comments removed, split at `;`."""
-    line = line.split("#", 1)[0]
-    return [part.strip() for part in line.split(";") if part.strip()]
-
-
-def tokenize(command: str) -> list[str]:
-    """Words, with `|`, `->` and `,` groups kept readable: `partition A,B | C,D`."""
-    spaced = command.replace("->", " \x00 ").replace("|", " | ")
-    for op in (">=", "<=", "==", "!="):
-        spaced = spaced.replace(op, f" {op} ")
-    spaced = re.sub(r"(?<![<>=!])([<>])(?![=])", r" \1 ", spaced)
-    spaced = re.sub(r"\s*,\s*", ",", spaced)
-    return [("->" if t == "\x00" else t) for t in spaced.split()]
 
 
 def parse_int(text: str, what: str, lo: int | None = None, hi: int | None = None) -> int:

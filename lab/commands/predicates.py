@@ -1,18 +1,20 @@
-"""The predicates `check` evaluates and lesson goals name.
+"""The predicates `check` evaluates and lesson goals name: one evaluator per declared predicate.
 
-Each predicate reads lab state only and returns a CheckOutcome: whether it
-holds, what was expected, and what was found, in words a learner can use
+Each predicate is declared (usage, word shape) in lab/language/predicates.py;
+here each name is bound to an evaluator that reads lab state through
+lab/commands/reads.py and returns a CheckOutcome: whether it holds, what was
+expected, and what was found, in words a learner can use
 ("C is on 3 3f9a2c: the link B -> C is held, 2 frames waiting").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lab.chain.amount import format_amount
 from lab.chain.crypto import short_hex
+from lab.commands import reads
 from lab.commands.parse import (
     compare,
     parse_amount,
@@ -20,31 +22,16 @@ from lab.commands.parse import (
     parse_int,
     parse_op,
     take_option,
-    tokenize,
 )
 from lab.errors import CommandError
+from lab.language import PREDICATES, CheckOutcome, closest, tokenize
 from lab.render.narration import fmt_time
 
 if TYPE_CHECKING:
     from lab.lab import Lab
     from lab.net.node import Node
 
-
-@dataclass
-class CheckOutcome:
-    ok: bool
-    expected: str
-    found: str
-
-
-PREDICATES: dict[str, tuple[str, Callable[[Lab, list[str]], CheckOutcome]]] = {}
-
-
-def predicate(name: str, usage: str):
-    def deco(fn):
-        PREDICATES[name] = (usage, fn)
-        return fn
-    return deco
+Evaluator = Callable[["Lab", list[str]], CheckOutcome]
 
 
 def evaluate(lab: Lab, text: str) -> CheckOutcome:
@@ -58,15 +45,13 @@ def evaluate(lab: Lab, text: str) -> CheckOutcome:
             raise CommandError("'not' needs a predicate after it", "e.g. check not forked")
     name = tokens[0].lower()
     if name not in PREDICATES:
-        import difflib
-        close = difflib.get_close_matches(name, list(PREDICATES), n=1)
-        hint = f"did you mean `{close[0]}`? " if close else ""
+        close = closest(name, PREDICATES)
+        hint = f"did you mean `{close}`? " if close else ""
         raise CommandError(f"unknown predicate '{tokens[0]}'", hint + "predicates: " + ", ".join(PREDICATES))
-    usage, fn = PREDICATES[name]
     try:
-        out = fn(lab, tokens[1:])
+        out = EVALUATORS[name](lab, tokens[1:])
     except IndexError:
-        raise CommandError(f"'{text}' is incomplete", f"usage: check {usage}") from None
+        raise CommandError(f"'{text}' is incomplete", f"usage: check {PREDICATES[name].usage}") from None
     if negate:
         return CheckOutcome(not out.ok, f"not ({out.expected})", out.found)
     return out
@@ -80,178 +65,162 @@ def _op_args(tokens: list[str], usage: str) -> tuple[str, str]:
 
 def why_behind(lab: Lab, node: Node) -> str:
     """Why a node may not be on the best tip: stopped, isolated, held or queued frames."""
-    if not node.online:
+    if not reads.is_online(node):
         return "it is stopped"
     reasons = []
-    if not node.active_peers():
+    if not reads.active_peer_names(node):
         reasons.append("it has no peers")
-    held = [f for f in lab.fabric.flights.values() if f.dst == node.name and f.status == "held"]
+    flights = reads.flights(lab)
+    held = [f for f in flights if f.dst == node.name and f.status == "held"]
     if held:
         links = sorted({f"{f.src} -> {f.dst}" for f in held})
         reasons.append(f"the link {', '.join(links)} is held ({len(held)} frames waiting)")
-    waiting = [f for f in lab.fabric.flights.values() if f.dst == node.name and f.status == "in-flight"]
-    if waiting and lab.mode != "auto":
+    waiting = [f for f in flights if f.dst == node.name and f.status == "in-flight"]
+    if waiting and reads.settings(lab).mode != "auto":
         reasons.append(f"{len(waiting)} frames to it are still in flight (type `step` or `run until quiet`)")
-    for groups in lab.partitions:
+    for groups in reads.partitions(lab):
         for g in groups:
             if node.name in g:
                 reasons.append(f"it is in the partition {','.join(g)}")
-    into = [f"{a} -> {b}" for a, b in sorted(lab.one_way_cuts) if b == node.name]
+    cuts = reads.one_way_cuts(lab)
+    into = [f"{a} -> {b}" for a, b in cuts if b == node.name]
     if into:
         reasons.append(f"messages on {', '.join(into)} are cut")
-    out = [f"{a} -> {b}" for a, b in sorted(lab.one_way_cuts) if a == node.name]
+    out = [f"{a} -> {b}" for a, b in cuts if a == node.name]
     if out:
         reasons.append(f"its own messages on {', '.join(out)} are cut, so it cannot ask for blocks")
     return "; ".join(reasons)
 
 
 def _tip_text(node: Node) -> str:
-    tip = node.state.chain.tip
+    tip = reads.tip(node)
     return f"{tip.height} {short_hex(tip.hash)}"
 
 
 def _nodes(lab: Lab, tokens: list[str]) -> list[Node]:
     names = [x for t in tokens for x in t.split(",") if x]
-    return [lab.node(n) for n in names] if names else lab.online_nodes()
+    return [reads.node(lab, n) for n in names] if names else reads.online_nodes(lab)
 
-
-@predicate("same-tip", "same-tip [NODES]")
 def p_same_tip(lab: Lab, tokens: list[str]) -> CheckOutcome:
     nodes = _nodes(lab, tokens)
     tips: dict[bytes, list[str]] = {}
     for n in nodes:
-        tips.setdefault(n.state.chain.tip.hash, []).append(n.name)
+        tips.setdefault(reads.tip(n).hash, []).append(n.name)
     who = ", ".join(n.name for n in nodes)
     if len(tips) <= 1:
         return CheckOutcome(True, f"{who} on the same tip", f"all on {_tip_text(nodes[0])}" if nodes else "no nodes")
     parts = []
-    best = lab.best_tip_node()
+    best = reads.best_tip_node(lab)
     for h, names in tips.items():
-        n = lab.nodes[names[0]]
+        n = reads.node(lab, names[0])
         part = f"{','.join(names)} on {_tip_text(n)}"
-        if h != best.state.chain.tip.hash:
-            whys = [f"{x}: {w}" for x in names if (w := why_behind(lab, lab.nodes[x]))]
+        if h != reads.tip(best).hash:
+            whys = [f"{x}: {w}" for x in names if (w := why_behind(lab, reads.node(lab, x)))]
             if whys:
                 part += f" ({'; '.join(whys)})"
         parts.append(part)
     return CheckOutcome(False, f"{who} on the same tip", "; ".join(parts))
 
 
-@predicate("height", "height NODE OP N")
 def p_height(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    node = lab.node(tokens[0])
+    node = reads.node(lab, tokens[0])
     op, value = _op_args(tokens[1:], "height NODE OP N")
     n = parse_int(value, "blocks", 0)
-    h = node.state.chain.tip.height
+    h = reads.tip(node).height
     found = f"{node.name} is at height {h}"
     if not compare(h, op, n) and (w := why_behind(lab, node)):
         found += f" ({w})"
     return CheckOutcome(compare(h, op, n), f"height {node.name} {op} {n}", found)
 
 
-@predicate("tip", "tip NODE == NODE2")
 def p_tip(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    a = lab.node(tokens[0])
+    a = reads.node(lab, tokens[0])
     op, other = _op_args(tokens[1:], "tip NODE == NODE2")
     if op not in ("==", "!="):
         raise CommandError("tips compare with == or !=", "usage: check tip A == B")
-    b = lab.node(other)
-    same = a.state.chain.tip.hash == b.state.chain.tip.hash
+    b = reads.node(lab, other)
+    same = reads.tip(a).hash == reads.tip(b).hash
     return CheckOutcome(same if op == "==" else not same, f"tip {a.name} {op} tip {b.name}",
                         f"{a.name} on {_tip_text(a)}, {b.name} on {_tip_text(b)}")
 
 
-@predicate("balance", "balance NODE OP AMOUNT")
 def p_balance(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    node = lab.node(tokens[0])
+    node = reads.node(lab, tokens[0])
     op, value = _op_args(tokens[1:], "balance NODE OP AMOUNT")
     want = parse_amount(value)
-    bal = node.state.wallet.balance()
+    bal = reads.balance(node)
     have = bal.confirmed + bal.immature  # every coin the node's chain gives it
     return CheckOutcome(compare(have, op, want), f"balance {node.name} {op} {format_amount(want)}",
                         f"{node.name} has {format_amount(have)} on its chain ({format_amount(bal.spendable)} spendable, "
                         f"{format_amount(bal.immature)} maturing, {format_amount(bal.pending_in)} incoming unconfirmed)")
 
 
-@predicate("reorgs", "reorgs NODE OP N")
 def p_reorgs(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    node = lab.node(tokens[0])
+    node = reads.node(lab, tokens[0])
     op, value = _op_args(tokens[1:], "reorgs NODE OP N")
     n = parse_int(value, "reorgs", 0)
-    have = lab.reorg_counts.get(node.name, 0)
+    have = reads.reorg_count(lab, node.name)
     return CheckOutcome(compare(have, op, n), f"reorgs {node.name} {op} {n}", f"{node.name} reorganised {have} times")
 
 
-@predicate("peers", "peers NODE OP N")
 def p_peers(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    node = lab.node(tokens[0])
+    node = reads.node(lab, tokens[0])
     op, value = _op_args(tokens[1:], "peers NODE OP N")
     n = parse_int(value, "peers", 0)
-    peers = node.active_peers()
+    peers = reads.active_peer_names(node)
     return CheckOutcome(compare(len(peers), op, n), f"peers {node.name} {op} {n}",
-                        f"{node.name} has {len(peers)} peers ({', '.join(p.remote for p in peers) or 'none'})")
+                        f"{node.name} has {len(peers)} peers ({', '.join(peers) or 'none'})")
 
 
-@predicate("mempool", "mempool NODE contains NAME | mempool NODE size OP N")
 def p_mempool(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    node = lab.node(tokens[0])
+    node = reads.node(lab, tokens[0])
     what = tokens[1].lower()
     if what == "contains":
-        ref = lab.resolve(tokens[2], "tx")
-        has = ref.hash in node.state.mempool
-        where = "in its mempool" if has else ("confirmed" if _confirmed_height(node, ref.hash) is not None else "not in its mempool")
+        ref = reads.resolve(lab, tokens[2], "tx")
+        has = reads.in_mempool(node, ref.hash)
+        where = "in its mempool" if has else ("confirmed" if reads.confirmed_height(node, ref.hash) is not None else "not in its mempool")
         return CheckOutcome(has, f"{tokens[2]} in {node.name}'s mempool", f"{short_hex(ref.hash)} is {where} on {node.name}")
     if what == "size":
         op, value = _op_args(tokens[2:], "mempool NODE size OP N")
         n = parse_int(value, "transactions", 0)
-        size = len(node.state.mempool.txs())
+        size = len(reads.mempool_txs(node))
         return CheckOutcome(compare(size, op, n), f"mempool {node.name} size {op} {n}", f"{node.name}'s mempool holds {size}")
     raise CommandError(f"unknown mempool check '{tokens[1]}'", "usage: check mempool A contains pay1 | check mempool A size == 0")
 
 
-def _confirmed_height(node: Node, txid: bytes) -> int | None:
-    idx = node.state.chain.tx_block(txid)
-    return idx.height if idx is not None else None
-
-
-@predicate("confirmed", "confirmed NAME [on NODE]")
 def p_confirmed(lab: Lab, tokens: list[str]) -> CheckOutcome:
     tokens, on = take_option(tokens, "on")
-    ref = lab.resolve(tokens[0], "tx")
-    nodes = [lab.node(on)] if on else lab.online_nodes()
-    missing = [n.name for n in nodes if _confirmed_height(n, ref.hash) is None]
+    ref = reads.resolve(lab, tokens[0], "tx")
+    nodes = [reads.node(lab, on)] if on else reads.online_nodes(lab)
+    missing = [n.name for n in nodes if reads.confirmed_height(n, ref.hash) is None]
     where = f" on {on.upper()}" if on else " on every online node"
     if not missing:
-        h = _confirmed_height(nodes[0], ref.hash) if nodes else None
+        h = reads.confirmed_height(nodes[0], ref.hash) if nodes else None
         return CheckOutcome(True, f"{tokens[0]} confirmed{where}", f"confirmed in block {h}")
     return CheckOutcome(False, f"{tokens[0]} confirmed{where}", f"not confirmed on {', '.join(missing)}")
 
 
-@predicate("forked", "forked")
 def p_forked(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    tips = {n.state.chain.tip.hash for n in lab.online_nodes()}
+    tips = {reads.tip(n).hash for n in reads.online_nodes(lab)}
     return CheckOutcome(len(tips) > 1, "online nodes on different tips",
                         f"{len(tips)} different tip{'s' if len(tips) != 1 else ''}: "
-                        + "; ".join(f"{n.name} {_tip_text(n)}" for n in lab.online_nodes()))
+                        + "; ".join(f"{n.name} {_tip_text(n)}" for n in reads.online_nodes(lab)))
 
 
-@predicate("connected", "connected A B")
 def p_connected(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    a, b = lab.node(tokens[0]), lab.node(tokens[1])
-    peer = a.peers.get(b.name)
-    ok = peer is not None and peer.active and not peer.closed
+    a, b = reads.node(lab, tokens[0]), reads.node(lab, tokens[1])
+    ok = reads.is_connected(a, b)
     found = f"{a.name} and {b.name} are {'connected' if ok else 'not connected'}"
-    if not ok and (a.name in b.discouraged or b.name in a.discouraged):
+    if not ok and (a.name in reads.discouraged(b) or b.name in reads.discouraged(a)):
         found += " (one discourages the other)"
     return CheckOutcome(ok, f"{a.name} connected to {b.name}", found)
 
 
-@predicate("rejected", "rejected NAME [on NODE]")
 def p_rejected(lab: Lab, tokens: list[str]) -> CheckOutcome:
     tokens, on = take_option(tokens, "on")
-    ref = lab.resolve(tokens[0])
-    nodes = [lab.node(on)] if on else [n for n in lab.online_nodes() if not _is_origin(lab, n, ref.hash)]
-    by = {n: c for n, h, c in lab.rejections if h == ref.hash}
+    ref = reads.resolve(lab, tokens[0])
+    nodes = [reads.node(lab, on)] if on else [n for n in reads.online_nodes(lab) if not reads.forged_by(lab, n.name, ref.hash)]
+    by = reads.rejected_by(lab, ref.hash)
     missing = [n.name for n in nodes if n.name not in by]
     where = f" by {on.upper()}" if on else " by every other online node"
     found = ", ".join(f"{n} ({c})" for n, c in by.items()) or "nobody"
@@ -259,37 +228,37 @@ def p_rejected(lab: Lab, tokens: list[str]) -> CheckOutcome:
                         + (f"; not by {', '.join(missing)}" if missing else ""))
 
 
-def _is_origin(lab: Lab, node: Node, h: bytes) -> bool:
-    for e in lab.log:
-        if e.kind == "forged" and e.data.get("block") == h and e.node == node.name:
-            return True
-    return False
-
-
-@predicate("stale", "stale OP N")
 def p_stale(lab: Lab, tokens: list[str]) -> CheckOutcome:
     op, value = _op_args(tokens, "stale OP N")
     n = parse_int(value, "blocks", 0)
-    stale = lab.stale_blocks()
+    stale = reads.stale_blocks(lab)
     return CheckOutcome(compare(len(stale), op, n), f"stale blocks {op} {n}",
                         f"{len(stale)} stale block{'s' if len(stale) != 1 else ''}"
                         + (f" ({', '.join(short_hex(h) for h in stale[:6])})" if stale else ""))
 
 
-@predicate("propagation", "propagation NAME OP DURATION")
 def p_propagation(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    ref = lab.resolve(tokens[0], "block")
+    ref = reads.resolve(lab, tokens[0], "block")
     op, value = _op_args(tokens[1:], "propagation NAME OP DURATION")
     limit = parse_duration(value)
-    t = lab.propagation_time(ref.hash)
+    t = reads.propagation_time(lab, ref.hash)
     if t is None:
-        missing = [n.name for n in lab.online_nodes() if n.name not in lab.first_seen.get(ref.hash, {})]
+        missing = [n.name for n in reads.online_nodes(lab) if not reads.has_seen(lab, ref.hash, n.name)]
         return CheckOutcome(False, f"propagation {tokens[0]} {op} {value}", f"not every node has it yet (missing: {', '.join(missing)})")
     return CheckOutcome(compare(t, op, limit), f"propagation {tokens[0]} {op} {value}",
                         f"it reached every online node in {fmt_time(t)[1:]}")
 
 
-@predicate("online", "online NODE")
 def p_online(lab: Lab, tokens: list[str]) -> CheckOutcome:
-    node = lab.node(tokens[0])
-    return CheckOutcome(node.online, f"{node.name} online", f"{node.name} is {'online' if node.online else 'stopped'}")
+    node = reads.node(lab, tokens[0])
+    online = reads.is_online(node)
+    return CheckOutcome(online, f"{node.name} online", f"{node.name} is {'online' if online else 'stopped'}")
+
+
+EVALUATORS: dict[str, Evaluator] = {
+    "same-tip": p_same_tip, "height": p_height, "tip": p_tip, "balance": p_balance, "reorgs": p_reorgs,
+    "peers": p_peers, "mempool": p_mempool, "confirmed": p_confirmed, "forked": p_forked,
+    "connected": p_connected, "rejected": p_rejected, "stale": p_stale, "propagation": p_propagation,
+    "online": p_online,
+}
+assert set(EVALUATORS) == set(PREDICATES), "every declared predicate needs an evaluator"

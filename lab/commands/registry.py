@@ -1,59 +1,72 @@
-"""The command registry: name, aliases, usage, help and completion hints in one place.
+"""Handlers bound to the declared commands: one table, built without import side effects.
 
-Commands register with the @command decorator (as litecli's special commands
-do); `help`, Tab completion and "did you mean" are generated from here.
+The language (lab/language/commands.py) declares every command once; this
+module binds each name to its handler. `bind()` checks that every declared
+command has exactly one handler. Adding a command = one declaration there +
+one handler here.
 """
 
 from __future__ import annotations
 
-import difflib
+import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from lab.errors import CommandError
+from lab.commands import builtin, details, lessons, network, views
+from lab.language import LANGUAGE, CommandSpec
+from lab.render.output import Output
 
+if TYPE_CHECKING:
+    from lab.commands.session import Session
 
-@dataclass
-class Command:
-    name: str
-    usage: str  # e.g. "mine NODE [N] [as NAME]"
-    summary: str  # one line for the help table
-    handler: Callable[..., Awaitable[Any]]
-    aliases: tuple[str, ...] = ()
-    help: str = ""  # longer text for `help CMD`
-    category: str = "lab"
-    args: tuple[str, ...] = ()  # completion hints per position: "node", "label", "lesson", "word:a|b|c", "rule"
-    settles: bool = True  # in auto mode, run the network until quiet afterwards
-    examples: tuple[str, ...] = field(default_factory=tuple)
+Handler = Callable[["Session", list[str]], Awaitable[Output]]
 
-
-REGISTRY: dict[str, Command] = {}
-ALIASES: dict[str, str] = {}
-
-
-def command(name: str, usage: str, summary: str, *, aliases: tuple[str, ...] = (), help: str = "",
-            category: str = "lab", args: tuple[str, ...] = (), settles: bool = True,
-            examples: tuple[str, ...] = ()) -> Callable:
-    def deco(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        REGISTRY[name] = Command(name, usage, summary, fn, aliases, help, category, args, settles, examples)
-        for a in aliases:
-            ALIASES[a] = name
-        return fn
-
-    return deco
-
-
-def lookup(word: str) -> Command:
-    w = word.lower()
-    name = ALIASES.get(w, w)
-    cmd = REGISTRY.get(name)
-    if cmd is None:
-        close = difflib.get_close_matches(w, list(REGISTRY) + list(ALIASES), n=1, cutoff=0.6)
-        hint = f"did you mean `{ALIASES.get(close[0], close[0])}`? " if close else ""
-        raise CommandError(f"unknown command '{word}'", f"{hint}type `help` for the list")
-    return cmd
+HANDLERS: dict[str, Handler] = {
+    # the lab
+    "help": builtin.cmd_help, "quit": builtin.cmd_quit, "seed": builtin.cmd_seed, "reset": builtin.cmd_reset,
+    # mining and payments
+    "mine": builtin.cmd_mine, "send": builtin.cmd_send, "forge": builtin.cmd_forge,
+    "autominer": builtin.cmd_autominer, "hashrate": builtin.cmd_hashrate, "difficulty": builtin.cmd_difficulty,
+    # the network
+    "relay": network.cmd_relay, "connect": network.cmd_connect, "disconnect": network.cmd_disconnect,
+    "partition": network.cmd_partition, "heal": network.cmd_heal, "cut": network.cmd_cut,
+    "latency": network.cmd_latency, "loss": network.cmd_loss, "topology": network.cmd_topology,
+    "hold": network.cmd_hold, "release": network.cmd_release, "drop": network.cmd_drop,
+    "add-node": network.cmd_add_node, "stop": network.cmd_stop, "start": network.cmd_start,
+    # pacing and checks
+    "mode": builtin.cmd_mode, "step": builtin.cmd_step, "run": builtin.cmd_run, "speed": builtin.cmd_speed,
+    "check": builtin.cmd_check,
+    # looking around
+    "nodes": views.cmd_nodes, "status": views.cmd_status, "balance": views.cmd_balance,
+    "mempool": views.cmd_mempool, "chain": views.cmd_chain, "tree": views.cmd_tree, "block": views.cmd_block,
+    "tx": views.cmd_tx, "peers": views.cmd_peers, "diff": views.cmd_diff, "explain": details.cmd_explain,
+    "log": details.cmd_log, "queue": details.cmd_queue, "msg": details.cmd_msg,
+    # lessons
+    "lessons": lessons.cmd_lessons, "lesson": lessons.cmd_lesson,
+    **{name: functools.partial(lessons.in_lesson, name=name) for name in
+       ("objective", "goal", "hint", "solution", "next", "undo")},
+}
 
 
-def usage_error(cmd: Command, problem: str) -> CommandError:
-    return CommandError(problem, f"usage: {cmd.usage}")
+class Bound:
+    """A declared command with its handler."""
+
+    __slots__ = ("handler", "spec")
+
+    def __init__(self, spec: CommandSpec, handler: Handler) -> None:
+        self.spec = spec
+        self.handler = handler
+
+
+def bind() -> dict[str, Bound]:
+    """Every declared command with its handler; a missing or extra handler is a bug caught here."""
+    missing = set(LANGUAGE.commands) - set(HANDLERS)
+    extra = set(HANDLERS) - set(LANGUAGE.commands)
+    if missing or extra:
+        raise RuntimeError(f"commands without a handler: {sorted(missing)}; handlers without a command: {sorted(extra)}")
+    return {name: Bound(spec, HANDLERS[name]) for name, spec in LANGUAGE.commands.items()}
+
+
+# The declarations by name and alias, for readers that used the old registry.
+REGISTRY: dict[str, CommandSpec] = LANGUAGE.commands
+ALIASES: dict[str, str] = LANGUAGE.aliases

@@ -14,7 +14,6 @@ fault is one `CommandError` that says what to type instead.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from lab.errors import CommandError
+from lab.language import closest
 from lab.params import DEFAULT_SEED
 from lab.sched import MS, SECOND
 
@@ -322,5 +322,5 @@ def _range_example(kind: ParamKind) -> str:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), choices, n=1)
-    return f"did you mean '{close[0]}'?" if close else ""
+    close = closest(word.lower(), choices)
+    return f"did you mean '{close}'?" if close else ""

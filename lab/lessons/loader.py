@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import CommandError, LessonError
+from lab.language.words import TOPOLOGIES, TOPOLOGY_CHOICES
 from lab.lessons import language
 from lab.lessons.model import DEFAULT_LESSON_DIFFICULTY, Explain, Lesson, Scenario, Step
 from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY
@@ -29,7 +30,6 @@ from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY
 FILE_NAME = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.toml$")
 NODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,11}$")  # as `add-node` accepts
 DURATION = re.compile(r"^\d+(\.\d+)?(ms|s|m|h)$")
-TOPOLOGIES = ("line", "ring", "star", "mesh", "random")
 MAX_NODES = 64
 
 LESSON_FIELDS = ("id", "title", "summary", "concepts", "start", "explain", "steps", "outro")
@@ -165,7 +165,7 @@ def _scenario(source: str, table: Any) -> Scenario:
     words = topology.split()
     if words[0] not in TOPOLOGIES:
         raise f.error(
-            f"unknown topology '{topology}' (one of line, ring, star, mesh, random K)"
+            f"unknown topology '{topology}' (one of {TOPOLOGY_CHOICES})"
             + language.did_you_mean(words[0], TOPOLOGIES),
             "topology",
         )
@@ -243,10 +243,10 @@ def parse_lesson(text: str, name: str, source: str | None = None) -> Lesson:
         raise f.error("missing: a lesson needs at least one [[steps]]", "steps")
     explains = tuple(_explain(source, i, t) for i, t in enumerate(f.tables("explain")))
     seen: set[str] = set()
-    for i, ex in enumerate(explains):
-        if ex.event in seen:
-            raise f.error(f"a second explanation for '{ex.event}'", f"explain[{i}].event")
-        seen.add(ex.event)
+    for i, explain in enumerate(explains):
+        if explain.event in seen:
+            raise f.error(f"a second explanation for '{explain.event}'", f"explain[{i}].event")
+        seen.add(explain.event)
     return Lesson(
         id=lesson_id,
         number=number,

@@ -7,29 +7,12 @@ layer's session already speaks in these terms).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from lab.language.outcomes import CheckOutcome, CommandOutcome
 from lab.lessons.model import Scenario
 
-
-@dataclass(frozen=True, slots=True)
-class CommandOutcome:
-    """What one command line did."""
-
-    text: str = ""  # rendered output and narration, may be ""
-    ok: bool = True  # False: a command on the line failed (its error is in text)
-    events: Sequence[str] = ()  # kinds of events that happened: "reorg", "block-rejected", ...
-
-
-@dataclass(frozen=True, slots=True)
-class CheckOutcome:
-    """Whether a predicate holds, and the lab's words for why (not)."""
-
-    ok: bool
-    expected: str = ""  # e.g. "height C >= 3"
-    found: str = ""  # e.g. "C is at height 1 on 3f9a2c (the link B -> C is held)"
+__all__ = ["CheckOutcome", "CommandOutcome", "LabRunner"]
 
 
 class LabRunner(Protocol):

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from lab.errors import LabError
 from lab.lessons import language
+from lab.lessons.goals import GoalReport, evaluate_goal, run_line
 from lab.lessons.model import Lesson
 from lab.lessons.progress import Progress
 from lab.lessons.runner import LabRunner
-from lab.lessons.session import GoalReport, LessonSession, evaluate_goal, run_line
+from lab.lessons.session import LessonSession
 
 QUIT_WORDS = frozenset({"quit", "exit"})
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lab.errors import CommandError, LabError
+from lab.errors import CommandError
 from lab.lessons import language
+from lab.lessons.goals import GoalItem, GoalReport, evaluate_goal, run_line
 from lab.lessons.model import Lesson, Step
 from lab.lessons.progress import Progress
 from lab.lessons.runner import CommandOutcome, LabRunner
@@ -33,30 +34,12 @@ from lab.lessons.runner import CommandOutcome, LabRunner
 GLYPHS = {True: "✓", False: "✗"}
 PLAIN_GLYPHS = {True: "+", False: "-"}
 WORDS = {True: "holds", False: "not yet"}
+__all__ = ["GoalItem", "GoalReport", "LessonSession", "Reply", "catalog", "evaluate_goal", "run_line"]
+
 CONFIRM_WORDS = frozenset({"yes", "y", "confirm", "-y", "--yes"})
 MEASURED = frozenset(
     {"propagation", "stale"}
 )  # predicates whose finding is worth showing on success
-
-
-@dataclass(frozen=True, slots=True)
-class GoalItem:
-    """One predicate of a goal and how it stands."""
-
-    predicate: str  # as written in the lesson, e.g. "not connected A B"
-    ok: bool  # holds now (negation applied)
-    found: str = ""  # the lab's explanation, e.g. "C is at height 1 on 3f9a2c"
-    expected: str = ""  # the lab's wording of what was expected
-
-
-@dataclass(frozen=True, slots=True)
-class GoalReport:
-    step: int  # 0-based step index
-    items: tuple[GoalItem, ...]
-
-    @property
-    def reached(self) -> bool:
-        return all(item.ok for item in self.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,28 +85,6 @@ def catalog(lessons: Iterable[Lesson], progress: Progress) -> list[dict[str, str
         }
         for lesson in lessons
     ]
-
-
-async def run_line(runner: LabRunner, line: str) -> CommandOutcome:
-    """Run a command line; a LabError becomes a failed outcome (the lesson goes on)."""
-    try:
-        return await runner.execute(line)
-    except LabError as e:
-        return CommandOutcome(text=str(e), ok=False)
-
-
-async def evaluate_goal(runner: LabRunner, step: Step, index: int) -> GoalReport:
-    """Check each predicate of a step's goal on the lab; `not ` negates."""
-    items = []
-    for predicate in step.goal:
-        negated, inner = language.split_negation(predicate)
-        try:
-            out = await runner.check(inner)
-        except LabError as e:  # e.g. a label the learner has not made yet: not holding either way
-            items.append(GoalItem(predicate, False, str(e), predicate))
-            continue
-        items.append(GoalItem(predicate, out.ok != negated, out.found, out.expected))
-    return GoalReport(index, tuple(items))
 
 
 class LessonSession:

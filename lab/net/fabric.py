@@ -11,18 +11,21 @@ times on one link never go backwards, as TCP keeps a connection in order.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lab.net.messages import describe
 from lab.sched import MS, Event, Scheduler
 
 if TYPE_CHECKING:
-    from lab.net.peer import Peer
+    from lab.net.connection import Connection
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkState:
     """One direction of a link between two named nodes."""
 
@@ -34,7 +37,7 @@ class LinkState:
     held_flights: deque = field(default_factory=deque)
 
 
-@dataclass
+@dataclass(slots=True)
 class Flight:
     """One frame between two lab nodes, from send to delivery."""
 
@@ -43,13 +46,18 @@ class Flight:
     dst: str  # receiving node's name
     command: str  # msgtype
     frame: bytes  # the exact bytes written to the socket
-    summary: str  # `describe(msg)` at send time
+    msg: Any  # the message those bytes encode (immutable)
     sent: int  # virtual microseconds
     due: int | None  # None while held
     index: int  # position of this frame on its connection (TCP order)
-    receiver: Any = None  # the receiving Peer
+    receiver: Connection | None = None  # the receiving end
     event: Event | None = None
     status: str = "in-flight"  # in-flight | held | delivered | dropped | lost
+
+    @property
+    def summary(self) -> str:
+        """One line about the message, for `queue`, `step` and `msg` (made only when shown)."""
+        return describe(self.msg)
 
 
 class Fabric:
@@ -63,8 +71,7 @@ class Fabric:
         self.history: deque[Flight] = deque(maxlen=2_000)  # delivered, dropped, lost
         self._next_id = 0
         self._expected: dict[tuple[str, int], Any] = {}  # (dst, src port) -> future
-        self.on_deliver = None  # optional hook(flight) before a frame is handled
-        self.on_lost = None  # optional hook(flight)
+        self.on_deliver: Callable[[Flight], None] | None = None  # optional hook before a frame is handled
 
     # -- links --------------------------------------------------------------------
     def link(self, src: str, dst: str) -> LinkState:
@@ -91,17 +98,15 @@ class Fabric:
         return self._expected.pop((dst, port), None)
 
     # -- frames ---------------------------------------------------------------------
-    def transmit(self, sender: Peer, command: str, frame: bytes, summary: str) -> Flight | None:
+    def transmit(self, sender: Connection, command: str, frame: bytes, msg: Any) -> Flight | None:
         """Write a frame from `sender` to its twin and schedule its arrival."""
-        src, dst = sender.node.name, sender.remote
-        ls = self.link(src, dst)
+        src, dst = sender.owner.name, sender.remote
+        ls = self.links.get((src, dst)) or self.link(src, dst)
         self._next_id += 1
-        flight = Flight(self._next_id, src, dst, command, frame, summary, self.sched.now, None, -1)
+        flight = Flight(self._next_id, src, dst, command, frame, msg, self.sched.now, None, -1)
         if ls.cut or (ls.loss > 0 and self.rng.random() < ls.loss):
             flight.status = "lost"  # never written: the receiver's frame count stays in step
             self.history.append(flight)
-            if self.on_lost:
-                self.on_lost(flight)
             return None
         flight.index = sender.write_frame(frame)
         flight.receiver = sender.twin
@@ -123,15 +128,26 @@ class Fabric:
         flight.status = "in-flight"
         flight.event = self.sched.at(due, lambda: self._deliver(flight), kind="frame", data=flight)
 
-    async def _deliver(self, flight: Flight) -> None:
+    def _deliver(self, flight: Flight) -> Coroutine[Any, Any, None] | None:
+        """Hand the frame to its receiver now; if its bytes are not read yet, a coroutine that waits for them."""
         self.flights.pop(flight.id, None)
         flight.event = None  # the event is spent; keeping it would make a cycle only the GC frees
-        peer = flight.receiver
-        if peer is None or peer.closed:
+        conn = flight.receiver
+        if conn is None or conn.closed:
             flight.status = "lost"
             self.history.append(flight)
-            return
-        got = await peer.take(flight.index)
+            return None
+        got = conn.take(flight.index)
+        if isinstance(got, asyncio.Future):
+            return self._deliver_when_read(flight, conn, got)
+        self._handle(flight, conn, got)
+        return None
+
+    async def _deliver_when_read(self, flight: Flight, conn: Connection,
+                                 fut: asyncio.Future[tuple[str, bytes | None] | None]) -> None:
+        self._handle(flight, conn, await fut)
+
+    def _handle(self, flight: Flight, conn: Connection, got: tuple[str, bytes | None] | None) -> None:
         if got is None:
             flight.status = "lost"
             self.history.append(flight)
@@ -140,7 +156,7 @@ class Fabric:
         self.history.append(flight)
         if self.on_deliver:
             self.on_deliver(flight)
-        peer.node.on_frame(peer, *got)
+        conn.owner.on_frame(conn.peer, got[0], got[1])
 
     def hold(self, src: str, dst: str) -> int:
         """Hold a link: frames in flight and new ones wait for `release`."""
@@ -148,7 +164,7 @@ class Fabric:
         ls.held = True
         n = 0
         for f in sorted(self.flights.values(), key=lambda f: f.index):
-            if f.src == src and f.dst == dst and f.status == "in-flight":
+            if f.src == src and f.dst == dst and f.status == "in-flight" and f.event is not None:
                 self.sched.cancel(f.event)
                 f.status, f.due, f.event = "held", None, None
                 ls.held_flights.append(f)
@@ -185,10 +201,11 @@ class Fabric:
                 return h
         return None
 
-    def forget_peer(self, peer: Peer) -> None:
+    def forget(self, conn: Connection) -> None:
         """A connection closed: its frames in flight, both ways, are lost."""
+        twin = conn.twin
         for f in list(self.flights.values()):
-            if f.receiver is peer or f.receiver is peer.twin:
+            if f.receiver is conn or (f.receiver is twin and twin is not None):
                 if f.event is not None:
                     self.sched.cancel(f.event)
                 self.flights.pop(f.id, None)
@@ -198,7 +215,7 @@ class Fabric:
     def in_flight(self) -> list[Flight]:
         """Frames not yet delivered, in the order they will arrive (held ones last)."""
         live = [f for f in self.flights.values() if f.status == "in-flight" and f.event is not None]
-        live.sort(key=lambda f: (f.event.due, f.event.seq))
+        live.sort(key=lambda f: (f.event.due, f.event.seq) if f.event is not None else (0, 0))
         held = [f for f in self.flights.values() if f.status == "held"]
         held.sort(key=lambda f: f.id)
         return live + held

@@ -40,7 +40,7 @@ class FrameHeader:
 
 
 def decode_header(data: bytes, magic: bytes = MAGIC, max_payload: int = MAX_PAYLOAD) -> FrameHeader:
-    """Parse a 24-byte header; ProtocolError(disconnect=True) on wrong magic or size."""
+    """Parse a 24-byte header; ProtocolError on wrong magic or size."""
     got_magic, raw_cmd, length, chk = _HDR.unpack(data[:HEADER_SIZE])
     if got_magic != magic:
         raise ProtocolError(f"wrong network magic {got_magic.hex()}")

@@ -13,7 +13,6 @@ logic. Ctrl-C clears the line (or interrupts a running command), Ctrl-D or
 from __future__ import annotations
 
 import asyncio
-import difflib
 import os
 import signal
 import sys
@@ -33,8 +32,8 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.utils import is_dumb_terminal
 
 from lab import __version__
-from lab.commands.registry import ALIASES, REGISTRY
 from lab.errors import LabError
+from lab.language import LANGUAGE
 from lab.render.style import Styler, color_wanted
 from lab.repl.completer import LabCompleter, find_command
 from lab.repl.history import open_history, state_dir
@@ -116,10 +115,10 @@ class Shell:
             return [("class:rprompt", cmd.usage)]
         text = self.prompt.default_buffer.text
         if text.rstrip() == text and text.split()[-1] == word and is_prefix(word):  # still typing it
-            names = [n for n in REGISTRY if n.startswith(word.lower())]
+            names = [n for n in LANGUAGE.commands if n.startswith(word.lower())]
             return [("class:rprompt", " ".join(names[:5]) + (" ..." if len(names) > 5 else ""))]
-        close = difflib.get_close_matches(word.lower(), list(REGISTRY) + list(ALIASES), n=1, cutoff=0.6)
-        hint = f" - did you mean {ALIASES.get(close[0], close[0])}?" if close else " - Tab lists commands"
+        close = LANGUAGE.suggest(word)
+        hint = f" - did you mean {close}?" if close else " - Tab lists commands"
         return [("class:rprompt.unknown", f"{glyph('unknown', self.plain)} unknown command '{word}'{hint}")]
 
     def refresh(self) -> None:
@@ -258,7 +257,6 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
     `first_lines` run before the first prompt. Returns the exit code: 0, or 2
     when the lesson asked for cannot be opened.
     """
-    import lab.commands.builtin  # noqa: F401  (registers the commands)
     from lab.commands.session import Session
 
     color = want_color(plain)

@@ -1,4 +1,4 @@
-"""Tab completion generated from the command registry and the live lab.
+"""Tab completion generated from the language spec (lab/language) and the live lab.
 
 The first word completes to command names (and aliases). After it, each
 position follows the command's completion hint: "node" (the lab's node
@@ -15,30 +15,28 @@ from typing import Any
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from lab.commands.parse import OPS
-from lab.commands.registry import ALIASES, REGISTRY, Command
-from lab.repl.lexer import split_commands
+from lab.chain.node_state import FORGE_RULES
+from lab.language import (
+    LABEL_PLACEHOLDERS,
+    LANGUAGE,
+    NODE_PLACEHOLDERS,
+    OPS,
+    OPTIONS,
+    PREDICATES,
+    CommandSpec,
+)
+from lab.language import split_with_offsets as split_commands
 
 # Words after which the next word is a value of that kind, not a positional argument.
-OPTION_HINTS = {"as": None, "fee": None, "on": "node"}
-_NODE_PLACEHOLDERS = {"NODE", "NODES", "NODE2", "A", "B", "C", "D", "FROM", "TO"}
-_LABEL_PLACEHOLDERS = {"NAME", "ID"}
+OPTION_HINTS = OPTIONS
 
 
 def forge_rules() -> tuple[str, ...]:
-    try:
-        from lab.chain.node_state import FORGE_RULES
-    except ImportError:  # the chain core is not there (yet)
-        return ()
     return tuple(FORGE_RULES)
 
 
 def predicate_usages() -> dict[str, str]:
-    try:
-        from lab.commands.predicates import PREDICATES
-    except ImportError:
-        return {}
-    return {name: usage for name, (usage, _fn) in PREDICATES.items()}
+    return {name: p.usage for name, p in PREDICATES.items()}
 
 
 _lesson_ids: list[tuple[str, str]] | None = None
@@ -56,16 +54,15 @@ def lesson_ids() -> list[tuple[str, str]]:
     return _lesson_ids
 
 
-def find_command(word: str) -> Command | None:
-    w = word.lower()
-    return REGISTRY.get(ALIASES.get(w, w))
+def find_command(word: str) -> CommandSpec | None:
+    return LANGUAGE.find(word)
 
 
 def _placeholder_hint(word: str) -> str | None:
     """A hint for one word of a usage line such as `height NODE OP N`."""
-    if word in _NODE_PLACEHOLDERS:
+    if word in NODE_PLACEHOLDERS:
         return "node"
-    if word in _LABEL_PLACEHOLDERS:
+    if word in LABEL_PLACEHOLDERS:
         return "label"
     if word == "OP":
         return "op"
@@ -132,7 +129,7 @@ class LabCompleter(Completer):
         if hint == "rule":
             return [(r, "forge rule") for r in forge_rules()]
         if hint == "command":
-            return [(c.name, c.summary) for c in REGISTRY.values()]
+            return [(c.name, c.summary) for c in LANGUAGE.commands.values()]
         if hint == "predicate":
             return [("not", "negate a predicate")] + [(n, u) for n, u in predicate_usages().items()]
         if hint == "op":
@@ -142,7 +139,7 @@ class LabCompleter(Completer):
         return []
 
     # -- deciding what to offer ----------------------------------------------------------------
-    def hints_at(self, cmd: Command, before: list[str]) -> list[str]:
+    def hints_at(self, cmd: CommandSpec, before: list[str]) -> list[str]:
         """The hints for the word after `before` (the words typed after the command word)."""
         used = {w.lower() for w in before}
         if before and before[-1].lower() in OPTION_HINTS:
@@ -205,10 +202,10 @@ class LabCompleter(Completer):
 
     def _commands(self, partial: str) -> Iterable[Completion]:
         p = partial.lower()
-        for name, cmd in REGISTRY.items():
+        for name, cmd in LANGUAGE.commands.items():
             if name.startswith(p):
                 yield Completion(name, start_position=-len(partial), display_meta=cmd.summary)
-        for alias, name in ALIASES.items():
+        for alias, name in LANGUAGE.aliases.items():
             if alias.startswith(p) and alias.isalpha():
                 yield Completion(alias, start_position=-len(partial), display_meta=f"= {name}")
 

@@ -2,8 +2,8 @@
 
 An unknown command word is underlined before Enter (the prompt's right side
 adds a glyph and "did you mean", see app.py), so it reads without colour too.
-The lexer only reads the registry and the live node names; it never runs a
-command.
+The lexer only reads the language spec (lab/language) and the live node
+names; it never runs a command.
 """
 
 from __future__ import annotations
@@ -12,35 +12,20 @@ import re
 from collections.abc import Callable, Iterable
 
 from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.lexers import Lexer
 
-from lab.commands.parse import OPS
-from lab.commands.registry import ALIASES, REGISTRY
+from lab.language import KEYWORDS, LANGUAGE, OPS
+from lab.language import split_with_offsets as split_commands
 
 _WORD = re.compile(r"\S+")
 _NUMBER = re.compile(r"\d+(\.\d+)?(us|µs|ms|s|m|min|h|%|x)?", re.IGNORECASE)
-_OPTIONS = ("as", "fee", "on", "until", "quiet", "not", "contains", "size", "all", "->", "|")
 
 
-def is_command(word: str) -> bool:
-    w = word.lower()
-    return w in REGISTRY or w in ALIASES
+__all__ = ["LabLexer", "first_word", "is_command", "is_prefix", "split_commands", "style_line", "unknown_commands"]
 
-
-def split_commands(line: str) -> list[tuple[int, str]]:
-    """(offset, text) of each command on a line, comment removed, split at `;`."""
-    code = line.split("#", 1)[0]
-    out, start = [], 0
-    for part in code.split(";"):
-        out.append((start, part))
-        start += len(part) + 1
-    return out
-
-
-def is_prefix(word: str) -> bool:
-    """`word` could still become a command as the learner types on."""
-    w = word.lower()
-    return any(name.startswith(w) for name in REGISTRY) or any(a.startswith(w) for a in ALIASES)
+is_command = LANGUAGE.is_command
+is_prefix = LANGUAGE.is_prefix  # `word` could still become a command as the learner types on
 
 
 def first_word(line: str) -> str | None:
@@ -100,7 +85,7 @@ def _word_style(word: str, first: bool, nodes: set[str]) -> str:
         return "class:arg.node"
     if _NUMBER.fullmatch(word):
         return "class:arg.number"
-    if word.lower() in _OPTIONS:
+    if word.lower() in KEYWORDS:
         return "class:arg.op"
     return ""
 
@@ -111,11 +96,11 @@ class LabLexer(Lexer):
     def __init__(self, node_names: Callable[[], Iterable[str]] = lambda: ()) -> None:
         self.node_names = node_names
 
-    def lex_document(self, document: Document) -> Callable[[int], list[tuple[str, str]]]:
+    def lex_document(self, document: Document) -> Callable[[int], StyleAndTextTuples]:
         nodes = list(self.node_names())
-        lines = [style_line(text, nodes) for text in document.lines]
+        lines: list[StyleAndTextTuples] = [list(style_line(text, nodes)) for text in document.lines]
 
-        def get_line(i: int) -> list[tuple[str, str]]:
+        def get_line(i: int) -> StyleAndTextTuples:
             return lines[i] if i < len(lines) else []
 
         return get_line

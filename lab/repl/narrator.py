@@ -1,6 +1,6 @@
 """Narration that happens while the learner types (live mode, auto-miners) printed above the prompt.
 
-The lab calls every listener as an event is narrated. While a command runs
+The lab calls every listener with each typed event it logs (a Record). While a command runs
 the Session collects and summarises its events itself, so the narrator only
 prints what happens between commands. It batches: events are gathered for
 BATCH_SECONDS, merged with the same summariser the commands use ("B, C and
@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from lab.render.events import sentence
 from lab.render.narration import summarize
 from lab.render.style import Styler
 
@@ -54,7 +55,7 @@ class Narrator:
 
     # -- receiving ------------------------------------------------------------------------
     def __call__(self, entry: Any) -> None:
-        if self.busy:
+        if self.busy or sentence(entry) is None:  # a fact the lab keeps, not a line to print
             return
         self.pending.append(entry)
         if self._timer is None:

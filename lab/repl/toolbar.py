@@ -36,14 +36,8 @@ def fmt_clock(us: int) -> str:
 
 
 def tip_groups(lab: Any) -> list[tuple[int, str, list[str], list[str]]]:
-    """(height, short hash, online names, stopped names) per distinct tip, most work first."""
-    groups: dict[bytes, tuple[Any, list[str], list[str]]] = {}
-    for name, node in lab.nodes.items():
-        tip = node.state.chain.tip
-        entry = groups.setdefault(tip.hash, (tip, [], []))
-        (entry[1] if node.online else entry[2]).append(name)
-    ordered = sorted(groups.values(), key=lambda g: (-getattr(g[0], "chain_work", g[0].height), -g[0].height))
-    return [(tip.height, short_hex(tip.hash), on, off) for tip, on, off in ordered]
+    """(height, short hash, online names, stopped names) per distinct tip, most work first (the lab's query)."""
+    return [(tip.height, short_hex(tip.hash), on, off) for tip, on, off in lab.queries.tips()]
 
 
 def lesson_status(lesson: Any) -> str | None:
@@ -82,7 +76,7 @@ class Toolbar:
         out: StyleAndTextTuples = []
         used = 0
         for seg in self.segments:
-            n = sum(get_cwidth(t) for _, t in seg)
+            n = sum(get_cwidth(part[1]) for part in seg)
             if not out:
                 out.append(("", " "))
                 used = 1
@@ -98,7 +92,7 @@ class Toolbar:
 
     @property
     def text(self) -> str:
-        return "".join(t for _, t in self.layout(10_000))
+        return "".join(part[1] for part in self.layout(10_000))
 
     @staticmethod
     def fingerprint(session: Any) -> tuple:
@@ -127,7 +121,7 @@ class Toolbar:
         mode: StyleAndTextTuples = [("class:tb.mode", lab.mode + (f" x{lab.speed:g}" if lab.mode == "live" else ""))]
         if getattr(lab, "autominer", False):
             mode.append(("class:tb.mode", f" {glyph('mining', a)}"))
-        segments = [mode, [("", fmt_clock(lab.sched.now))]]
+        segments: list[StyleAndTextTuples] = [mode, [("", fmt_clock(lab.sched.now))]]
         tips: StyleAndTextTuples = []
         groups = tip_groups(lab)
         for i, (height, h, on, off) in enumerate(groups[:MAX_GROUPS]):

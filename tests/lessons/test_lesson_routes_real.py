@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from labtest import lab_session, run
 
-from lab.commands.lessons import SessionRunner, run_lesson_stdin
+from lab.commands.lesson_cli import run_lesson_stdin
+from lab.commands.lesson_runner import SessionRunner
 from lab.commands.session import Session
 from lab.lessons.loader import find_lesson
 from lab.lessons.session import LessonSession

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from labtest import lab_session, run
 
-from lab.commands.lessons import SessionRunner, run_lesson_stdin
+from lab.commands.lesson_cli import run_lesson_stdin
+from lab.commands.lesson_runner import SessionRunner
 from lab.lessons.loader import find_lesson, load_all
 from lab.lessons.script import check_lesson
 

@@ -16,6 +16,7 @@ from lab.commands.session import Session
 from lab.lab import Lab
 from lab.net import messages as m
 from lab.net.wire import FrameBuffer, encode_frame
+from lab.render.events import sentence
 
 FAST = dict(difficulty=6, latency_ms=20)
 
@@ -73,7 +74,7 @@ def test_partition_both_sides_grow_heal_and_reconcile_on_most_work():
             pending = lab.labels["left_pending"].hash
             assert all(pending in n.state.mempool for n in lab.nodes.values())
             # The reorg was narrated, naming what was dropped and adopted.
-            reorgs = [e.text for e in lab.log if e.kind == "reorg"]
+            reorgs = [sentence(e) for e in lab.log if e.kind == "reorg"]
             assert reorgs and "dropped 1" in reorgs[0] and "adopted 2" in reorgs[0]
 
     run(story())

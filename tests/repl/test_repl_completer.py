@@ -10,7 +10,6 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from repl_helpers import new_session
 
-import lab.commands.builtin  # noqa: F401  (registers the commands)
 from lab.repl.completer import LabCompleter, usage_hints
 
 

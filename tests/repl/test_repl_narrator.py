@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 
-from lab.lab import LogEntry
+from lab import events as ev
+from lab.events import Record
 from lab.render.style import Styler
 from lab.repl.narrator import MAX_LINES, Narrator
 
 
-def entry(i: int, kind: str = "mined", text: str | None = None) -> LogEntry:
-    return LogEntry(i, i * 1000, kind, text or f"A mined block {i} abc{i:03d} on {i - 1}", "A")
+def h(i: int) -> bytes:
+    """A hash displayed as abc00i."""
+    return bytes.fromhex(f"abc{i:03d}" + "00" * 29)[::-1]
+
+
+def entry(i: int, who: str = "") -> Record:
+    """A mines block i at +i ms, or `who` accepts block 1 from A at +i ms."""
+    if who:
+        return Record(i, i * 1000, ev.BlockAccepted(who, h(1), 1, "A"))
+    return Record(i, i * 1000, ev.BlockMined("A", h(i), i, h(i - 1), 1, 50 * 10**8, 0))
 
 
 class FakeLab:
@@ -27,14 +36,14 @@ def test_events_in_one_batch_print_once_and_merge():
         for fn in lab.listeners:
             fn(entry(1))
             for who in "BCD":
-                fn(entry(2, "block-accepted", f"{who} accepted block 1 abc001 from A: new tip"))
+                fn(entry(2, who))
         assert out == []  # nothing yet: the batch is still open
         await asyncio.sleep(0.4)
         return out
 
     out = asyncio.run(go())
     assert len(out) == 1
-    assert out[0].splitlines() == ["⛏ +0.001s A mined block 1 abc001 on 0",
+    assert out[0].splitlines() == ["⛏ +0.001s A mined block 1 abc001 on 0 abc000 (1 tx, reward 50)",
                                    "✓ +0.002s B, C and D accepted block 1 abc001: new tip"]
 
 

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from labtest import run_ok
 from repl_helpers import new_session
 
-import lab.commands.builtin  # noqa: F401  (registers the commands)
 from lab.repl.lexer import style_line, unknown_commands
 from lab.repl.toolbar import Toolbar, fmt_clock
 

@@ -24,6 +24,7 @@ from lab.chain.tx import OutPoint
 from lab.net import messages as m
 from lab.net.wire import FrameBuffer, encode_frame
 from lab.params import PROTOCOL_VERSION
+from lab.render.events import sentence
 
 HOST = "127.0.0.1"
 
@@ -215,7 +216,7 @@ def internal_errors(lab: Any, *sessions: Any) -> list[str]:
     errs = [f"{n.name}: {e}" for n in lab.nodes.values() for e in n.internal_errors]
     for s in sessions:
         errs += list(s.internal_errors)
-    errs += [e.text for e in lab.log if e.kind == "internal-error"]
+    errs += [sentence(e) for e in lab.log if e.kind == "internal-error"]
     return errs
 
 

@@ -32,7 +32,7 @@ import pytest
 from labtest import lab_session
 from robustkit import RawPeer, internal_errors, run
 
-import lab.net.peer as peer_mod
+import lab.net.connection as conn_mod
 from lab.chain.block import GENESIS
 from lab.chain.serialize import ser_compact_size
 from lab.errors import ProtocolError
@@ -189,8 +189,8 @@ async def lab_keeps_working(lab: Lab) -> None:
 
 @pytest.fixture(autouse=True)
 def quick_timeouts(monkeypatch):
-    monkeypatch.setattr(peer_mod, "FRAME_TIMEOUT", FRAME_TIMEOUT)
-    monkeypatch.setattr(peer_mod, "HANDSHAKE_TIMEOUT", 3.0)
+    monkeypatch.setattr(conn_mod, "FRAME_TIMEOUT", FRAME_TIMEOUT)
+    monkeypatch.setattr(conn_mod, "HANDSHAKE_TIMEOUT", 3.0)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -37,6 +37,7 @@ from lab.chain.tx import Tx
 from lab.commands.session import LabConfig, Session
 from lab.errors import LabError
 from lab.lab import Lab
+from lab.render.events import sentence
 
 NAMES = ["A", "B", "C", "D", "E"]
 SEEDS = list(range(1, 26))  # 25 runs in the default suite
@@ -257,7 +258,7 @@ def test_the_same_seed_replays_the_same_run():
         outs = []
         for _ in range(2):
             s, rec = await nemesis(7, steps=30)
-            outs.append(([e.text for e in s.lab.log], {n.name: n.state.chain.tip.hash for n in s.lab.nodes.values()}))
+            outs.append(([sentence(e) for e in s.lab.log], {n.name: n.state.chain.tip.hash for n in s.lab.nodes.values()}))
             await s.close()
         return outs
 
@@ -299,7 +300,7 @@ def test_blocks_whose_requests_were_given_up_are_fetched_when_the_next_block_com
             transmit = lab.fabric.transmit
 
             def lose_blocks_to_b(sender, command, frame, summary):
-                link = lab.fabric.link(sender.node.name, sender.remote)
+                link = lab.fabric.link(sender.owner.name, sender.remote)
                 before = link.loss
                 if losing and command == "block" and sender.remote == "B":
                     link.loss = 1.0

@@ -25,6 +25,7 @@ import pytest
 from labtest import lab_session
 from robustkit import RawPeer, internal_errors, run, wait_for_condition
 
+import lab.net.connection as conn_mod
 import lab.net.peer as peer_mod
 from lab.chain.block import GENESIS
 from lab.chain.crypto import sha256d
@@ -37,6 +38,7 @@ from lab.lab import Lab
 from lab.net import messages as m
 from lab.net.wire import HEADER_SIZE, encode_frame
 from lab.params import MAX_INV, MAX_ORPHAN_BLOCKS, MAX_ORPHAN_TXS, MAX_PAYLOAD
+from lab.render.events import sentence
 
 FRAME_TIMEOUT = 0.3
 HANDSHAKE_TIMEOUT = 0.4
@@ -44,8 +46,8 @@ HANDSHAKE_TIMEOUT = 0.4
 
 @pytest.fixture(autouse=True)
 def quick_timeouts(monkeypatch):
-    monkeypatch.setattr(peer_mod, "FRAME_TIMEOUT", FRAME_TIMEOUT)
-    monkeypatch.setattr(peer_mod, "HANDSHAKE_TIMEOUT", HANDSHAKE_TIMEOUT)
+    monkeypatch.setattr(conn_mod, "FRAME_TIMEOUT", FRAME_TIMEOUT)
+    monkeypatch.setattr(conn_mod, "HANDSHAKE_TIMEOUT", HANDSHAKE_TIMEOUT)
 
 
 def new_lab() -> AbstractAsyncContextManager[tuple[Lab, Session]]:
@@ -71,7 +73,7 @@ def test_a_peer_that_sends_half_a_header_and_stalls_is_closed_by_the_frame_timeo
             took = asyncio.get_running_loop().time() - t0
             assert took >= FRAME_TIMEOUT * 0.9
             assert slow.remote not in node.discouraged  # slow is not malicious
-            reasons = [e.text for e in lab.log if e.kind == "peer-disconnected"]
+            reasons = [sentence(e) for e in lab.log if e.kind == "peer-disconnected"]
             assert any("stalled" in r or "handshake" in r for r in reasons), reasons
 
     run(story())
@@ -256,7 +258,7 @@ def test_announcements_and_rejects_stay_within_their_caps():
 
 def test_a_peer_that_never_reads_is_dropped_when_its_send_queue_is_full(monkeypatch):
     cap = 256 * 1024
-    monkeypatch.setattr(peer_mod, "MAX_SEND_QUEUE", cap)
+    monkeypatch.setattr(conn_mod, "MAX_SEND_QUEUE", cap)
 
     async def story():
         async with new_lab() as (lab, _):

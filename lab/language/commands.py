@@ -1,0 +1,142 @@
+"""Every command of the lab, declared once: usage, help, aliases, hints, what it changes.
+
+The order is the order of `help`. Adding a command is one declaration here
+plus one handler bound to its name in lab/commands/registry.py.
+"""
+
+from __future__ import annotations
+
+from lab.language.spec import CommandSpec, Language
+from lab.language.words import TOPOLOGIES
+
+NODE = "node"
+
+
+def _view(name: str, usage: str, summary: str, args: tuple[str, ...] = (),
+          arity: tuple[int, int | None] | None = (0, None)) -> CommandSpec:
+    """A view: it looks and changes nothing."""
+    return CommandSpec(name, usage, summary, category="view", args=args, settles=False, read_only=True,
+                       arity=arity)
+
+
+def _lesson(name: str, usage: str, summary: str, args: tuple[str, ...] = (), read_only: bool = False,
+            arity: tuple[int, int | None] | None = (0, None)) -> CommandSpec:
+    """A lesson command: the lesson session answers it; it is never counted or put in a lesson file."""
+    return CommandSpec(name, usage, summary, category="lesson", args=args, settles=False, read_only=read_only,
+                       lesson_word=True, in_lesson_files=False, arity=arity)
+
+
+SPECS: tuple[CommandSpec, ...] = (
+    # -- the lab itself ------------------------------------------------------------------------
+    CommandSpec("help", "help [COMMAND]", "list commands, or explain one", aliases=("?",), category="meta",
+                args=("command",), settles=False, read_only=True),
+    CommandSpec("quit", "quit", "leave the lab", aliases=("exit",), category="meta", settles=False,
+                in_lesson_files=False),
+    CommandSpec("seed", "seed N", "start a fresh lab with this seed (same nodes and topology)", category="meta",
+                settles=False, in_lesson_files=False, arity=(1, 1)),
+    CommandSpec("reset", "reset", "start the lab again from its seed (or restart the lesson)", category="meta",
+                settles=False, lesson_word=True, in_lesson_files=False),
+    # -- mining and payments -----------------------------------------------------------------------
+    CommandSpec("mine", "mine NODE [N] [as NAME]", "NODE finds N blocks now (real proof of work)",
+                args=(NODE,), examples=("mine A", "mine B 3", "mine C as fork1"), arity=(1, 2)),
+    CommandSpec("send", "send FROM TO AMOUNT [fee F] [as NAME]", "FROM pays AMOUNT coins to TO's address",
+                args=(NODE, NODE), examples=("send A B 10", "send A C 2.5 fee 0.01 as pay1",
+                                             "send A D 10 via D conflicting pay1 as twin   # a double spend"),
+                help="Options: `fee F` (default 0.0001), `as NAME` (a label for later commands),\n"
+                     "`via NODE` (the wallet hands the transaction to NODE instead of its own node),\n"
+                     "`conflicting NAME` (spend exactly the coins of the earlier payment NAME: a double spend).",
+                arity=(3, 3)),
+    CommandSpec("forge", "forge NODE RULE", "NODE mines a block that breaks RULE and sends it to its peers",
+                args=(NODE, "rule"),
+                help="RULE: overpay, double-spend, bad-signature, bad-merkle, future-time, bad-pow.\n"
+                     "Watch every honest node check the block on its own, reject it, and disconnect the forger.",
+                arity=(2, 2)),
+    CommandSpec("autominer", "autominer on [INTERVAL] | autominer off",
+                "let nodes mine on their own as virtual time passes",
+                args=("word:on|off",), examples=("autominer on", "autominer on 1m"),
+                help="Each node finds blocks at random (exponential waits, from the seed) in proportion to its\n"
+                     "hashrate share, so the whole network averages one block per INTERVAL (default 10m).",
+                arity=(1, 2)),
+    CommandSpec("hashrate", "hashrate NODE PERCENT", "set NODE's share of the mining power", args=(NODE,),
+                arity=(2, 2)),
+    CommandSpec("difficulty", "difficulty BITS", "proof of work for new blocks: hashes must start with BITS zero bits",
+                help="16 bits means about 65,536 tries per block. Takes effect from the next block height,\n"
+                     "like a rule change with an activation height."),
+    # -- the network ------------------------------------------------------------------------------------
+    CommandSpec("relay", "relay push|inv", "how nodes pass on a new block: push it whole, or announce it first",
+                category="network", args=("word:push|inv",),
+                help="push (the default): a node that gets a new tip sends the whole block to its peers at once,\n"
+                     "  as Bitcoin Core does with compact blocks to its high-bandwidth peers (BIP 152): one message a hop.\n"
+                     "inv: the node announces the block (inv); a peer that lacks it asks (getdata) and gets it (block):\n"
+                     "  three messages a hop, the classic relay, easy to watch in `mode step`.", arity=(0, 1)),
+    CommandSpec("connect", "connect A B", "open a connection between A and B", category="network", args=(NODE, NODE),
+                arity=(2, 2)),
+    CommandSpec("disconnect", "disconnect A B", "close the connection between A and B", category="network",
+                args=(NODE, NODE), arity=(2, 2)),
+    CommandSpec("partition", "partition A,B | C,D", "cut every link between the groups", category="network",
+                args=(NODE,), examples=("partition A,B | C,D", "partition A | B,C,D"), arity=None),
+    CommandSpec("heal", "heal", "undo partitions and one-way cuts; reconnect the topology", category="network"),
+    CommandSpec("cut", "cut A -> B", "one-way cut: A's messages to B are lost", category="network", args=(NODE,),
+                arity=None),
+    CommandSpec("latency", "latency A B 200ms | latency all 50ms | latency A,B | C,D 300ms", "set link latency",
+                category="network", args=(NODE, NODE), arity=None),
+    CommandSpec("loss", "loss A B PERCENT", "lose this share of the frames on the link A <-> B", category="network",
+                args=(NODE, NODE), arity=(3, 3)),
+    CommandSpec("topology", "topology " + "|".join(TOPOLOGIES) + " K", "rewire the network", category="network",
+                args=("word:" + "|".join(TOPOLOGIES),), arity=(1, 2)),
+    CommandSpec("hold", "hold A B", "hold frames from A to B until `release A B`", category="network",
+                args=(NODE, NODE), arity=(2, 2)),
+    CommandSpec("release", "release A B", "deliver the frames held from A to B", category="network",
+                args=(NODE, NODE), arity=(2, 2)),
+    CommandSpec("drop", "drop MSG_ID", "lose one frame in flight (see `queue`)", category="network", arity=(1, 1)),
+    CommandSpec("add-node", "add-node [NAME]", "a new node joins with an empty chain and syncs", category="network"),
+    CommandSpec("stop", "stop NODE", "take a node offline (it keeps its chain)", category="network", args=(NODE,),
+                arity=(1, 1)),
+    CommandSpec("start", "start NODE", "bring a stopped node back; it reconnects and catches up", category="network",
+                args=(NODE,), arity=(1, 1)),
+    # -- pacing ----------------------------------------------------------------------------------------
+    CommandSpec("mode", "mode auto|step|live",
+                "auto: settle after each command; step: frame by frame; live: real time",
+                category="pace", args=("word:auto|step|live",), settles=False, arity=(1, 1)),
+    CommandSpec("step", "step [N]", "deliver the next N frames in flight", category="pace", settles=False),
+    CommandSpec("run", "run DURATION | run until quiet", "let virtual time pass", category="pace", settles=False,
+                examples=("run 30s", "run 10m", "run until quiet"), arity=(1, 2)),
+    CommandSpec("speed", "speed FACTOR", "live mode: virtual seconds per wall second", category="pace",
+                settles=False, arity=(1, 1)),
+    CommandSpec("check", "check PREDICATE", "test a statement about the lab (lesson goals use the same)",
+                category="meta", args=("predicate",), settles=False, read_only=True,
+                examples=("check same-tip", "check height A >= 5", "check confirmed pay1 on C",
+                          "check not forked"), arity=None),
+    # -- looking around -------------------------------------------------------------------------------
+    _view("nodes", "nodes", "every node: address, height, tip, peers, mempool"),
+    _view("status", "status", "mode, virtual time, agreement, partitions, frames in flight"),
+    _view("balance", "balance [NODE]", "what each node's wallet sees: spendable, maturing, pending",
+          args=(NODE,)),
+    _view("mempool", "mempool NODE", "transactions waiting in NODE's mempool", args=(NODE,), arity=(1, 1)),
+    _view("chain", "chain NODE [N]", "the last N blocks of NODE's active chain", args=(NODE,), arity=(1, 2)),
+    _view("tree", "tree", "the fork tree of every block any node knows, with each node's tip"),
+    _view("block", "block ID|HEIGHT [raw] [on NODE]", "one block: header fields and transactions",
+          args=("label",), arity=(1, 1)),
+    _view("tx", "tx ID [raw]", "one transaction: inputs, outputs, where each node has it", args=("label",),
+          arity=(1, 1)),
+    _view("peers", "peers NODE", "NODE's connections", args=(NODE,), arity=(1, 1)),
+    _view("diff", "diff A B", "where two nodes' chains split, and their mempool differences",
+          args=(NODE, NODE), arity=(2, 2)),
+    _view("explain", "explain [NODE]", "in words: why NODE is on its tip, and what its last reorg did",
+          args=(NODE,)),
+    _view("log", "log [N]", "the last N narrated events, including the details"),
+    _view("queue", "queue", "frames in flight: id, link, type, summary, arrival"),
+    _view("msg", "msg ID", "one frame: decoded fields and its bytes", arity=(1, 1)),
+    # -- lessons --------------------------------------------------------------------------------------
+    _lesson("lessons", "lessons", "the lessons, with your progress", read_only=True),
+    _lesson("lesson", "lesson ID", "start a lesson (by number or name); your lab is replaced by its scenario",
+            args=("lesson",), arity=(1, 1)),
+    _lesson("objective", "objective", "what the current lesson step asks you to do"),
+    _lesson("goal", "goal", "the step's goal, which parts already hold, and why not"),
+    _lesson("hint", "hint", "the next hint for this step (vaguest first)"),
+    _lesson("solution", "solution [yes]", "the reference solution (asks first while unsolved)"),
+    _lesson("next", "next", "skip to the next step"),
+    _lesson("undo", "undo", "rebuild the lesson's lab without your last command"),
+)
+
+LANGUAGE = Language(SPECS)

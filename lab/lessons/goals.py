@@ -1,0 +1,57 @@
+"""A step's goal checked on the lab: each predicate, whether it holds, and the lab's words for why.
+
+The lab is reached only through a LabRunner (lab/lessons/runner.py), so a
+goal can be checked on the real lab or on a fake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab.errors import LabError
+from lab.language import split_negation
+from lab.lessons.model import Step
+from lab.lessons.runner import CommandOutcome, LabRunner
+
+
+@dataclass(frozen=True, slots=True)
+class GoalItem:
+    """One predicate of a goal and how it stands."""
+
+    predicate: str  # as written in the lesson, e.g. "not connected A B"
+    ok: bool  # holds now (negation applied)
+    found: str = ""  # the lab's explanation, e.g. "C is at height 1 on 3f9a2c"
+    expected: str = ""  # the lab's wording of what was expected
+
+
+@dataclass(frozen=True, slots=True)
+class GoalReport:
+    step: int  # 0-based step index
+    items: tuple[GoalItem, ...]
+
+    @property
+    def reached(self) -> bool:
+        return all(item.ok for item in self.items)
+
+
+
+async def run_line(runner: LabRunner, line: str) -> CommandOutcome:
+    """Run a command line; a LabError becomes a failed outcome (the lesson goes on)."""
+    try:
+        return await runner.execute(line)
+    except LabError as e:
+        return CommandOutcome(text=str(e), ok=False)
+
+
+async def evaluate_goal(runner: LabRunner, step: Step, index: int) -> GoalReport:
+    """Check each predicate of a step's goal on the lab; `not ` negates."""
+    items = []
+    for predicate in step.goal:
+        negated, inner = split_negation(predicate)
+        try:
+            out = await runner.check(inner)
+        except LabError as e:  # e.g. a label the learner has not made yet: not holding either way
+            items.append(GoalItem(predicate, False, str(e), predicate))
+            continue
+        items.append(GoalItem(predicate, out.ok != negated, out.found, out.expected))
+    return GoalReport(index, tuple(items))

@@ -1,0 +1,129 @@
+"""Mining: `mine` and `forge` now, and the auto-miners as virtual time passes.
+
+Real proof of work, searched in slices so the prompt and the sockets keep
+breathing. The node that finds a block says so itself (`Node.mined`). An
+auto-miner finds its next block after an exponential wait whose mean is the
+network's block interval divided by the node's share of the hashrate
+(realname: the Poisson process of mining), drawn from a generator seeded
+from the lab seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from typing import Any
+
+from lab.chain.block import Block
+from lab.chain.miner import Miner
+from lab.errors import CommandError
+from lab.events import BlockForged
+from lab.net import messages as m
+from lab.net.node import Node
+from lab.params import TARGET_BLOCK_INTERVAL
+from lab.sched import SECOND, Event, Scheduler
+from lab.world.ledger import Ledger
+
+MINE_SLICE = 2_000  # nonces per slice: ~1.5 ms, then the event loop gets a turn (a task it wakes waits two slices)
+
+
+class Mining:
+    def __init__(self, sched: Scheduler, nodes: dict[str, Node], find: Callable[[str], Node],
+                 ledger: Ledger, emit: Callable[[Any], object], seed: int) -> None:
+        self.sched = sched
+        self.nodes = nodes
+        self.find = find
+        self.ledger = ledger
+        self.emit = emit
+        self.autominer = False
+        self.block_interval = TARGET_BLOCK_INTERVAL * SECOND  # virtual µs between blocks, network-wide
+        self.hashrate: dict[str, float] = {}  # share of the network's hashrate
+        self._events: dict[str, Event] = {}
+        self._rng = random.Random(f"miner|{seed}")
+
+    def add(self, name: str) -> None:
+        self.hashrate.setdefault(name, 1.0)
+
+    async def mine(self, name: str, count: int = 1, label: str | None = None) -> list[Block]:
+        node = self.find(name)
+        if not node.online:
+            raise CommandError(f"{node.name} is stopped", f"type `start {node.name}` first")
+        blocks = []
+        for _ in range(count):
+            blocks.append(await self.mine_one(node))
+        if blocks:
+            self.ledger.label(label, "block", blocks[-1].hash)
+        return blocks
+
+    async def mine_one(self, node: Node) -> Block:
+        state = node.state
+        while True:
+            tip = state.chain.tip
+            miner = Miner(state.block_template())
+            block = None
+            while block is None and state.chain.tip is tip:
+                block = miner.search(MINE_SLICE)
+                if block is None:
+                    await asyncio.sleep(0)  # let the prompt and the sockets breathe
+            if block is not None and state.chain.tip is tip:
+                break
+        node.mined(block)
+        return block
+
+    async def forge(self, name: str, rule: str, label: str | None = None) -> Block:
+        node = self.find(name)
+        block = node.state.forge_block(rule)
+        self.ledger.blocks[block.hash] = block
+        self.ledger.label(label, "block", block.hash)
+        self.emit(BlockForged(node.name, block.hash, rule))
+        for peer in node.active_peers():
+            peer.send(m.MsgBlock(block))
+        return block
+
+    # -- auto-miners ---------------------------------------------------------------------
+    def set_autominer(self, on: bool) -> None:
+        self.autominer = on
+        for ev in self._events.values():
+            self.sched.cancel(ev)
+        self._events.clear()
+        if on:
+            for node in self.nodes.values():
+                self.schedule(node)
+
+    def set_hashrate(self, name: str, share: float) -> None:
+        """Give NODE this share (0..1) of the network's hashrate; the others keep their
+        proportions among themselves and share the rest."""
+        node = self.find(name)
+        others = [n for n in self.hashrate if n != node.name]
+        rest = sum(self.hashrate[n] for n in others)
+        for n in others:
+            self.hashrate[n] = (1 - share) * (self.hashrate[n] / rest if rest > 0 else 1 / len(others))
+        self.hashrate[node.name] = share
+        if self.autominer:
+            self.set_autominer(True)
+
+    def schedule(self, node: Node) -> None:
+        """Its next block, if the auto-miners run."""
+        if not self.autominer:
+            return
+        total = sum(self.hashrate.get(n.name, 0) for n in self.nodes.values() if n.online)
+        share = self.hashrate.get(node.name, 0)
+        if not node.online or share <= 0 or total <= 0:
+            return
+        mean = self.block_interval * total / share
+        delay = int(self._rng.expovariate(1.0) * mean)
+
+        async def fire(node: Node = node) -> None:
+            self._events.pop(node.name, None)
+            if self.autominer and node.online:
+                await self.mine_one(node)
+                self.schedule(node)
+
+        self._events[node.name] = self.sched.after(delay, fire, kind="mine")
+
+    def stop(self, name: str) -> None:
+        """A node stopped: its auto-miner pauses."""
+        ev = self._events.pop(name, None)
+        if ev is not None:
+            self.sched.cancel(ev)

@@ -1,0 +1,131 @@
+"""Read models: facts about the lab that views, predicates, the toolbar and lessons read.
+
+Counts and histories (reorgs, rejections, who had a block when) are queries
+over the typed event log; the rest reads the nodes' current state. Nothing
+here changes the lab.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lab import events as ev
+from lab.events import Record
+from lab.world.ledger import Ledger
+from lab.world.log import EventLog
+
+if TYPE_CHECKING:
+    from lab.chain.chainstate import BlockIndex
+    from lab.net.node import Node
+
+
+class Queries:
+    def __init__(self, nodes: dict[str, Node], log: EventLog, ledger: Ledger) -> None:
+        self.nodes = nodes
+        self.log = log
+        self.ledger = ledger
+        self._seen: dict[bytes, dict[str, int]] = {}  # read model of BlockStored, built as the log grows
+        self._seen_upto = 0
+        self._mined: dict[bytes, tuple[str, int]] = {}  # read model of BlockMined
+        self._mined_upto = 0
+        self._generation = log.generation
+
+    # -- nodes -------------------------------------------------------------------------
+    def online_nodes(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.online]
+
+    def best_tip_node(self) -> Node:
+        """The online node whose tip has the most work (first in name order on a tie)."""
+        online = self.online_nodes() or list(self.nodes.values())
+        order = {name: i for i, name in enumerate(self.nodes)}
+        return max(online, key=lambda n: (n.state.chain.tip.chain_work, -order[n.name]))
+
+    def tips(self) -> list[tuple[BlockIndex, list[str], list[str]]]:
+        """Each distinct tip with the online and the stopped nodes on it, most work first."""
+        groups: dict[bytes, tuple[BlockIndex, list[str], list[str]]] = {}
+        for name, node in self.nodes.items():
+            tip = node.state.chain.tip
+            entry = groups.setdefault(tip.hash, (tip, [], []))
+            (entry[1] if node.online else entry[2]).append(name)
+        return sorted(groups.values(), key=lambda g: (-g[0].chain_work, -g[0].height))
+
+    # -- blocks --------------------------------------------------------------------------
+    def stale_blocks(self) -> list[bytes]:
+        """Valid blocks some node stored that are not on the most-work chain."""
+        best = self.best_tip_node().state.chain
+        out = []
+        for h in self.ledger.blocks:
+            if best.on_active(h):
+                continue
+            if any(_stored_valid(n, h) for n in self.nodes.values()):
+                out.append(h)
+        return out
+
+    @property
+    def first_seen(self) -> dict[bytes, dict[str, int]]:
+        """Block -> node -> virtual µs when the node first stored it (BlockStored)."""
+        self._check_cleared()
+        stored = self.log.of(ev.BlockStored)
+        for r in stored[self._seen_upto:]:
+            self._seen.setdefault(r.event.block, {}).setdefault(r.event.node, r.time)
+        self._seen_upto = len(stored)
+        return self._seen
+
+    def _check_cleared(self) -> None:
+        if self._generation != self.log.generation:  # the log was cleared: start the read models again
+            self._generation = self.log.generation
+            self._seen, self._seen_upto, self._mined, self._mined_upto = {}, 0, {}, 0
+
+    def arrivals(self, h: bytes) -> dict[str, int]:
+        """Node -> virtual µs at which it first had block `h`."""
+        return self.first_seen.get(h, {})
+
+    @property
+    def mined_at(self) -> dict[bytes, tuple[str, int]]:
+        """Block -> (miner, virtual µs) for every block mined in this lab (BlockMined)."""
+        self._check_cleared()
+        mined = self.log.of(ev.BlockMined)
+        for r in mined[self._mined_upto:]:
+            self._mined[r.event.block] = (r.event.node, r.time)
+        self._mined_upto = len(mined)
+        return self._mined
+
+    def propagation_time(self, h: bytes) -> int | None:
+        """Virtual µs from a block's mining until every online node had it; None if not yet."""
+        seen = self.arrivals(h)
+        mined = self.mined_at.get(h)
+        start = mined[1] if mined is not None else min(seen.values(), default=0)
+        times = []
+        for n in self.online_nodes():
+            if n.name not in seen:
+                return None
+            times.append(seen[n.name])
+        return max(times) - start if times else None
+
+    def forged_by(self, node: str, h: bytes) -> bool:
+        return any(r.event.block == h and r.event.node == node for r in self.log.of(ev.BlockForged))
+
+    # -- counts ---------------------------------------------------------------------------
+    @property
+    def reorg_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.nodes, 0)
+        for r in self.log.of(ev.Reorg):
+            counts[r.event.node] = counts.get(r.event.node, 0) + 1
+        return counts
+
+    def last_reorg(self, node: str) -> Record | None:
+        return next((r for r in reversed(self.log.of(ev.Reorg)) if r.event.node == node), None)
+
+    @property
+    def rejections(self) -> list[tuple[str, bytes, str]]:
+        """(node, block or txid, reason code) for every block and transaction refused, in order."""
+        out = []
+        for r in self.log.of(ev.BlockRejected, ev.TxRejected):
+            e = r.event
+            out.append((e.node, e.block if type(e) is ev.BlockRejected else e.tx, e.code))
+        return out
+
+
+def _stored_valid(node: Node, h: bytes) -> bool:
+    idx = node.state.chain.index.get(h)
+    return idx is not None and idx.have_data and not idx.failed

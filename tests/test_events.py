@@ -1,0 +1,47 @@
+"""Typed events: one log, counts and facts as queries over it, narration rendered from it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from lab import events as ev
+from lab.lab import Lab
+from lab.render.events import sentence
+from lab.render.narration import Merged, merge
+
+
+def test_counts_and_facts_are_queries_over_typed_events():
+    async def story():
+        lab = await Lab.create(4, "line", seed=3, difficulty=6)
+        try:
+            mark = len(lab.log)
+            await lab.mine("A")
+            await lab.settle()
+            block = lab.nodes["A"].state.chain.tip.hash
+            records = lab.log[mark:]
+            mined = [r.event for r in records if isinstance(r.event, ev.BlockMined)]
+            assert [(e.node, e.block, e.height) for e in mined] == [("A", block, 1)]
+            # who first told whom, and when: along the line A-B-C-D
+            stored = {r.event.node: (r.event.peer, r.time) for r in lab.log.of(ev.BlockStored) if r.event.block == block}
+            assert {n: p for n, (p, _) in stored.items()} == {"A": None, "B": "A", "C": "B", "D": "C"}
+            assert stored["A"][1] < stored["B"][1] < stored["C"][1] < stored["D"][1]
+            assert lab.propagation_time(block) == stored["D"][1] - stored["A"][1]
+            # one line per block, each node's own arrival time kept in the data
+            merged = [x for x in merge(records) if isinstance(x, Merged)]
+            assert len(merged) == 1 and merged[0].arrivals == [(n, stored[n][1]) for n in "BCD"]
+            assert sentence(mined[0]).startswith("A mined block 1 ")
+            assert all(sentence(r) is None for r in records if isinstance(r.event, ev.BlockStored))
+
+            await lab.partition([["A", "B"], ["C", "D"]])
+            await lab.mine("B")
+            await lab.mine("C", 2)
+            await lab.heal()
+            await lab.settle()
+            reorgs = lab.log.of(ev.Reorg)
+            assert lab.reorg_counts == {n: sum(1 for r in reorgs if r.event.node == n) for n in lab.nodes}
+            assert lab.reorg_counts["A"] == lab.reorg_counts["B"] == 1
+            assert all(len(r.event.adopted) == 2 and len(r.event.dropped) == 1 for r in reorgs)
+        finally:
+            await lab.close()
+
+    asyncio.run(story())
