@@ -196,12 +196,15 @@ def _scenario(source: str, table: Any) -> Scenario:
 def _step(source: str, i: int, table: Any) -> Step:
     f = _Fields(source, f"steps[{i}]", table, STEP_FIELDS)
     goal = f.texts("goal")
+    for j, predicate in enumerate(goal):
+        problem = language.check_predicate(predicate)
+        if problem:
+            raise f.error(problem, f"goal[{j}]")
     facts = f.texts("facts", required=False)
-    for key, predicates in (("goal", goal), ("facts", facts)):
-        for j, predicate in enumerate(predicates):
-            problem = language.check_predicate(predicate)
-            if problem:
-                raise f.error(problem, f"{key}[{j}]")
+    for j, predicate in enumerate(facts):
+        problem = language.check_predicate(predicate)
+        if problem:
+            raise f.error(problem, f"facts[{j}]")
     return Step(
         say=f.text("say"),
         goal=tuple(" ".join(p.split()) for p in goal),

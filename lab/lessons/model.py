@@ -78,7 +78,9 @@ class Step:
     demo: tuple[str, ...] = ()  # command lines the lab runs for the learner when the step starts
     title: str = ""  # short heading, e.g. "Cut a link"
     diagnose: tuple[Diagnosis, ...] = ()  # checked in order by `hint`; the first that holds is shown first
-    facts: tuple[str, ...] = ()  # predicates the notice states about the lab: they hold whenever the goal does
+    # What the notice states about the learner's lab, as predicates: they must hold whenever the goal is
+    # reached, on every route (`lab lessons check` and the suite check them), so the notice never lies.
+    facts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

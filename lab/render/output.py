@@ -15,7 +15,7 @@ from lab.language.outcomes import CheckOutcome
 from lab.render.style import Styler
 from lab.render.tables import table
 from lab.render.trace import render_trace
-from lab.render.tree import TreeBlock, render_tree
+from lab.render.tree import TreeBlock, mark_ties, render_tree, tie_line
 from lab.world.queries import Propagation
 
 
@@ -99,7 +99,9 @@ def render_piece(p: Piece, styler: Styler) -> list[str]:
     if isinstance(p, Tree):
         legend = ("<- node tips   * most-work chain   (stale) lost a race" if styler.ascii_only
                   else "◀ node tips   ★ most-work chain   (stale) lost a race")
-        return [*render_tree(p.blocks, p.root, styler), styler.dim(legend)]
+        tied = mark_ties(p.blocks)
+        extra = [tie_line(tied, styler.ascii_only)] if tied else []
+        return [*render_tree(p.blocks, p.root, styler), *extra, styler.dim(legend)]
     if isinstance(p, Trace):
         return render_trace(p.propagation, p.title, styler)
     out = p.outcome
