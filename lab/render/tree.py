@@ -23,7 +23,6 @@ class TreeBlock:
     invalid: bool = False  # some node found it invalid
     tips: list[str] = field(default_factory=list)  # nodes whose tip this is
     seen_by: int = 0  # how many nodes store it
-    work: int = 0  # cumulative work from genesis to this block (expected hashes), shown at branch ends
     children: list[bytes] = field(default_factory=list)
     work: int = 0  # cumulative work of the chain ending here (expected hashes since genesis)
     tie: bool = False  # a branch tip with as much work as the best one: neither side has "less work"
