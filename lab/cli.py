@@ -127,17 +127,28 @@ def lessons_check_cmd(ctx: click.Context, lesson_id) -> None:
 
 @main.command("lesson")
 @click.argument("lesson_id")
+@click.option("--submit", "submit", default=None, metavar="FILE",
+              help="Keep a submission in FILE as you work (for `lab grade`).")
 @click.pass_context
-def lesson_cmd(ctx: click.Context, lesson_id) -> None:
+def lesson_cmd(ctx: click.Context, lesson_id, submit) -> None:
     """Open the lab inside a lesson (with stdin not a terminal: take commands from stdin)."""
     plain = ctx.obj["plain"]
     if sys.stdin.isatty() and sys.stdout.isatty():
         from lab.repl.app import run_repl
         o = ctx.obj
         config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
-        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id)))
+        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id, submit=submit)))
     from lab.commands.lesson_cli import run_lesson_stdin
-    ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))
+    ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True, submit=submit)))
+
+
+@main.command("grade")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--csv", "csv_path", default=None, metavar="FILE", help="Also write the rows as CSV to FILE.")
+def grade_cmd(paths, csv_path) -> None:
+    """Replay every submission (files or folders) and print one row per learner and lesson."""
+    from lab.commands.grading_cli import grade_command
+    sys.exit(grade_command(paths, csv_path, click.echo))
 
 
 @main.command("bench")

@@ -40,17 +40,20 @@ async def check_lessons(key: str | None, out: Callable[[str], object]) -> int:
     return 1 if failed else 0
 
 
-async def run_lesson_stdin(key: str, lines: Iterable[str], out: Callable[[str], object], plain: bool = True) -> int:
-    """`lab lesson ID` with stdin not a terminal: the learner's commands come from stdin."""
+async def run_lesson_stdin(key: str, lines: Iterable[str], out: Callable[[str], object], plain: bool = True,
+                           submit: str | None = None) -> int:
+    """`lab lesson ID [--submit FILE]` with stdin not a terminal: the learner's commands come from stdin."""
+    from lab.commands.grading_cli import LessonRecorder
+    s = Session()
     try:
         lesson = find_lesson(key)
+        watch = LessonRecorder(submit, lesson, s).watch if submit else None
     except LabError as e:
         out(f"error: {e}")
         return 2
-    s = Session()
     try:
         reached, transcript = await run_lesson_script(lesson, SessionRunner(s), lines, progress=Progress.load(),
-                                                      plain=plain)
+                                                      plain=plain, watch=watch)
     finally:
         await s.close()
     out(transcript)
