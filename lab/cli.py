@@ -77,7 +77,7 @@ def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, c
     """Blockchain Lab: a small blockchain network of real nodes, driven from one prompt."""
     ctx.ensure_object(dict)
     ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain,
-                   host=host)
+                   host=host, commands=commands)
     if topology.split(" ")[0] not in TOPOLOGIES:
         choices = ", ".join(TOPOLOGIES[:-1]) + ", 'random K'"
         raise click.BadParameter(f"'{topology}' is not a topology ({choices})", param_hint="--topology")
@@ -117,12 +117,24 @@ def lessons_cmd(ctx: click.Context) -> None:
 
 
 @lessons_cmd.command("check")
-@click.argument("lesson_id", required=False)
+@click.argument("lessons", nargs=-1)
 @click.pass_context
-def lessons_check_cmd(ctx: click.Context, lesson_id) -> None:
-    """Replay the reference solutions and report each lesson (for authors)."""
+def lessons_check_cmd(ctx: click.Context, lessons) -> None:
+    """Replay the reference solutions and report each lesson: all, or these ids or FILE.toml (for authors)."""
     from lab.commands.lesson_cli import check_lessons
-    ctx.exit(_run(check_lessons(lesson_id, click.echo)))
+    ctx.exit(_run(check_lessons(list(lessons), click.echo)))
+
+
+@lessons_cmd.command("new")
+@click.argument("file")
+@click.pass_context
+def lessons_new_cmd(ctx: click.Context, file) -> None:
+    """Write a lesson skeleton from a lab built by -c "COMMANDS" or by the commands on stdin (for authors)."""
+    from lab.commands.lesson_cli import new_lesson
+    o = ctx.obj
+    config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
+    lines = [o["commands"]] if o["commands"] is not None else ([] if sys.stdin.isatty() else list(sys.stdin))
+    ctx.exit(_run(new_lesson(config, lines, file, click.echo)))
 
 
 @main.command("lesson")
