@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from lab.commands.config import LabConfig
 from lab.commands.lesson_runner import SessionRunner
 from lab.commands.lessons import SHELL_LESSONS_FOOTER, lessons_table
-from lab.commands.config import LabConfig
 from lab.commands.session import Session
 from lab.errors import LabError
 from lab.lessons.loader import find_lesson, load_all
