@@ -69,6 +69,14 @@ class LessonRecorder:
         self.typed_at = self._now()
 
 
+def prompt_recorder(path: str, session: Session) -> Callable[[str], None]:
+    """For the REPL (`lab lesson ID --submit FILE` at a terminal): record each line after it ran."""
+    if session.lesson is None:
+        raise LabError("--submit needs a lesson")
+    recorder = LessonRecorder(path, session.lesson.lesson, session)
+    return lambda line: recorder.record(line.strip(), session.lesson)
+
+
 # --- the replay -------------------------------------------------------------------------------
 
 

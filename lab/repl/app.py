@@ -359,14 +359,13 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
                 shell.echo(text)
             if lesson is not None and (opened is None or not opened.ok):
                 return 2
-            if submit is not None and session.lesson is not None:
-                from lab.commands.grading_cli import LessonRecorder
+            if submit is not None:
+                from lab.commands.grading_cli import prompt_recorder
                 try:
-                    recorder = LessonRecorder(submit, session.lesson.lesson, session)
+                    shell.after_line = prompt_recorder(submit, session)
                 except LabError as e:
                     shell.echo(styler.line("error", str(e)))
                     return 2
-                shell.after_line = lambda line: recorder.record(line.strip(), session.lesson)
             return await shell.run(first_lines)
         finally:
             await session.close()

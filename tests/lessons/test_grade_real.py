@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import io
@@ -116,3 +117,33 @@ def test_submit_to_a_path_that_cannot_be_written_is_one_line(tmp_path: Path) -> 
 def test_grade_of_nothing_says_what_to_give(tmp_path: Path) -> None:
     p = lab("grade", str(tmp_path / "missing"), cwd=tmp_path)
     assert p.returncode == 2 and "no file or folder" in p.stdout
+
+
+def test_a_submission_kept_at_the_prompt_replays_to_the_same_digest(tmp_path: Path) -> None:
+    """The REPL path of --submit: lines typed at the prompt (a hint and a typo on the way)."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from lab.commands.grading_cli import prompt_recorder
+    from lab.commands.session import Session
+    from lab.repl.app import Shell
+
+    async def story() -> None:
+        s = Session()
+        await s.start()
+        try:
+            assert (await s.execute("lesson network")).ok
+            with create_pipe_input() as inp:
+                shell = Shell(s, input=inp, output=DummyOutput(), echo=lambda _text: None)
+                shell.after_line = prompt_recorder(str(tmp_path / "grace.json"), s)
+                inp.send_text("\n".join([ROUTE[0], "hint", "mien B", *ROUTE[1:3]]) + "\n\x04")
+                assert await shell.run() == 0
+        finally:
+            await s.close()
+
+    asyncio.run(story())
+    s = read_submission(tmp_path / "grace.json").submission
+    assert [c.line for c in s.commands] == [ROUTE[0], "hint", "mien B", *ROUTE[1:3]]
+    replayer = Replayer()
+    [row] = grade([tmp_path], replayer.replay, replayer.reference_commands)
+    assert row.steps_claimed == row.steps_verified == 2 and row.digest_match and not row.problems
