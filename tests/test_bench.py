@@ -16,7 +16,7 @@ from lab import bench
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("start", "hashrate", "hop", "flood", "experiment", "sync", "sigs", "sighash", "scale", "responsive",
-           "class")
+           "grade", "class")
 
 
 def _bench(*args: str) -> subprocess.CompletedProcess:

@@ -162,7 +162,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 category="network", settles=False, arity=None,
                 examples=("class", "class split alice bob | carol dave", "class heal", "class leave")),
     # -- lessons --------------------------------------------------------------------------------------
-    _lesson("lessons", "lessons", "the lessons, with your progress", read_only=True),
+    _lesson("lessons", "lessons [new FILE]", "the lessons, with your progress; `lessons new FILE`: a lesson "
+            "skeleton from this lab (for authors)", args=("word:new",), read_only=True),
     _lesson("lesson", "lesson ID", "start a lesson (by number or name); your lab is replaced by its scenario",
             args=("lesson",), arity=(1, 1)),
     _lesson("objective", "objective", "what the current lesson step asks you to do"),
