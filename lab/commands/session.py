@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lab.commands.config import LabConfig
@@ -25,6 +26,7 @@ from lab.render.style import Styler
 
 if TYPE_CHECKING:
     from lab.lessons.session import LessonSession
+    from lab.render.progress import Progress
 
 Outcome = CommandOutcome  # the name front ends and tests used before the result types were unified
 
@@ -38,8 +40,11 @@ def clip_quotes(text: str, keep: int = 32) -> str:
 
 
 class Session:
-    def __init__(self, config: LabConfig | None = None, styler: Styler | None = None) -> None:
+    def __init__(self, config: LabConfig | None = None, styler: Styler | None = None, *,
+                 narrate: bool = True) -> None:
         self.config = config or LabConfig()
+        self.narrate = narrate  # False: no narration is rendered (an experiment's inner labs, read by queries)
+        self.progress: Callable[[Progress | None], None] | None = None  # long work reports here (None: done)
         self.styler = styler or Styler()
         self.commands: dict[str, Bound] = bind()
         self.lab: Lab | None = None
@@ -148,7 +153,8 @@ class Session:
         entries = lab.log[mark:] if lab is self.lab and mark <= len(lab.log) else list(self.need_lab().log)
         lines = render(result, self.styler)
         failed = result.check_failed
-        lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")
+        if self.narrate:
+            lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")
         return CommandOutcome("\n".join(lines), ok=not failed, events=[e.kind for e in entries],
                               check_failed=failed, quit=result.quit,
                               error=(render(result, self.styler) or ["failed"])[0] if failed else None)

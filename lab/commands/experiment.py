@@ -1,0 +1,64 @@
+"""`experiment stale|selfish|double-spend ...`: measure the lab against the papers on fresh labs.
+
+The outer lab is left as it is: every run opens a fresh lab of its own (a
+Session without narration), types the experiment's command lines into it and
+closes it. Progress goes to the session's progress hook (the REPL's bar);
+Ctrl-C stops between runs and keeps the finished rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import TYPE_CHECKING
+
+from lab.commands.config import LabConfig
+from lab.errors import CommandError
+from lab.experiments.labs import NEEDS, Runner
+from lab.experiments.results import write_csv
+from lab.experiments.run import run_experiment
+from lab.experiments.spec import Point, parse_experiment
+from lab.language import LANGUAGE
+from lab.params import MIN_DIFFICULTY
+from lab.render.experiment import report_lines
+from lab.render.output import Output
+from lab.render.progress import Progress
+
+if TYPE_CHECKING:
+    from lab.commands.session import Session
+
+
+async def cmd_experiment(s: Session, args: list[str]) -> Output:
+    spec = parse_experiment(args)
+    missing = [name for name in NEEDS[spec.experiment] if name not in LANGUAGE.commands]
+    if missing:
+        words = " and ".join(f"`{m}`" for m in missing)
+        raise CommandError(f"experiment {spec.experiment} plays {words}, which this lab does not have yet",
+                           "experiment stale runs now")
+    new_session = type(s)  # the Session class, without importing it (it imports this module's registry)
+
+    async def open_lab(nodes: list[str], seed: int) -> Runner:
+        inner = new_session(LabConfig(nodes=nodes, topology="mesh", seed=seed, difficulty=MIN_DIFFICULTY),
+                            narrate=False)
+        return await inner.start()
+
+    started = time.monotonic()
+    first = spec.params[0].name
+
+    def on_run(done: int, total: int, point: Point) -> None:
+        if s.progress is not None:
+            s.progress(Progress(done, total, time.monotonic() - started, f"{spec.experiment} {first}={point.value}"))
+
+    if s.progress is not None:
+        s.progress(Progress(0, len(spec.points()) * spec.runs, 0.0, f"{spec.experiment}"))
+    try:
+        report = await run_experiment(spec, open_lab, on_run)
+    finally:
+        if s.progress is not None:
+            s.progress(None)
+    width = shutil.get_terminal_size((80, 24)).columns if s.styler.color else None
+    lines = report_lines(report, s.styler, terminal_width=width)
+    if spec.csv is not None and report.rows:
+        write_csv(spec.csv, report.rows)
+        lines.append(f"Wrote {len(report.rows)} row{'s' if len(report.rows) != 1 else ''} to {spec.csv}.")
+    return Output(tuple(lines))
