@@ -19,6 +19,7 @@ Figures (see FIGURES for the exact sizes):
     hop         wall time per hop of a block along a 50-node line, zero latency
     flood       wall time until a new block reached every node of a 100-node random-8 lab
     experiment  wall time of 1,000 auto-mined blocks on a 20-node random-4 lab (virtual time)
+    stale-experiment  `experiment stale latency 1s,5s,10s blocks 500`, typed at the prompt
     sync        wall time for a fresh node to sync a 10,000-block chain
     sigs        signature verifications per second while 1,000 payments cross a
                 10-node line; and ms per 100 transactions to connect the block
@@ -211,6 +212,28 @@ async def _experiment(quick: bool, runs: int) -> list[Sample]:
         finally:
             await lab.close()
     return out
+
+
+async def _experiment_command(line: str, runs: int) -> list[Sample]:
+    """Wall time of one `experiment ...` command typed at a lab's prompt (fresh labs inside, no progress bar)."""
+    from lab.commands.session import Session
+    out = []
+    for _ in range(runs):
+        session = await Session().start()
+        try:
+            t0 = _now()
+            outcome = await session.execute(line)
+            dt = _now() - t0
+            if not outcome.ok:
+                raise RuntimeError(outcome.text.splitlines()[0] if outcome.text else "the experiment failed")
+            out.append({"value": dt})
+        finally:
+            await session.close()
+    return out
+
+
+async def _stale_experiment(quick: bool, runs: int) -> list[Sample]:
+    return await _experiment_command(f"experiment stale latency 1s,5s,10s blocks {30 if quick else 500}", runs)
 
 
 async def _sync(quick: bool, runs: int) -> list[Sample]:
@@ -418,6 +441,8 @@ FIGURES: list[Figure] = [
            [Part("value", "ms", 100, "<=")]),
     Figure("experiment", f"1,000 auto-mined blocks, 20-node random-4, difficulty {EXPERIMENT_DIFFICULTY}",
            _in_loop(_experiment), 3, [Part("value", "s", 20, "<=")]),
+    Figure("stale-experiment", "experiment stale latency 1s,5s,10s blocks 500 (three fresh 11-node labs)",
+           _in_loop(_stale_experiment), 3, [Part("value", "s", 20, "<=")]),
     Figure("sync", "a fresh node syncs a 10,000-block chain", _in_loop(_sync), 3,
            [Part("value", "s", 10, "<=")]),
     Figure("sigs", "1,000 signed txs relayed through a 10-node line, then mined", _in_loop(_sigs), 3,

@@ -46,7 +46,9 @@ async def run_lines(session, lines, source: str, out) -> int:
 
 async def _script(config, lines, source: str, styler: Styler) -> int:
     from lab.commands.session import Session
+    from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
+    session.progress = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty(), ascii_only=styler.ascii_only)
     await session.start()
     try:
         return await run_lines(session, lines, source, click.echo)

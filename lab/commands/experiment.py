@@ -8,6 +8,7 @@ Ctrl-C stops between runs and keeps the finished rows.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ async def cmd_experiment(s: Session, args: list[str]) -> Output:
         words = " and ".join(f"`{m}`" for m in missing)
         raise CommandError(f"experiment {spec.experiment} plays {words}, which this lab does not have yet",
                            "experiment stale runs now")
+    if spec.csv is not None:
+        _check_writable(spec.csv)
     new_session = type(s)  # the Session class, without importing it (it imports this module's registry)
 
     async def open_lab(nodes: list[str], seed: int) -> Runner:
@@ -62,3 +65,12 @@ async def cmd_experiment(s: Session, args: list[str]) -> Output:
         write_csv(spec.csv, report.rows)
         lines.append(f"Wrote {len(report.rows)} row{'s' if len(report.rows) != 1 else ''} to {spec.csv}.")
     return Output(tuple(lines))
+
+
+def _check_writable(path: str) -> None:
+    """Refuse a CSV file that cannot be written before minutes of measuring, not after."""
+    target = os.path.abspath(os.path.expanduser(path))
+    folder = os.path.dirname(target)
+    if os.path.isdir(target) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write the rows to {path}",
+                           "give a file in a folder you can write to, e.g. csv results.csv")

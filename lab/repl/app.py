@@ -39,6 +39,7 @@ from lab.repl.completer import LabCompleter, find_command
 from lab.repl.history import open_history, state_dir
 from lab.repl.lexer import LabLexer, first_word, is_prefix
 from lab.repl.narrator import Narrator
+from lab.repl.progress import ProgressPrinter
 from lab.repl.style import build_mono_style, build_style, color_depth, glyph
 from lab.repl.toolbar import Toolbar
 
@@ -272,6 +273,8 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
             return 1
         try:
             shell = Shell(session, plain=plain, color=color, history=history)
+            err = sys.__stderr__  # not patch_stdout's proxy: no prompt is drawn while a command runs
+            session.progress = ProgressPrinter(err, tty=bool(err and err.isatty()), ascii_only=plain)
             shell.echo(banner(session, styler))
             if warning:
                 shell.echo(styler.dim(warning))
