@@ -51,10 +51,14 @@ def theory_notes(report: Report) -> list[str]:
                            f"block first ({len(net.honest)} honest miners), so the network gives "
                            f"gamma = {net.gamma:g}; the theory column uses it")
         return ["theory: Eyal & Sirer's R(alpha, gamma)", *out]
-    nakamoto = ", ".join(f"{r.value} {number(double_spend_probability(_q(r.param), int(r.value)))}" for r in rows)
+    groups: dict[str, list[str]] = {}
+    for r in rows:
+        groups.setdefault(r.param.split("(", 1)[-1].rstrip(")"), []).append(
+            f"z={r.value} {number(double_spend_probability(_q(r.param), int(r.value)))}")
+    nakamoto = "; ".join(f"{q}: {', '.join(items)}" for q, items in groups.items())
     return [f"theory: the exact race the nodes play (Rosenfeld 2012): the attacker mines {HEAD_START} secret "
             f"block before paying, publishes once his chain is longer, gives up {GIVE_UP} blocks behind",
-            f"Nakamoto's section 11 (Poisson) for comparison, z -> P: {nakamoto}"]
+            f"Nakamoto's section 11 (Poisson) for comparison: {nakamoto}"]
 
 
 def _short(x: float) -> str:
