@@ -160,12 +160,10 @@ async def measure_selfish(open_lab: OpenLab, point: Point, seed: int, blocks: in
         await _typed(s, "autominer off")
         await _typed(s, f"publish {POOL}")
         await _typed(s, "run until quiet")
-        tip = lab.best_tip_node().state.chain.tip
-        miners = lab.queries.mined_at
         flags = []
-        idx = tip
+        idx = lab.best_tip_node().state.chain.tip
         while idx.parent is not None:
-            flags.append(miners.get(idx.hash, ("", 0))[0] == POOL)
+            flags.append(_mined_by(lab, idx.hash, POOL))
             idx = idx.parent
         flags.reverse()
         return Outcome(sum(flags), len(flags), batches=batch_shares(flags))
@@ -211,7 +209,19 @@ async def measure_double_spend(open_lab: OpenLab, point: Point, seed: int, block
 
 def _private_height(lab: Lab) -> int:
     """The height of the attacker's newest block: while he withholds, his miner extends his own chain."""
-    return max((b.height for b in _mined(lab) if b.node == POOL), default=0)
+    chain = lab.node(POOL).state.chain
+    return max((idx.height for h, idx in chain.index.items() if idx.have_data and _mined_by(lab, h, POOL)),
+               default=0)
+
+
+def _mined_by(lab: Lab, h: bytes, name: str) -> bool:
+    """Whether `name` mined block `h`: its BlockMined event, else its coinbase paying `name`'s wallet."""
+    mined = lab.queries.mined_at.get(h)
+    if mined is not None:
+        return mined[0] == name
+    node = lab.node(name)
+    block = lab.blocks.get(h) or node.state.chain.blocks.get(h)
+    return block is not None and block.txs[0].outputs[0].pubkey_hash == node.state.wallet.pkh
 
 
 MEASURES: dict[str, Callable[[OpenLab, Point, int, int], Awaitable[Outcome]]] = {
