@@ -81,6 +81,12 @@ async def _typed(s: Runner, line: str) -> None:
         raise LabError(f"the experiment's command `{line}` failed: {getattr(out, 'error', None) or 'no reason given'}")
 
 
+async def _holds(s: Runner, predicate: str) -> bool:
+    """`check PREDICATE`: whether it holds (a check that fails is an answer, not an error)."""
+    out = await s.execute(f"check {predicate}", record=False, hook=False)
+    return bool(getattr(out, "ok", False))
+
+
 def _lab(s: Runner) -> Lab:
     if s.lab is None:
         raise LabError("the experiment's lab is not running")
@@ -158,7 +164,8 @@ async def measure_selfish(open_lab: OpenLab, point: Point, seed: int, blocks: in
         lab = _lab(s)
         await _mine_for(s, blocks, lab.block_interval)
         await _typed(s, "autominer off")
-        await _typed(s, f"publish {POOL}")
+        if await _holds(s, f"withheld {POOL} > 0"):
+            await _typed(s, f"publish {POOL}")
         await _typed(s, "run until quiet")
         flags = []
         idx = lab.best_tip_node().state.chain.tip
