@@ -50,7 +50,9 @@ async def cmd_experiment(s: Session, args: list[str]) -> Output:
 
     def on_run(done: int, total: int, point: Point) -> None:
         if s.progress is not None:
-            s.progress(Progress(done, total, time.monotonic() - started, f"{spec.experiment} {first}={point.value}"))
+            fixed = point.param.partition(" ")[2]  # "(q=0.1)": the other parameters of this row
+            label = f"{spec.experiment} {first}={point.value}" + (f" {fixed}" if fixed else "")
+            s.progress(Progress(done, total, time.monotonic() - started, label))
 
     if s.progress is not None:
         s.progress(Progress(0, len(spec.points()) * spec.runs, 0.0, f"{spec.experiment}"))
