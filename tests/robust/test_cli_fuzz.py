@@ -72,8 +72,10 @@ TEMPLATES = [
     "tx {id}", "peers {n}", "diff {n} {n}", "explain", "explain {n}", "msg {id}",
     "seed {i}", "reset", "lessons", "lesson {i}", "lesson {w}", "hint", "objective", "goal", "solution",
     "next", "undo", "quit", "exit",
+    "experiment", "experiment {w}", "experiment stale latency {d} blocks 5", "experiment stale {w} {d}",
+    "experiment selfish alpha {a} blocks 5", "experiment double-spend z {i} runs 2 blocks 5",
 ]
-SLOW = ("difficulty", "mode live", "autominer on")  # never used as the source of a mutation
+SLOW = ("difficulty", "mode live", "autominer on", "experiment")  # never used as the source of a mutation
 
 
 def fill(rng: random.Random, template: str) -> str:
