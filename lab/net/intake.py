@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lab import events as ev
-from lab.chain.events import TxOrphaned
+from lab.chain.events import TxEvicted, TxOrphaned
 from lab.errors import ValidationError
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
@@ -63,8 +63,9 @@ class Intake:
     def on_block(self, peer: Peer, msg: m.MsgBlock) -> None:
         block = msg.block
         peer.known.add(block.hash)
+        requested = block.hash in self.downloads.tracker  # asked for (realname: fRequested)
         self.downloads.answered(block.hash)
-        self.submit_block(block, peer)
+        self.submit_block(block, peer, requested=requested)
         self.downloads.fetch_blocks(peer)
 
     def mined(self, block: Block) -> str:
@@ -75,41 +76,50 @@ class Intake:
         fees = reward - node.state.consensus.subsidy(tip.height + 1)
         node.emit(ev.BlockMined(node.name, block.hash, tip.height + 1, tip.hash, len(block.txs), reward, fees))
         res = self._process(block, None)
-        if res is None:
-            return "rejected"
+        if res is None or res.status == "ignored":
+            return "rejected" if res is None else res.status
         self._report_changes(block, res, node.name)
         self._after(block, res, None, tip)
         return res.status
 
-    def submit_block(self, block: Block, source: Peer | None = None) -> str:
-        """Validate and store a block from a peer (or handed in); tell the lab; announce a new tip. The status."""
+    def submit_block(self, block: Block, source: Peer | None = None, *, requested: bool = True) -> str:
+        """Validate and store a block from a peer (or handed in); tell the lab; announce a new tip. The status.
+
+        `requested`: False for a block an outsider pushed unasked; if its chain has
+        less work than the tip it is "ignored", not stored (Core's AcceptBlock).
+        The lab's own nodes are trusted to push (relay push), so for them it is True.
+        """
         frm = source.remote if source is not None else self.node.name
         old_tip = self.node.state.chain.tip
-        res = self._process(block, source)
+        res = self._process(block, source, requested or source is None or source.lab_link)
         if res is None:
             return "rejected"
+        if res.status == "ignored":
+            return "ignored"
         self._report_changes(block, res, frm)
         self._report_arrival(block, res, frm)
         self._after(block, res, source, old_tip)
         return res.status
 
-    def _process(self, block: Block, source: Peer | None) -> Any:
+    def _process(self, block: Block, source: Peer | None, requested: bool = True) -> Any:
         """The chain state's verdict; an invalid block is reported and its sender punished (None)."""
         node = self.node
         frm = source.remote if source is not None else node.name
         self._source, self._source_block = (source.remote if source is not None else None), block.hash
         try:
-            return node.state.process_block(block)
-        except ValidationError as e:
-            node.emit(ev.BlockRejected(node.name, block.hash, e.code, e.detail, frm, direct=True))
-            if source is not None:
-                if e.punish:
-                    node.misbehaving(source, f"sent an invalid block ({e.code})")
-                else:
-                    source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
-            return None
+            res = node.state.process_block(block, requested=requested)
         finally:
             self._source = self._source_block = None
+        e = res.error
+        if res.status != "invalid" or e is None:
+            return res
+        node.emit(ev.BlockRejected(node.name, block.hash, e.code, e.detail, frm, direct=True))
+        if source is not None:
+            if e.punish:
+                node.misbehaving(source, f"sent an invalid block ({e.code})")
+            else:
+                source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
+        return None
 
     def _after(self, block: Block, res: Any, source: Peer | None, old_tip: Any) -> None:
         """Ask for what is missing, announce a new tip, retry waiting txs, re-announce returned ones."""
@@ -200,6 +210,9 @@ class Intake:
                 self._wait(tx)  # its parent may come in a block that leaves it premature here
             return "orphan"
         self._accepted(res.accepted, tx, source)
+        for c in res.events:  # a full mempool made room: say which tx left, never silently
+            if isinstance(c, TxEvicted):
+                self.node.emit(ev.TxEvicted(self.node.name, c.txid, c.code, c.detail))
         return res.status
 
     def _wait(self, tx: Tx) -> None:
