@@ -12,6 +12,7 @@ low difficulty changes the speed, not the numbers.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections.abc import Awaitable, Callable
@@ -87,6 +88,11 @@ async def _holds(s: Runner, predicate: str) -> bool:
     return bool(getattr(out, "ok", False))
 
 
+async def _close(s: Runner) -> None:
+    """Close a run's lab; Ctrl-C arriving meanwhile does not leave its sockets open."""
+    await asyncio.shield(s.close())
+
+
 def _lab(s: Runner) -> Lab:
     if s.lab is None:
         raise LabError("the experiment's lab is not running")
@@ -130,7 +136,7 @@ async def measure_stale(open_lab: OpenLab, point: Point, seed: int, blocks: int)
 
         return Outcome(stale, len(mined), tau=tau)
     finally:
-        await s.close()
+        await _close(s)
 
 
 def _mean_travel(lab: Lab, blocks: list[ev.BlockMined]) -> float | None:
@@ -175,7 +181,7 @@ async def measure_selfish(open_lab: OpenLab, point: Point, seed: int, blocks: in
         flags.reverse()
         return Outcome(sum(flags), len(flags), batches=batch_shares(flags))
     finally:
-        await s.close()
+        await _close(s)
 
 
 # -- double spend: the race after z confirmations -------------------------------------------------
@@ -211,7 +217,7 @@ async def measure_double_spend(open_lab: OpenLab, point: Point, seed: int, block
                 break
         return Outcome(int(merchant.tx_block(pay) is None), 1)
     finally:
-        await s.close()
+        await _close(s)
 
 
 def _private_height(lab: Lab) -> int:
