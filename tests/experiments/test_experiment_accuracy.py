@@ -58,7 +58,7 @@ def test_selfish_pool_of_forty_percent_earns_eyal_and_sirers_share(tmp_path) -> 
 @pytest.mark.soak
 @needs_attack
 def test_double_spend_rates_hold_the_theory_in_their_intervals(tmp_path) -> None:
-    rows = run(_rows("experiment double-spend q 0.1,0.3 z 1,2,4 runs 100", tmp_path / "d.csv"))
+    rows = run(_rows("experiment double-spend q 0.1,0.3 z 1,2,5 runs 200", tmp_path / "d.csv"))
     assert len(rows) == 6
     for row in rows:
         q = 0.1 if "q=0.1" in row.param else 0.3
