@@ -20,6 +20,7 @@ Figures (see FIGURES for the exact sizes):
     flood       wall time until a new block reached every node of a 100-node random-8 lab
     experiment  wall time of 1,000 auto-mined blocks on a 20-node random-4 lab (virtual time)
     stale-experiment  `experiment stale latency 1s,5s,10s blocks 500`, typed at the prompt
+    selfish-experiment  `experiment selfish alpha 0.25,0.33,0.4 blocks 1000 runs 1`, typed at the prompt
     sync        wall time for a fresh node to sync a 10,000-block chain
     sigs        signature verifications per second while 1,000 payments cross a
                 10-node line; and ms per 100 transactions to connect the block
@@ -236,6 +237,11 @@ async def _stale_experiment(quick: bool, runs: int) -> list[Sample]:
     return await _experiment_command(f"experiment stale latency 1s,5s,10s blocks {30 if quick else 500}", runs)
 
 
+async def _selfish_experiment(quick: bool, runs: int) -> list[Sample]:
+    return await _experiment_command(f"experiment selfish alpha 0.25,0.33,0.4 blocks {30 if quick else 1000} runs 1",
+                                     runs)
+
+
 async def _sync(quick: bool, runs: int) -> list[Sample]:
     """A's chain is built once (not timed); each run adds a fresh node that syncs it, then stops it."""
     from lab.lab import Lab
@@ -443,6 +449,8 @@ FIGURES: list[Figure] = [
            _in_loop(_experiment), 3, [Part("value", "s", 20, "<=")]),
     Figure("stale-experiment", "experiment stale latency 1s,5s,10s blocks 500 (three fresh 11-node labs)",
            _in_loop(_stale_experiment), 3, [Part("value", "s", 20, "<=")]),
+    Figure("selfish-experiment", "experiment selfish alpha 0.25,0.33,0.4 blocks 1000 runs 1 (three fresh 5-node labs)",
+           _in_loop(_selfish_experiment), 3, [Part("value", "s", 20, "<=")]),
     Figure("sync", "a fresh node syncs a 10,000-block chain", _in_loop(_sync), 3,
            [Part("value", "s", 10, "<=")]),
     Figure("sigs", "1,000 signed txs relayed through a 10-node line, then mined", _in_loop(_sigs), 3,

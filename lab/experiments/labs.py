@@ -239,4 +239,3 @@ def _mined_by(lab: Lab, h: bytes, name: str) -> bool:
 
 MEASURES: dict[str, Callable[[OpenLab, Point, int, int], Awaitable[Outcome]]] = {
     "stale": measure_stale, "selfish": measure_selfish, "double-spend": measure_double_spend}
-NEEDS = {"stale": (), "selfish": ("strategy", "publish"), "double-spend": ("withhold", "publish")}

@@ -16,7 +16,6 @@ from labtest import run
 from lab.commands.session import Session
 from lab.experiments.results import Row
 from lab.experiments.theory import double_spend_probability, selfish_revenue, stale_rate
-from lab.language import LANGUAGE
 
 
 async def _rows(line: str, path) -> list[Row]:
@@ -42,12 +41,7 @@ def test_stale_rate_at_a_tenth_of_the_interval_holds_the_formula(tmp_path) -> No
     assert row.low <= row.theory <= row.high, row
 
 
-needs_attack = pytest.mark.skipif(not {"strategy", "withhold", "publish"} <= set(LANGUAGE.commands),
-                                  reason="the attack commands (withhold, publish, strategy) are not in this lab yet")
-
-
 @pytest.mark.soak
-@needs_attack
 def test_selfish_pool_of_forty_percent_earns_eyal_and_sirers_share(tmp_path) -> None:
     rows = run(_rows("experiment selfish alpha 0.4 gamma 0 blocks 2000", tmp_path / "m.csv"))
     (row,) = rows
@@ -56,7 +50,6 @@ def test_selfish_pool_of_forty_percent_earns_eyal_and_sirers_share(tmp_path) -> 
 
 
 @pytest.mark.soak
-@needs_attack
 def test_double_spend_rates_hold_the_theory_in_their_intervals(tmp_path) -> None:
     rows = run(_rows("experiment double-spend q 0.1,0.3 z 1,2,5 runs 200", tmp_path / "d.csv"))
     assert len(rows) == 6

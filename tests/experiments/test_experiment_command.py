@@ -15,7 +15,6 @@ from labtest import run
 
 from lab.commands.session import Session
 from lab.experiments.results import HEADER
-from lab.language import LANGUAGE
 from lab.render.progress import Progress
 
 SMALL = "experiment stale latency 1s,10s blocks 120 seed 7"
@@ -128,14 +127,6 @@ def test_bad_input_is_one_line_and_what_to_type(line: str, message: str) -> None
     assert not ok
     first, *rest = text.splitlines()
     assert message in first and len(rest) == 1
-
-
-@pytest.mark.skipif("strategy" in LANGUAGE.commands and "withhold" in LANGUAGE.commands,
-                    reason="the attack commands exist: the experiments run (test_experiment_accuracy)")
-@pytest.mark.parametrize("kind", ["selfish", "double-spend"])
-def test_without_the_attack_commands_the_attack_experiments_say_so(kind: str) -> None:
-    text, ok = _in_fresh_lab(f"experiment {kind}")
-    assert not ok and "which this lab does not have yet" in text.splitlines()[0]
 
 
 def test_help_shows_the_contract_syntax() -> None:
