@@ -7,6 +7,7 @@ Output that is not a terminal has no colour; NO_COLOR is honoured everywhere.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 import click
@@ -28,6 +29,7 @@ async def run_lines(session, lines, source: str, out) -> int:
     """Run script lines; print `FILE:LINE:` before a command error and stop; checks don't stop."""
     failed_checks = 0
     for lineno, line in lines:
+        session.interrupting = False
         outcome = await session.execute(line)
         if outcome.text:
             out(outcome.text)
@@ -49,6 +51,7 @@ async def _script(config, lines, source: str, styler: Styler) -> int:
     from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
     session.progress = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty(), ascii_only=styler.ascii_only)
+    _ctrl_c_stops_long_commands(session)
     await session.start()
     try:
         return await run_lines(session, lines, source, click.echo)
@@ -56,10 +59,26 @@ async def _script(config, lines, source: str, styler: Styler) -> int:
         await session.close()
 
 
+def _ctrl_c_stops_long_commands(session) -> None:
+    """Ctrl-C in a script: an experiment stops and keeps its finished rows (the script goes on);
+    any other command is cancelled and the script ends (exit 130)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def interrupt() -> None:
+        session.interrupting = True
+        if task is not None:
+            task.cancel()
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        pass
+
+
 def _run(coro) -> int:
     try:
         return asyncio.run(coro)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
 
 

@@ -51,7 +51,7 @@ async def cmd_experiment(s: Session, args: list[str]) -> Output:
     if s.progress is not None:
         s.progress(Progress(0, len(spec.points()) * spec.runs, 0.0, f"{spec.experiment}"))
     try:
-        report = await run_experiment(spec, open_lab, on_run)
+        report = await run_experiment(spec, open_lab, on_run, lambda: s.interrupting)
     finally:
         if s.progress is not None:
             s.progress(None)

@@ -45,6 +45,7 @@ class Session:
         self.config = config or LabConfig()
         self.narrate = narrate  # False: no narration is rendered (an experiment's inner labs, read by queries)
         self.progress: Callable[[Progress | None], None] | None = None  # long work reports here (None: done)
+        self.interrupting = False  # a front end sets it when the learner presses Ctrl-C, before it cancels
         self.styler = styler or Styler()
         self.commands: dict[str, Bound] = bind()
         self.lab: Lab | None = None

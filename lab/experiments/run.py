@@ -10,7 +10,8 @@ theory column is the formula for the game the nodes actually play:
   give-up depth (`theory.double_spend_race`), not Nakamoto's Poisson
   approximation, which the report shows beside it.
 
-Ctrl-C (a cancelled task) stops between runs and keeps the rows finished so far.
+Ctrl-C (a cancelled task, the front end saying it was the learner) stops between runs and
+keeps the rows finished so far.
 """
 
 from __future__ import annotations
@@ -58,8 +59,13 @@ def mean_tau(outcomes: list[Outcome]) -> float | None:
     return math.fsum(taus) / len(taus) if taus else None
 
 
-async def run_experiment(spec: ExperimentSpec, open_lab: labs.OpenLab, on_run: OnRun | None = None) -> Report:
-    """Measure every point of `spec` on fresh labs; stop cleanly when cancelled."""
+async def run_experiment(spec: ExperimentSpec, open_lab: labs.OpenLab, on_run: OnRun | None = None,
+                         interrupted: Callable[[], bool] = lambda: False) -> Report:
+    """Measure every point of `spec` on fresh labs; stop cleanly when cancelled by the learner.
+
+    `interrupted()` tells a learner's Ctrl-C (keep the rows, return them) from any other
+    cancellation (a timeout, the lab closing), which goes on up as it came.
+    """
     measure = labs.MEASURES[spec.experiment]
     points = spec.points()
     total = len(points) * spec.runs
@@ -82,6 +88,8 @@ async def run_experiment(spec: ExperimentSpec, open_lab: labs.OpenLab, on_run: O
             if spec.experiment == "selfish":
                 gammas.append(labs.selfish_net(point["gamma"]).gamma)
     except asyncio.CancelledError:  # Ctrl-C: keep what is finished
+        if not interrupted():
+            raise
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()

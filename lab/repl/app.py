@@ -175,6 +175,7 @@ class Shell:
         self.narrator.flush()  # what happened before Enter prints before the command's output
         self.narrator.busy = True
         self.interrupted = False
+        self.session.interrupting = False
         task = asyncio.ensure_future(self.session.execute(line))
         outcome = None
         try:
@@ -197,6 +198,7 @@ class Shell:
 
     def _interrupt(self, task: asyncio.Future) -> None:
         self.interrupted = True
+        self.session.interrupting = True  # a long command (an experiment) stops cleanly and keeps its results
         task.cancel()
 
     def _crash_report(self, line: str, e: BaseException) -> str:

@@ -103,7 +103,8 @@ def test_ctrl_c_stops_between_runs_and_keeps_the_finished_rows(tmp_path: Path) -
 
         def stop_after_two(p: Progress | None) -> None:
             if p is not None and p.done == 2 and task is not None:
-                task.cancel()  # what the REPL does on Ctrl-C
+                s.interrupting = True  # what the REPL does on Ctrl-C
+                task.cancel()
 
         s.progress = stop_after_two
         task = asyncio.ensure_future(s.execute(f"experiment stale latency 1s,2s,3s,4s blocks 20 csv {path}"))
@@ -134,3 +135,24 @@ def test_help_shows_the_contract_syntax() -> None:
     assert ok
     assert text.splitlines()[0] == ("experiment stale|selfish|double-spend [PARAM VALUES]... [runs R] [blocks N] "
                                     "[seed S] [csv FILE]")
+
+
+def test_a_cancellation_that_is_not_the_learners_ctrl_c_goes_on_up() -> None:
+    async def go() -> bool:
+        s = await Session().start()
+        task: asyncio.Task | None = None
+
+        def cancel_once_running(p: Progress | None) -> None:
+            if p is not None and p.done == 1 and task is not None:
+                task.cancel()  # a timeout, or the lab closing: not the learner
+
+        s.progress = cancel_once_running
+        task = asyncio.ensure_future(s.execute("experiment stale latency 1s,2s blocks 20"))
+        try:
+            await task
+            return False
+        except asyncio.CancelledError:
+            return True
+        finally:
+            await s.close()
+    assert run(go())

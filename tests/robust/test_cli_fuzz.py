@@ -76,7 +76,7 @@ TEMPLATES = [
     "publish {n} {w}", "strategy {n} selfish", "strategy {n} honest", "strategy {n} {w}", "eclipse {n} by {n}",
     "eclipse {n} by {n},{n}", "eclipse {n} {n}", "eclipse {n} by", "check share {n} {o} {a}",
     "check withheld {n} {o} {i}", "check reversed {l}",
-    "experiment", "experiment {w}", "experiment stale latency {d} blocks 5", "experiment stale {w} {d}",
+    "experiment", "experiment {w} runs 1 blocks 5", "experiment stale latency {d} blocks 5", "experiment stale {w} {d}",
     "experiment selfish alpha {a} blocks 5", "experiment double-spend z {i} runs 2 blocks 5",
 ]
 SLOW = ("difficulty", "mode live", "autominer on", "experiment")  # never used as the source of a mutation
