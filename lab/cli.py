@@ -29,7 +29,6 @@ async def run_lines(session, lines, source: str, out) -> int:
     """Run script lines; print `FILE:LINE:` before a command error and stop; checks don't stop."""
     failed_checks = 0
     for lineno, line in lines:
-        session.interrupting = False
         outcome = await session.execute(line)
         if outcome.text:
             out(outcome.text)
@@ -50,7 +49,7 @@ async def _script(config, lines, source: str, styler: Styler) -> int:
     from lab.commands.session import Session
     from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
-    session.progress = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty(), ascii_only=styler.ascii_only)
+    session.on_progress = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty(), ascii_only=styler.ascii_only)
     _ctrl_c_stops_long_commands(session)
     await session.start()
     try:
@@ -60,13 +59,14 @@ async def _script(config, lines, source: str, styler: Styler) -> int:
 
 
 def _ctrl_c_stops_long_commands(session) -> None:
-    """Ctrl-C in a script: an experiment stops and keeps its finished rows (the script goes on);
-    any other command is cancelled and the script ends (exit 130)."""
+    """Ctrl-C in a script: long work (`mine A 1000`, an experiment) stops early and reports, and
+    the script goes on; any other command is cancelled and the script ends (exit 130)."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
 
     def interrupt() -> None:
-        session.interrupting = True
+        if session.request_stop():
+            return
         if task is not None:
             task.cancel()
     try:
@@ -85,7 +85,7 @@ def _run(coro) -> int:
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="blockchain-lab")
 @click.option("--nodes", "-n", default=DEFAULT_NODES, show_default=True, type=click.IntRange(1, 2000), help="How many nodes.")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, 2**32), help="The seed: same seed + same commands = same run.")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, 2**32 - 1), help="The seed: same seed + same commands = same run.")
 @click.option("--topology", default="mesh", show_default=True, help=" | ".join(TOPOLOGIES[:-1]) + " | 'random K'")
 @click.option("--difficulty", default=DEFAULT_DIFFICULTY, show_default=True, type=click.IntRange(1, 32), help="Proof-of-work zero bits.")
 @click.option("--latency", default=DEFAULT_LATENCY_MS, show_default=True, type=click.FloatRange(0, 60_000), help="Link latency in ms.")
@@ -156,7 +156,7 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
         from lab.repl.app import run_repl
         o = ctx.obj
         config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
-        ctx.exit(_run(run_repl(config, plain=plain, first_lines=[f"lesson {lesson_id}"])))
+        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id)))
     from lab.commands.lesson_cli import run_lesson_stdin
     ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))
 
@@ -164,7 +164,7 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
 @main.command("bench")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by figure name.")
 @click.option("--quick", is_flag=True, help="A smoke run of a few seconds (timings not meaningful).")
-@click.option("--only", default=None, help="Run one figure.")
+@click.option("--only", default=None, metavar="FIGURES", help="Run only these figures, e.g. sync or hop,flood.")
 @click.option("--runs", default=None, type=click.IntRange(1, 50), help="Runs per figure (median reported).")
 def bench_cmd(as_json, quick, only, runs) -> None:
     """Measure this machine: how many nodes it runs, how fast blocks travel."""

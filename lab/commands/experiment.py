@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from typing import TYPE_CHECKING
 
 from lab.commands.config import LabConfig
@@ -22,7 +21,6 @@ from lab.experiments.spec import Point, parse_experiment
 from lab.params import MIN_DIFFICULTY
 from lab.render.experiment import report_lines
 from lab.render.output import Output
-from lab.render.progress import Progress
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
@@ -39,22 +37,16 @@ async def cmd_experiment(s: Session, args: list[str]) -> Output:
                             narrate=False)
         return await inner.start()
 
-    started = time.monotonic()
     first = spec.params[0].name
+    total = len(spec.points()) * spec.runs
 
-    def on_run(done: int, total: int, point: Point) -> None:
-        if s.progress is not None:
-            fixed = point.param.partition(" ")[2]  # "(q=0.1)": the other parameters of this row
-            label = f"{spec.experiment} {first}={point.value}" + (f" {fixed}" if fixed else "")
-            s.progress(Progress(done, total, time.monotonic() - started, label))
+    def on_run(done: int, _total: int, point: Point) -> None:
+        fixed = point.param.partition(" ")[2]  # "(q=0.1)": the other parameters of this row
+        s.report_progress(f"{spec.experiment} {first}={point.value}" + (f" {fixed}" if fixed else ""), done, total)
 
-    if s.progress is not None:
-        s.progress(Progress(0, len(spec.points()) * spec.runs, 0.0, f"{spec.experiment}"))
-    try:
-        report = await run_experiment(spec, open_lab, on_run, lambda: s.interrupting)
-    finally:
-        if s.progress is not None:
-            s.progress(None)
+    with s.interruptible():  # Ctrl-C: stop after the run under way, keep the rows finished
+        s.report_progress(spec.experiment, 0, total)
+        report = await run_experiment(spec, open_lab, on_run, lambda: s.stop_requested)
     width = shutil.get_terminal_size((80, 24)).columns if s.styler.color else None
     lines = report_lines(report, s.styler, terminal_width=width)
     if spec.csv is not None and report.rows:

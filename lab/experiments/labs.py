@@ -39,6 +39,11 @@ class Runner(Protocol):
 
 
 OpenLab = Callable[[list[str], int], Awaitable[Runner]]  # (node names, seed) -> a session on a fresh lab
+Stop = Callable[[], bool]  # true once the learner asked the experiment to stop (Ctrl-C)
+
+
+class Stopped(Exception):
+    """The learner stopped the experiment: the run under way is left unfinished."""
 
 # -- the labs the experiments build -------------------------------------------------------------
 HUB = "R"  # the stale experiment's relay node: it mines nothing and links every miner (a star)
@@ -89,7 +94,7 @@ async def _holds(s: Runner, predicate: str) -> bool:
 
 
 async def _close(s: Runner) -> None:
-    """Close a run's lab; Ctrl-C arriving meanwhile does not leave its sockets open."""
+    """Close a run's lab; a cancellation arriving meanwhile does not leave its sockets open."""
     await asyncio.shield(s.close())
 
 
@@ -103,11 +108,16 @@ def _mined(lab: Lab) -> list[ev.BlockMined]:
     return [r.event for r in lab.log.of(ev.BlockMined)]  # type: ignore[misc]
 
 
-async def _mine_for(s: Runner, blocks: int, interval_us: int) -> None:
+CHUNK = 200  # blocks' worth of virtual time a `run` covers at most: Ctrl-C is looked at between them
+
+
+async def _mine_for(s: Runner, blocks: int, interval_us: int, stop: Stop) -> None:
     """Let virtual time pass until the auto-miners have found `blocks` blocks (a little more at most)."""
     lab = _lab(s)
     while (count := len(_mined(lab))) < blocks:
-        await _typed(s, f"run {format_duration((blocks - count) * interval_us)}")
+        if stop():
+            raise Stopped
+        await _typed(s, f"run {format_duration(min(blocks - count, CHUNK) * interval_us)}")
 
 
 def _percent(share: float) -> str:
@@ -115,7 +125,7 @@ def _percent(share: float) -> str:
 
 
 # -- stale: 1 − e^(−τ/T) ----------------------------------------------------------------------
-async def measure_stale(open_lab: OpenLab, point: Point, seed: int, blocks: int) -> Outcome:
+async def measure_stale(open_lab: OpenLab, point: Point, seed: int, blocks: int, stop: Stop) -> Outcome:
     """Ten equal miners around a relay node, each miner-to-miner path taking the latency (two hops
     of half of it each): one push a hop instead of a mesh's ninety. Stale = mined blocks off the
     final best chain."""
@@ -125,7 +135,7 @@ async def measure_stale(open_lab: OpenLab, point: Point, seed: int, blocks: int)
         for line in ("topology star", f"hashrate {HUB} 0", f"latency all {format_duration(latency // 2)}",
                      f"autominer on {format_duration(interval)}"):
             await _typed(s, line)
-        await _mine_for(s, blocks, interval)
+        await _mine_for(s, blocks, interval, stop)
         await _typed(s, "autominer off")
         await _typed(s, "run until quiet")
         lab = _lab(s)
@@ -160,7 +170,7 @@ def selfish_script(alpha: float, gamma: float) -> tuple[list[str], list[str]]:
     return [*net.honest, POOL], lines
 
 
-async def measure_selfish(open_lab: OpenLab, point: Point, seed: int, blocks: int) -> Outcome:
+async def measure_selfish(open_lab: OpenLab, point: Point, seed: int, blocks: int, stop: Stop) -> Outcome:
     """The pool plays `strategy selfish`; its share of the best chain once it has published the rest."""
     nodes, lines = selfish_script(point["alpha"], point["gamma"])
     s = await open_lab(nodes, seed)
@@ -168,7 +178,7 @@ async def measure_selfish(open_lab: OpenLab, point: Point, seed: int, blocks: in
         for line in lines:
             await _typed(s, line)
         lab = _lab(s)
-        await _mine_for(s, blocks, lab.block_interval)
+        await _mine_for(s, blocks, lab.block_interval, stop)
         await _typed(s, "autominer off")
         if await _holds(s, f"withheld {POOL} > 0"):
             await _typed(s, f"publish {POOL}")
@@ -185,7 +195,8 @@ async def measure_selfish(open_lab: OpenLab, point: Point, seed: int, blocks: in
 
 
 # -- double spend: the race after z confirmations -------------------------------------------------
-async def measure_double_spend(open_lab: OpenLab, point: Point, seed: int, blocks: int) -> Outcome:
+async def measure_double_spend(open_lab: OpenLab, point: Point, seed: int, blocks: int,
+                               stop: Stop) -> Outcome:
     """One attempt: 1 when the merchant's payment ends up reversed, else 0.
 
     The attacker E mines a secret block holding a payment to himself, pays the
@@ -207,6 +218,8 @@ async def measure_double_spend(open_lab: OpenLab, point: Point, seed: int, block
         pay = lab.resolve("pay", "tx").hash
         honest = [n for n in DS_NODES if n != POOL]
         for _ in range(blocks):
+            if stop():
+                raise Stopped
             finder = POOL if rng.random() < q else honest[rng.randrange(len(honest))]
             await _typed(s, f"mine {finder}")
             private = _private_height(lab)  # the attacker's secret chain, whatever his node's active chain is
@@ -237,5 +250,5 @@ def _mined_by(lab: Lab, h: bytes, name: str) -> bool:
     return block is not None and block.txs[0].outputs[0].pubkey_hash == node.state.wallet.pkh
 
 
-MEASURES: dict[str, Callable[[OpenLab, Point, int, int], Awaitable[Outcome]]] = {
+MEASURES: dict[str, Callable[[OpenLab, Point, int, int, Stop], Awaitable[Outcome]]] = {
     "stale": measure_stale, "selfish": measure_selfish, "double-spend": measure_double_spend}

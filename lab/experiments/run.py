@@ -10,13 +10,12 @@ theory column is the formula for the game the nodes actually play:
   give-up depth (`theory.double_spend_race`), not Nakamoto's Poisson
   approximation, which the report shows beside it.
 
-Ctrl-C (a cancelled task, the front end saying it was the learner) stops between runs and
-keeps the rows finished so far.
+Ctrl-C (the session's stop request) ends the run under way early and keeps
+the rows finished so far.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,12 +59,9 @@ def mean_tau(outcomes: list[Outcome]) -> float | None:
 
 
 async def run_experiment(spec: ExperimentSpec, open_lab: labs.OpenLab, on_run: OnRun | None = None,
-                         interrupted: Callable[[], bool] = lambda: False) -> Report:
-    """Measure every point of `spec` on fresh labs; stop cleanly when cancelled by the learner.
-
-    `interrupted()` tells a learner's Ctrl-C (keep the rows, return them) from any other
-    cancellation (a timeout, the lab closing), which goes on up as it came.
-    """
+                         stop: Callable[[], bool] = lambda: False) -> Report:
+    """Measure every point of `spec` on fresh labs; when `stop()` turns true (Ctrl-C), end the run
+    under way early, drop it, and return the rows finished so far."""
     measure = labs.MEASURES[spec.experiment]
     points = spec.points()
     total = len(points) * spec.runs
@@ -73,12 +69,13 @@ async def run_experiment(spec: ExperimentSpec, open_lab: labs.OpenLab, on_run: O
     taus: list[float | None] = []
     gammas: list[float] = []
     done = 0
-    stopped = False
     try:
         for point in points:
             outcomes = []
             for seed in run_seeds(spec.seed, spec.experiment, point.param, point.value, spec.runs):
-                outcomes.append(await measure(open_lab, point, seed, spec.blocks))
+                if stop():
+                    raise labs.Stopped
+                outcomes.append(await measure(open_lab, point, seed, spec.blocks, stop))
                 done += 1
                 if on_run is not None:
                     on_run(done, total, point)
@@ -87,11 +84,6 @@ async def run_experiment(spec: ExperimentSpec, open_lab: labs.OpenLab, on_run: O
             taus.append(mean_tau(outcomes))
             if spec.experiment == "selfish":
                 gammas.append(labs.selfish_net(point["gamma"]).gamma)
-    except asyncio.CancelledError:  # Ctrl-C: keep what is finished
-        if not interrupted():
-            raise
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
-        stopped = True
-    return Report(spec, tuple(rows), len(points), stopped, tuple(taus), tuple(gammas))
+    except labs.Stopped:
+        return Report(spec, tuple(rows), len(points), len(rows) < len(points), tuple(taus), tuple(gammas))
+    return Report(spec, tuple(rows), len(points), False, tuple(taus), tuple(gammas))

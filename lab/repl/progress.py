@@ -1,10 +1,11 @@
-"""The progress bar of long commands (an experiment's runs), written where the learner sees it.
+"""The progress line of long commands in a script (`lab run`, `lab -c`), written to standard error.
 
-A Session reports `Progress` to its `progress` hook, then None when the work
-ends. On a terminal this rewrites one line (at most ten times a second) and
-clears it at the end; elsewhere (a pipe, a file) it writes a whole line at
-the start, every tenth of the work and the end, without wall-clock times, so
-a script's output stays the same from run to run.
+The REPL draws its own (lab/repl/app.py). A Session reports (what, done, total)
+to its `on_progress` hook. On a terminal this rewrites one line (at most ten
+times a second) and clears it when the work is done; elsewhere (a pipe, a
+file) it writes a whole line at the start, every tenth of the work and the
+end, without wall-clock times, so a script's output stays the same from run
+to run.
 """
 
 from __future__ import annotations
@@ -23,35 +24,36 @@ class ProgressPrinter:
         self.stream = stream
         self.tty = tty
         self.ascii_only = ascii_only
+        self._started: float | None = None  # wall time the work began
         self._last_done: int | None = None  # plain: the count at the last line written
         self._drawn_at = 0.0  # terminal: when the line was last drawn
-        self._width = 0  # terminal: the width of the line drawn, 0 when none is shown
 
-    def __call__(self, p: Progress | None) -> None:
+    def __call__(self, what: str, done: int, total: int) -> None:
         if self.stream is None:
             return
         try:
-            self._show(self.stream, p)
+            self._show(self.stream, what, done, total)
         except (OSError, ValueError):  # a closed or broken stream: progress is not worth a failure
             self.stream = None
 
-    def _show(self, stream: TextIO, p: Progress | None) -> None:
-        if p is None:
-            if self._width:
-                stream.write("\r" + " " * (self._width - 1) + "\r")
-                stream.flush()
-            self._last_done, self._width = None, 0
-            return
+    def _show(self, stream: TextIO, what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self._started is None or (self._last_done is not None and done < self._last_done):
+            self._started, self._last_done = now, None  # new work
+        p = Progress(done, total, now - self._started, what)
         if not self.tty:
-            if plain_due(self._last_done, p.done, p.total):
+            if plain_due(self._last_done, done, total):
                 stream.write(line(p, ascii_only=self.ascii_only, timing=False) + "\n")
                 stream.flush()
-                self._last_done = p.done
-            return
-        now = time.monotonic()
-        if self._width and now - self._drawn_at < REDRAW_SECONDS and p.done < p.total:
-            return
-        self._width = max(20, shutil.get_terminal_size((80, 24)).columns)
-        stream.write(frame(p, width=self._width, ascii_only=self.ascii_only))
-        stream.flush()
-        self._drawn_at = now
+            self._last_done = done
+        else:
+            finished = done >= total
+            if finished or self._last_done is None or now - self._drawn_at >= REDRAW_SECONDS:
+                width = max(20, shutil.get_terminal_size((80, 24)).columns)
+                stream.write("\r" + " " * (width - 1) + "\r" if finished else frame(p, width=width,
+                                                                                   ascii_only=self.ascii_only))
+                stream.flush()
+                self._drawn_at = now
+            self._last_done = done
+        if done >= total:
+            self._started, self._last_done = None, None

@@ -15,7 +15,6 @@ from labtest import run
 
 from lab.commands.session import Session
 from lab.experiments.results import HEADER
-from lab.render.progress import Progress
 
 SMALL = "experiment stale latency 1s,10s blocks 120 seed 7"
 
@@ -79,36 +78,32 @@ def test_the_learners_own_lab_is_left_as_it_was() -> None:
     assert before == after == 2 and nodes == "4"
 
 
-def test_progress_goes_to_the_sessions_hook_and_ends_with_none() -> None:
-    seen: list[Progress | None] = []
+def test_progress_goes_to_the_sessions_hook_run_by_run() -> None:
+    seen: list[tuple[str, int, int]] = []
 
     async def go() -> None:
         s = await Session().start()
-        s.progress = seen.append
+        s.on_progress = lambda what, done, total: seen.append((what, done, total))
         out = await s.execute("experiment stale latency 1s,2s,3s blocks 20")
         assert out.ok, out.text
         await s.close()
     run(go())
-    assert seen[-1] is None
-    counts = [(p.done, p.total) for p in seen if p is not None]
-    assert counts == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert seen == [("stale", 0, 3), ("stale latency=1s (interval=60s)", 1, 3),
+                    ("stale latency=2s (interval=60s)", 2, 3), ("stale latency=3s (interval=60s)", 3, 3)]
 
 
-def test_ctrl_c_stops_between_runs_and_keeps_the_finished_rows(tmp_path: Path) -> None:
+def test_ctrl_c_stops_after_the_run_under_way_and_keeps_the_finished_rows(tmp_path: Path) -> None:
     path = tmp_path / "part.csv"
 
     async def go() -> str:
         s = await Session().start()
-        task: asyncio.Task | None = None
 
-        def stop_after_two(p: Progress | None) -> None:
-            if p is not None and p.done == 2 and task is not None:
-                s.interrupting = True  # what the REPL does on Ctrl-C
-                task.cancel()
+        def stop_after_two(what: str, done: int, total: int) -> None:
+            if done == 2:
+                assert s.request_stop()  # what the REPL does on Ctrl-C during long work
 
-        s.progress = stop_after_two
-        task = asyncio.ensure_future(s.execute(f"experiment stale latency 1s,2s,3s,4s blocks 20 csv {path}"))
-        out = await task
+        s.on_progress = stop_after_two
+        out = await s.execute(f"experiment stale latency 1s,2s,3s,4s blocks 20 csv {path}")
         await s.close()
         return out.text
     text = run(go())
@@ -137,16 +132,16 @@ def test_help_shows_the_contract_syntax() -> None:
                                     "[seed S] [csv FILE]")
 
 
-def test_a_cancellation_that_is_not_the_learners_ctrl_c_goes_on_up() -> None:
+def test_a_cancellation_goes_on_up() -> None:
     async def go() -> bool:
         s = await Session().start()
         task: asyncio.Task | None = None
 
-        def cancel_once_running(p: Progress | None) -> None:
-            if p is not None and p.done == 1 and task is not None:
-                task.cancel()  # a timeout, or the lab closing: not the learner
+        def cancel_once_running(what: str, done: int, total: int) -> None:
+            if done == 1 and task is not None:
+                task.cancel()  # a timeout, or the lab closing: the experiment does not swallow it
 
-        s.progress = cancel_once_running
+        s.on_progress = cancel_once_running
         task = asyncio.ensure_future(s.execute("experiment stale latency 1s,2s blocks 20"))
         try:
             await task
