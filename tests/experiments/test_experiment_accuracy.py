@@ -42,6 +42,7 @@ def test_stale_rate_at_a_tenth_of_the_interval_holds_the_formula(tmp_path) -> No
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(900)
 def test_selfish_pool_of_forty_percent_earns_eyal_and_sirers_share(tmp_path) -> None:
     rows = run(_rows("experiment selfish alpha 0.4 gamma 0 blocks 2000", tmp_path / "m.csv"))
     (row,) = rows
@@ -50,6 +51,7 @@ def test_selfish_pool_of_forty_percent_earns_eyal_and_sirers_share(tmp_path) -> 
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 def test_double_spend_rates_hold_the_theory_in_their_intervals(tmp_path) -> None:
     rows = run(_rows("experiment double-spend q 0.1,0.3 z 1,2,5 runs 200", tmp_path / "d.csv"))
     assert len(rows) == 6
