@@ -49,7 +49,8 @@ async def _script(config, lines, source: str, styler: Styler) -> int:
     from lab.commands.session import Session
     from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
-    session.on_progress = ProgressPrinter(sys.stderr, tty=sys.stderr.isatty(), ascii_only=styler.ascii_only)
+    if sys.stderr.isatty():  # elsewhere no progress line: a script's output stays the same run to run
+        session.on_progress = ProgressPrinter(sys.stderr, ascii_only=styler.ascii_only)
     _ctrl_c_stops_long_commands(session)
     await session.start()
     try:

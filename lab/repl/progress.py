@@ -1,11 +1,10 @@
-"""The progress line of long commands in a script (`lab run`, `lab -c`), written to standard error.
+"""The progress line of long commands in a script (`lab run`, `lab -c`) on a terminal.
 
 The REPL draws its own (lab/repl/app.py). A Session reports (what, done, total)
-to its `on_progress` hook. On a terminal this rewrites one line (at most ten
-times a second) and clears it when the work is done; elsewhere (a pipe, a
-file) it writes a whole line at the start, every tenth of the work and the
-end, without wall-clock times, so a script's output stays the same from run
-to run.
+to its `on_progress` hook; once the work has taken longer than SHOW_AFTER, this
+rewrites one line on standard error (at most ten times a second) and wipes it
+when the work is done. Scripts whose standard error is not a terminal get no
+progress line: their output stays the same from run to run.
 """
 
 from __future__ import annotations
@@ -14,19 +13,19 @@ import shutil
 import time
 from typing import TextIO
 
-from lab.render.progress import Progress, frame, line, plain_due
+from lab.render.progress import Progress, frame
 
-REDRAW_SECONDS = 0.1  # a terminal line is redrawn at most this often
+SHOW_AFTER = 0.5  # seconds of work before a line appears: short work shows none
+REDRAW_SECONDS = 0.1  # the line is redrawn at most this often
 
 
 class ProgressPrinter:
-    def __init__(self, stream: TextIO | None, *, tty: bool, ascii_only: bool = False) -> None:
+    def __init__(self, stream: TextIO | None, *, ascii_only: bool = False) -> None:
         self.stream = stream
-        self.tty = tty
         self.ascii_only = ascii_only
         self._started: float | None = None  # wall time the work began
-        self._last_done: int | None = None  # plain: the count at the last line written
-        self._drawn_at = 0.0  # terminal: when the line was last drawn
+        self._last_done = 0  # the count last reported
+        self._drawn_at: float | None = None  # when the line was last drawn (None: not on the screen)
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if self.stream is None:
@@ -38,22 +37,20 @@ class ProgressPrinter:
 
     def _show(self, stream: TextIO, what: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if self._started is None or (self._last_done is not None and done < self._last_done):
-            self._started, self._last_done = now, None  # new work
-        p = Progress(done, total, now - self._started, what)
-        if not self.tty:
-            if plain_due(self._last_done, done, total):
-                stream.write(line(p, ascii_only=self.ascii_only, timing=False) + "\n")
-                stream.flush()
-            self._last_done = done
-        else:
-            finished = done >= total
-            if finished or self._last_done is None or now - self._drawn_at >= REDRAW_SECONDS:
-                width = max(20, shutil.get_terminal_size((80, 24)).columns)
-                stream.write("\r" + " " * (width - 1) + "\r" if finished else frame(p, width=width,
-                                                                                   ascii_only=self.ascii_only))
-                stream.flush()
-                self._drawn_at = now
-            self._last_done = done
+        if self._started is None or done < self._last_done:
+            self._started, self._drawn_at = now, None  # new work
+        self._last_done = done
+        width = max(20, shutil.get_terminal_size((80, 24)).columns)
         if done >= total:
-            self._started, self._last_done = None, None
+            if self._drawn_at is not None:
+                stream.write("\r" + " " * (width - 1) + "\r")
+                stream.flush()
+            self._started, self._drawn_at, self._last_done = None, None, 0
+            return
+        if now - self._started < SHOW_AFTER:
+            return
+        if self._drawn_at is None or now - self._drawn_at >= REDRAW_SECONDS:
+            stream.write(frame(Progress(done, total, now - self._started, what), width=width,
+                               ascii_only=self.ascii_only))
+            stream.flush()
+            self._drawn_at = now
