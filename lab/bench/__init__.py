@@ -28,6 +28,8 @@ Figures (figures.py has the exact sizes):
     sigs        signature verifications per second while 1,000 payments cross a
                 10-node line; and ms per 100 transactions to connect the block
                 that confirms them (signatures already verified: sig cache)
+    sighash     ms to check a 1,000-input and a 100-input tx (every signature), and
+                the per-input ratio of the two: 1 when the legacy sighash is linear
     scale       1,000 nodes, random 4: start, connect, agree on one block; peak memory
     responsive  event-loop stall p99 while 4 auto-miners run in live mode
 
@@ -38,7 +40,8 @@ Modules: figures (the list and the run), table (summaries and the text
 table), drive (sessions and what the bench reads), network (hop, flood),
 floor (the bare relay), workload (experiment, sync, sigs, responsive),
 experiments (the `experiment` command's figures),
-process (start, hashrate, scale), machine (what it ran on).
+process (start, hashrate, scale), sighash (below the lab, as hashrate),
+machine (what it ran on).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from lab.bench import experiments, network, process, workload
+from lab.bench import experiments, network, process, sighash, workload
 from lab.bench.drive import now
 from lab.bench.machine import machine
 from lab.bench.table import Figure, Part, Sample, render_table, run_figure
@@ -45,6 +45,9 @@ FIGURES: list[Figure] = [
     Figure("sigs", "1,000 signed txs relayed through a 10-node line, then mined", _in_loop(workload.sigs), 3,
            [Part("value", "verifications/s", 1000, ">="),
             Part("connect", "ms per 100 tx", 2, "<=", "block of seen txs connects")]),
+    Figure("sighash", f"check a {sighash.BIG:,}-input tx (every signature, policy flags)", sighash.sighash, 5,
+           [Part("value", "ms", 1000, "<="), Part("small", "ms", label=f"check a {sighash.SMALL}-input tx"),
+            Part("per_input", "x", 2, "<=", f"per-input cost, {sighash.BIG:,} vs {sighash.SMALL} inputs (1: linear)")]),
     Figure("scale", "1,000 nodes random 4: start, connect, agree on one block", process.scale, 3,
            [Part("value", "s"), Part("memory", "MB", 300, "<=", "peak memory of the lab process (RSS high-water mark)")]),
     Figure("responsive", "event-loop stall p99, 4 auto-miners in live mode (speed 10000)",
