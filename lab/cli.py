@@ -34,7 +34,9 @@ async def run_lines(session, lines, source: str, out) -> int:
         if outcome.check_failed:
             failed_checks += 1
         if not outcome.ok and not outcome.check_failed:
-            out(f"{source}:{lineno}: command failed: {line.strip()}")
+            # non-ASCII escaped: a look-alike (Cyrillic А) must not be echoed as if it were "A"
+            shown = line.strip().encode("ascii", "backslashreplace").decode("ascii")
+            out(f"{source}:{lineno}: command failed: {shown}")
             return 1
         if outcome.quit:
             break

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import gc
+import re
 from functools import partial
 from typing import Any
 
@@ -41,6 +42,7 @@ from lab.world.queries import Queries
 from lab.world.topology import Topology, node_names
 
 LAB_EPOCH = GENESIS_TIME + 600  # virtual unix time when a lab starts
+NODE_NAME = re.compile(r"[A-Za-z0-9_-]{1,12}", re.ASCII)  # node names: one look per name, no look-alikes
 GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections; CPython's default is 700
 
 
@@ -319,11 +321,13 @@ class Lab:
         if name is None:
             used = set(self.nodes)
             name = next(n for n in node_names(len(self.nodes) + 27) if n not in used)
+        if not NODE_NAME.fullmatch(name):
+            # ascii(): a look-alike (Cyrillic А, fullwidth Ａ) is shown as the escape it is, not as "A"
+            raise CommandError(f"{ascii(name)} is not a node name",
+                               "node names are 1-12 ASCII letters, digits, - and _, e.g. add-node E")
         name = name.upper()
         if name in self.nodes:
             raise CommandError(f"a node named {name} exists", "pick another name, e.g. add-node E")
-        if not name.replace("_", "").isalnum() or len(name) > 12:
-            raise CommandError(f"'{name}' is not a node name", "use letters and digits, e.g. add-node E")
         existing = [n.name for n in self.online_nodes()]
         node = await self._new_node(name)
         peers = self.topo.peers_for_new_node(existing)
