@@ -262,4 +262,4 @@ def is_connected(a: Node, b: Node) -> bool:
 
 
 def discouraged(n: Node) -> list[str]:
-    return sorted(n.discouraged)
+    return n.discouraged.listed()

@@ -91,7 +91,7 @@ class Connection(asyncio.BufferedProtocol):
             host, port = transport.get_extra_info("peername")[:2]
             if not self.owner.accept(self, host, port):
                 self.closed = True
-                self.close_reason = "too many outsiders connected"
+                self.close_reason = self.close_reason or "too many outsiders connected"
                 self.transport.abort()
 
     def get_buffer(self, sizehint: int) -> memoryview:

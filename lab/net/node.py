@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from lab import events as ev
 from lab.errors import ProtocolError
 from lab.net import messages as m
+from lab.net.banman import Discouraged
 from lab.net.connection import LAB, Connection
 from lab.net.download import Downloads
 from lab.net.intake import Intake
@@ -73,7 +74,7 @@ class Node:
         self.port = 0
         self.online = False
         self.peers: dict[str, Peer] = {}  # remote name -> its protocol state and connection
-        self.discouraged: set[str] = set()  # realname: m_discouraged (BanMan)
+        self.discouraged = Discouraged()  # realname: BanMan's discouragement (lab nodes by name, outsiders by host)
         self.recent_rejects = BoundedSet(MAX_KNOWN_INVENTORY)  # realname: m_recent_rejects
         self.internal_errors: list[str] = []
         self.nonce_counter = 0
@@ -152,6 +153,9 @@ class Node:
             claim.set_result(conn)
             return True
         conn.remote = f"{host}:{port}"
+        if self.discouraged.refuses(host):  # realname: CConnman::AcceptConnection, IsDiscouraged
+            conn.close_reason = "its host is discouraged"
+            return False
         outsiders = sum(1 for p in self.peers.values() if not p.lab_link and not p.closed)
         if outsiders >= MAX_LIVE_PEERS:  # realname: the inbound slot limit
             return False
@@ -194,7 +198,7 @@ class Node:
         """Disconnect and discourage (realname: Misbehaving + MaybeDiscourageAndDisconnect)."""
         if peer.closed:
             return
-        self.discouraged.add(peer.remote)
+        self.discouraged.add(peer.remote, lab_node=peer.lab_link)
         peer.close(f"misbehaving: {reason}")
         self.emit(ev.PeerPunished(self.name, peer.remote, reason))
 
@@ -212,6 +216,8 @@ class Node:
                 peer.bad_checksums += 1
                 if peer.bad_checksums == 1:  # one line per peer, not one per frame of a flood
                     self.emit(ev.FrameDropped(self.name, peer.remote, command))
+                return
+            if len(payload) > 100_000 and self.intake.refuse_oversized(peer, command, payload):
                 return
             try:
                 msg = m.decode_message(command, payload)

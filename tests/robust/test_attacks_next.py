@@ -105,8 +105,6 @@ def test_pipelined_getheaders_on_a_long_chain(capfd):
     no_traceback(capfd)
 
 
-@pytest.mark.xfail(reason="needs net wave: a block or tx payload over the size a block may have is refused "
-                   "before it is parsed, or parsed in slices (4 MB = 0.5 s of parsing today)", strict=False)
 def test_4mb_block_payloads_of_tiny_inputs(capfd):
     async def story():
         lab = await new_lab()
@@ -123,8 +121,6 @@ def test_4mb_block_payloads_of_tiny_inputs(capfd):
     no_traceback(capfd)
 
 
-@pytest.mark.xfail(reason="needs net wave: discouragement enforced on accept for outsiders by host, with expiry; "
-                   "punishments narrated in bounded lines", strict=False)
 def test_a_discouraged_outsider_cannot_come_back(capfd):
     async def story():
         lab = await new_lab()
