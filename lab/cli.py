@@ -12,6 +12,7 @@ import sys
 import click
 
 from lab import __version__
+from lab.errors import LabError
 from lab.language.words import TOPOLOGIES
 from lab.params import DEFAULT_DIFFICULTY, DEFAULT_LATENCY_MS, DEFAULT_NODES, DEFAULT_SEED
 from lab.render.style import Styler, color_wanted
@@ -49,16 +50,28 @@ async def run_lines(session, lines, source: str, out) -> int:
 async def _script(config, lines, source: str, styler: Styler) -> int:
     from lab.commands.session import Session
     session = Session(config, styler)
-    await session.start()
+    try:
+        await session.start()
+    except (LabError, OSError) as e:  # e.g. more nodes than open files allow: one line, not a traceback
+        click.echo(styler.line("error", f"the lab could not start: {e}"))
+        await session.close()
+        return 1
     try:
         return await run_lines(session, lines, source, click.echo)
     finally:
         await session.close()
 
 
+async def _guarded(coro):
+    """Run the lab with an event loop that reports EMFILE in one line, not a traceback per refused accept."""
+    from lab.world.limits import EmfileReporter
+    asyncio.get_running_loop().set_exception_handler(EmfileReporter(lambda text: click.echo(text, err=True)))
+    return await coro
+
+
 def _run(coro) -> int:
     try:
-        return asyncio.run(coro)
+        return asyncio.run(_guarded(coro))
     except KeyboardInterrupt:
         return 130
 

@@ -23,7 +23,6 @@ from lab.chain.tx import Tx
 from lab.errors import CommandError
 from lab.events import NodeAdded, NodeStarted, NodeStopped, Record, TxHanded
 from lab.net.fabric import Fabric
-from lab.net.links import raise_fd_limit
 from lab.net.node import Node
 from lab.params import (
     DEFAULT_DIFFICULTY,
@@ -35,6 +34,7 @@ from lab.params import (
 )
 from lab.sched import SECOND, Scheduler
 from lab.world.ledger import Label, Ledger
+from lab.world.limits import check_open_files, topology_links
 from lab.world.log import EventLog
 from lab.world.mining import Mining
 from lab.world.pacing import Pacing
@@ -97,7 +97,7 @@ class Lab:
         lab = cls(seed=seed, difficulty=difficulty, latency_ms=latency_ms, jitter=jitter)
         lab.host = host  # where every node listens: loopback unless the user asks otherwise
         names = node_names(nodes) if isinstance(nodes, int) else [n.upper() for n in nodes]
-        raise_fd_limit(len(names) + 64)  # the listeners; connect_many asks for the links
+        check_open_files(len(names), topology_links(topology, len(names), k), f"a {len(names)}-node {topology}")
         for name in names:
             await lab._new_node(name)
         await lab.set_topology(topology, k)
@@ -329,6 +329,9 @@ class Lab:
         if name in self.nodes:
             raise CommandError(f"a node named {name} exists", "pick another name, e.g. add-node E")
         existing = [n.name for n in self.online_nodes()]
+        links = len(self.topo.edges) + topology_links(self.topo.kind, len(existing) + 1) - topology_links(
+            self.topo.kind, len(existing))
+        check_open_files(len(self.nodes) + 1, links, f"a lab of {len(self.nodes) + 1} nodes")
         node = await self._new_node(name)
         peers = self.topo.peers_for_new_node(existing)
         self.emit(NodeAdded(name, tuple(peers)))

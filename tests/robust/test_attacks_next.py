@@ -154,13 +154,39 @@ def lab_cli(*args: str, timeout: float, nofile: int | None = None) -> subprocess
         return None
 
 
-@pytest.mark.xfail(reason="needs net wave: node count checked against the open-file limit up front, and "
-                   "EMFILE at any point reported as one error line, never a traceback flood", strict=False)
 def test_more_nodes_than_open_files_allow_gives_one_clear_line():
     done = lab_cli("--nodes", "12", "--difficulty", "4", "-c", "peers A", timeout=60, nofile=40)  # 66 links
     assert done is not None, "the lab did not finish"
     assert "Traceback" not in done.stdout + done.stderr
     assert len((done.stdout + done.stderr).splitlines()) < 50
+    assert "open files" in done.stdout and "66 links" in done.stdout  # the figures, and the advice
+    assert done.returncode == 1
+
+
+def test_adding_nodes_past_the_open_file_limit_refuses_the_one_too_many():
+    done = lab_cli("--nodes", "3", "--difficulty", "4", "-c", "add-node; add-node; add-node; add-node; add-node",
+                   timeout=60, nofile=40)
+    assert done is not None, "the lab did not finish"
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "open files" in done.stdout and done.returncode == 1
+
+
+def test_emfile_at_any_point_is_one_line():
+    import errno
+
+    from lab.world.limits import EmfileReporter
+
+    said: list[str] = []
+
+    async def flood() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(EmfileReporter(said.append))
+        for _ in range(1_000):  # what asyncio's accept loop reports on every refused connection
+            loop.call_exception_handler({"message": "socket.accept() out of system resource",
+                                         "exception": OSError(errno.EMFILE, "Too many open files")})
+
+    asyncio.run(flood())
+    assert len(said) == 1 and "open files" in said[0]
 
 
 @pytest.mark.xfail(reason="needs net wave: long commands print their estimate, show progress and obey "
