@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 
 import click
 
@@ -25,10 +26,17 @@ def _config(nodes: int, seed: int, topology: str, difficulty: int, latency: floa
                      difficulty=difficulty, latency_ms=latency, host=host)
 
 
+DEFAULT_MAX_SECONDS = 600  # a script's wall-clock limit unless --max-seconds says otherwise (generous)
+
+
 async def run_lines(session, lines, source: str, out) -> int:
     """Run script lines; print `FILE:LINE:` before a command error and stop; checks don't stop."""
     failed_checks = 0
     for lineno, line in lines:
+        if session.deadline is not None and time.monotonic() > session.deadline:
+            out(f"{source}:{lineno}: stopped: the script's time limit of {session.max_seconds:g} s ran out "
+                "(give it more with --max-seconds N)")
+            return 1
         outcome = await session.execute(line)
         if outcome.text:
             out(outcome.text)
@@ -47,9 +55,12 @@ async def run_lines(session, lines, source: str, out) -> int:
     return 0
 
 
-async def _script(config, lines, source: str, styler: Styler) -> int:
+async def _script(config, lines, source: str, styler: Styler, max_seconds: float = DEFAULT_MAX_SECONDS) -> int:
     from lab.commands.session import Session
     session = Session(config, styler)
+    # Long work obeys a limit in scripts: the estimate refuses what cannot finish, the deadline stops the rest
+    session.max_seconds, session.deadline = max_seconds, time.monotonic() + max_seconds
+    session.notice = lambda text: click.echo(text, err=True)
     try:
         await session.start()
     except (LabError, OSError) as e:  # e.g. more nodes than open files allow: one line, not a traceback
@@ -87,12 +98,14 @@ def _run(coro) -> int:
               help="Address every node listens on. Anything but loopback exposes the nodes to your network: see README, Security.")
 @click.option("-c", "commands", default=None, help='Run these commands and exit, e.g. -c "mine A; tree".')
 @click.option("--plain", is_flag=True, help="No colour, ASCII only.")
+@click.option("--max-seconds", "max_seconds", default=DEFAULT_MAX_SECONDS, show_default=True,
+              type=click.FloatRange(1, 10**7), help="Wall-clock limit of a script (-c, stdin).")
 @click.pass_context
-def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, plain) -> None:
+def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, plain, max_seconds) -> None:
     """Blockchain Lab: a small blockchain network of real nodes, driven from one prompt."""
     ctx.ensure_object(dict)
     ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain,
-                   host=host)
+                   host=host, max_seconds=max_seconds)
     if topology.split(" ")[0] not in TOPOLOGIES:
         choices = ", ".join(TOPOLOGIES[:-1]) + ", 'random K'"
         raise click.BadParameter(f"'{topology}' is not a topology ({choices})", param_hint="--topology")
@@ -101,24 +114,26 @@ def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, c
     config = _config(nodes, seed, topology, difficulty, latency, host)
     if commands is not None:
         styler = Styler(color_wanted(sys.stdout.isatty(), plain), plain)
-        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler)))
+        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler, max_seconds)))
     if sys.stdin.isatty() and sys.stdout.isatty():
         from lab.repl.app import run_repl
         ctx.exit(_run(run_repl(config, plain=plain)))
     styler = Styler(False, plain)
-    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler)))
+    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler, max_seconds)))
 
 
 @main.command("run")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--max-seconds", "max_seconds", default=None, type=click.FloatRange(1, 10**7),
+              help=f"Wall-clock limit of the script [default: {DEFAULT_MAX_SECONDS}].")
 @click.pass_context
-def run_cmd(ctx: click.Context, file) -> None:
+def run_cmd(ctx: click.Context, file, max_seconds) -> None:
     """Run a script of lab commands (FILE, or - for stdin)."""
     o = ctx.obj
     config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
     styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
     name = "<stdin>" if file.name == "<stdin>" else file.name
-    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler)))
+    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler, max_seconds or o["max_seconds"])))
 
 
 @main.group("lessons", invoke_without_command=True)

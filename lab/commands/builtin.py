@@ -103,7 +103,9 @@ async def cmd_mine(s: Session, args: list[str]) -> Output:
     n = parse_int(args[1], "blocks", 1, 1000) if len(args) > 1 else 1
     if label:
         check_label(label)
-    await s.need_lab().mine(args[0], n, label)
+    lab = s.need_lab()
+    lab.mining.check_time(f"mine {lab.node(args[0]).name}" + (f" {n}" if n > 1 else ""), n)
+    await lab.mine(args[0], n, label)
     return NOTHING
 
 
@@ -206,6 +208,8 @@ async def cmd_run(s: Session, args: list[str]) -> Output:
         n = await lab.run_until_quiet()
         return output(f"Delivered {n} events; the network is quiet at {fmt_time(reads.settings(lab).now)}.")
     duration = parse_duration(args[0])
+    if reads.settings(lab).autominer and reads.settings(lab).mode != "live":
+        lab.mining.check_time(f"run {args[0]} with auto-miners", duration / lab.mining.block_interval)
     await lab.run_for(duration)
     if reads.settings(lab).mode == "auto":
         await lab.settle()

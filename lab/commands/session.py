@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lab.commands.config import LabConfig
@@ -47,6 +48,11 @@ class Session:
         self.lesson: LessonSession | None = None  # the active lesson, if any
         self.show_time = False
         self.internal_errors: list[str] = []  # tracebacks of bugs caught at the prompt
+        # Long work (issue 12): a script's wall-clock deadline (time.monotonic) and its limit in
+        # seconds; `notice` says an estimate or progress at once (stderr in scripts).
+        self.deadline: float | None = None
+        self.max_seconds: float | None = None
+        self.notice: Callable[[str], None] | None = None
 
     def need_lab(self) -> Lab:
         """The running lab (a handler runs only once the session has started)."""
@@ -58,6 +64,8 @@ class Session:
         self.lab = await Lab.create(self.config.nodes, self.config.topology, self.config.k, self.config.seed,
                                     self.config.difficulty, self.config.latency_ms, self.config.jitter,
                                     self.config.host)
+        mining = self.lab.mining
+        mining.deadline, mining.limit_seconds, mining.report = self.deadline, self.max_seconds, self.notice
         self.history = []
         return self
 

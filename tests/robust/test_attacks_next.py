@@ -189,11 +189,25 @@ def test_emfile_at_any_point_is_one_line():
     assert len(said) == 1 and "open files" in said[0]
 
 
-@pytest.mark.xfail(reason="needs net wave: long commands print their estimate, show progress and obey "
-                   "`lab run --max-seconds` in scripts", strict=False)
 def test_mining_at_32_bits_in_a_script_stops_within_its_limit():
     done = lab_cli("-c", "difficulty 32; mine A", timeout=10)
     assert done is not None, "`difficulty 32; mine A` ran past 10 s with no way out"
+    assert "takes about" in done.stdout and "time limit" in done.stdout  # the estimate, and why it stops
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_script_stops_when_its_max_seconds_run_out(tmp_path):
+    script = tmp_path / "long.lab"
+    script.write_text("difficulty 26\nmine A\n")
+    done = lab_cli("run", "--max-seconds", "2", str(script), timeout=30)
+    assert done is not None, "the script ran past its limit"
+    assert "time limit of 2 s" in done.stdout and done.returncode == 1
+
+
+def test_auto_miners_for_many_hours_at_high_difficulty_are_refused_in_a_script():
+    done = lab_cli("--difficulty", "24", "-c", "autominer on; run 1000h", timeout=30)
+    assert done is not None, "`run 1000h` with auto-miners ran on"
+    assert "takes about" in done.stdout and done.returncode == 1
 
 
 @pytest.mark.parametrize("name", ["\u0410", "\uff21"], ids=["cyrillic-A", "fullwidth-A"])
