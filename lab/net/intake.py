@@ -13,13 +13,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lab import events as ev
+from lab.chain.crypto import sha256d
 from lab.chain.events import TxEvicted, TxOrphaned
 from lab.errors import ValidationError
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
 from lab.net.relay import Relay
 from lab.net.sync import Sync
-from lab.chain.crypto import sha256d
 from lab.params import MAX_BLOCK_SIZE, MAX_HEADERS, MAX_ORPHAN_TXS, MAX_TX_SIZE
 
 if TYPE_CHECKING:
