@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from lab.errors import ProtocolError
 from lab.net.wire import FrameBuffer
-from lab.params import FRAME_TIMEOUT, HANDSHAKE_TIMEOUT, MAX_SEND_QUEUE
+from lab.params import FRAME_TIMEOUT, HANDSHAKE_TIMEOUT, MAX_SEND_QUEUE, RECV_PAUSE_BYTES, SEND_PAUSE_BYTES
 
 if TYPE_CHECKING:
     from lab.net.fabric import Fabric
@@ -54,6 +55,7 @@ class Owner(Protocol):
     def on_bad_stream(self, peer: Any, reason: str) -> None: ...
     def drop_peer(self, peer: Any, reason: str) -> None: ...
     def on_peer_closed(self, peer: Any) -> None: ...
+    def send_pending(self, peer: Any) -> bool: ...
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -79,6 +81,13 @@ class Connection(asyncio.BufferedProtocol):
         # live link: wall-clock timers
         self._timers: list[asyncio.TimerHandle] = []
         self._frame_timer: asyncio.TimerHandle | None = None
+        # live link: frames read and not yet handled, one per turn of the event loop
+        # (realname: vProcessMsg, fPauseRecv), and whether the peer's send buffer is full (fPauseSend)
+        self.backlog: deque[tuple[str, bytes | None]] = deque()
+        self.backlog_bytes = 0
+        self.pause_send = False
+        self._reading_paused = False
+        self._work_due = False
 
     @property
     def lab_link(self) -> bool:
@@ -93,6 +102,17 @@ class Connection(asyncio.BufferedProtocol):
                 self.closed = True
                 self.close_reason = self.close_reason or "too many outsiders connected"
                 self.transport.abort()
+                return
+        if self.link is LIVE:  # pause_writing() once this much is unread by the peer (realname: fPauseSend)
+            self.transport.set_write_buffer_limits(high=SEND_PAUSE_BYTES)
+
+    def pause_writing(self) -> None:
+        self.pause_send = True
+
+    def resume_writing(self) -> None:
+        self.pause_send = False
+        if self.link is LIVE:
+            self.schedule_work()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         try:
@@ -164,6 +184,38 @@ class Connection(asyncio.BufferedProtocol):
         self._waiters[index] = fut
         return fut
 
+    # -- live-link work: one message (or a few getdata items) per turn of the event loop -------
+    def schedule_work(self) -> None:
+        if not self._work_due and not self.closed:
+            self._work_due = True
+            asyncio.get_running_loop().call_soon(self._work)
+
+    def _work(self) -> None:
+        """One turn for this peer (realname: ProcessMessages): its pending getdata first, else one frame.
+
+        Nothing is done while the peer does not read what it asked for (pause_send);
+        resume_writing() brings it back. Other peers and the lab get the loop in between.
+        """
+        self._work_due = False
+        if self.closed or self.pause_send:
+            return
+        owner, peer = self.owner, self.peer
+        if owner.send_pending(peer):
+            more = True
+        elif self.backlog:
+            command, payload = self.backlog.popleft()
+            self.backlog_bytes -= len(payload) if payload is not None else 0
+            owner.on_frame(peer, command, payload)
+            if self._reading_paused and self.backlog_bytes < RECV_PAUSE_BYTES // 2 and not self.closed:
+                self._reading_paused = False
+                if self.transport is not None:
+                    self.transport.resume_reading()
+            more = True  # its getdata may have queued work: the next turn looks
+        else:
+            more = False
+        if more and not self.closed and not self.pause_send:
+            self.schedule_work()
+
     # -- closing ------------------------------------------------------------------------
     def close(self, reason: str) -> None:
         if self.closed:
@@ -192,6 +244,8 @@ class Connection(asyncio.BufferedProtocol):
                 fut.set_result(None)
         self._waiters.clear()
         self._inbox.clear()
+        self.backlog.clear()
+        self.backlog_bytes = 0
         if first and self.peer is not None:
             self.owner.on_peer_closed(self.peer)
 
@@ -267,12 +321,18 @@ class LiveLink(Link):
         conn.write_frame(frame)
 
     def received(self, conn: Connection, frames: list[tuple[str, bytes | None]]) -> None:
-        on_frame = conn.owner.on_frame
-        for command, payload in frames:
-            conn.received += 1
-            on_frame(conn.peer, command, payload)
-            if conn.closed:
-                return
+        """Frames wait in the backlog, handled one per turn (a flood of them cannot hold the loop).
+
+        Past RECV_PAUSE_BYTES waiting, the socket is not read until the backlog drains (fPauseRecv).
+        """
+        if frames:
+            conn.received += len(frames)
+            conn.backlog.extend(frames)
+            conn.backlog_bytes += sum(len(p) for _, p in frames if p is not None)
+            if conn.backlog_bytes > RECV_PAUSE_BYTES and not conn._reading_paused and conn.transport is not None:
+                conn._reading_paused = True
+                conn.transport.pause_reading()
+            conn.schedule_work()
         conn.arm_frame_timer(new_frame=bool(frames))
 
     def close_transport(self, transport: asyncio.Transport) -> None:

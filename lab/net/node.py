@@ -194,6 +194,19 @@ class Node:
         self.fabric.forget(peer.conn)
         self.downloads.peer_closed(peer)
 
+    def send_pending(self, peer: Peer) -> bool:
+        """One turn of an outsider's queued getdata; False when none waits. Nothing raised escapes."""
+        if peer.closed or not peer.getdata:
+            return False
+        try:
+            return self.relay.send_pending(peer)
+        except Exception as e:  # a bug of ours must not take the node down
+            detail = f"{type(e).__name__}: {e}"
+            self.internal_errors.append(detail + "\n" + traceback.format_exc())
+            self.emit(ev.InternalError(self.name, peer.remote, "getdata", detail))
+            self.drop_peer(peer, "internal error while serving its getdata")
+            return False
+
     def misbehaving(self, peer: Peer, reason: str) -> None:
         """Disconnect and discourage (realname: Misbehaving + MaybeDiscourageAndDisconnect)."""
         if peer.closed:

@@ -13,10 +13,12 @@ announcing to a peer what it already has.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
+from lab.params import GETDATA_TXS_PER_TURN
 
 if TYPE_CHECKING:
     from lab.chain.chainstate import BlockIndex
@@ -59,9 +61,32 @@ class Relay:
             peer.send(m.MsgGetheaders(tuple(state.chain.locator())))
 
     def on_getdata(self, peer: Peer, msg: m.MsgGetdata) -> None:
+        """A lab peer is served at once (its frames are timed by the fabric); an outsider's items
+        wait in its queue and are served a few per turn (send_pending)."""
+        if peer.lab_link:
+            self.serve(peer, msg.items)
+            return
+        peer.getdata.extend(msg.items)
+
+    def send_pending(self, peer: Peer) -> bool:
+        """One turn of an outsider's getdata (realname: ProcessGetData): up to GETDATA_TXS_PER_TURN
+        transactions, or one block; False when nothing waits. The caller stops while its send buffer is full."""
+        queue = peer.getdata
+        if not queue:
+            return False
+        items = []
+        while queue and len(items) < GETDATA_TXS_PER_TURN:
+            item = queue.popleft()
+            items.append(item)
+            if item.type == m.MSG_BLOCK:
+                break
+        self.serve(peer, items)
+        return True
+
+    def serve(self, peer: Peer, items: Iterable[m.InvItem]) -> None:
         state = self.node.state
         missing = []
-        for item in msg.items:
+        for item in items:
             if item.type == m.MSG_BLOCK:
                 block = state.get_block(item.hash)
                 if block is not None:

@@ -39,8 +39,6 @@ def quick_timeouts(monkeypatch):
     monkeypatch.setattr(conn_mod, "HANDSHAKE_TIMEOUT", 3.0)
 
 
-@pytest.mark.xfail(reason="needs net wave: getdata served a few items per turn, paused while the peer's send "
-                   "buffer is full (fPauseSend)", strict=False)
 def test_getdata_asking_for_the_same_big_block_thousands_of_times(capfd):
     async def story():
         lab = await new_lab()
@@ -78,8 +76,6 @@ async def big_tip_block(lab: Lab, size: int):
     return block
 
 
-@pytest.mark.xfail(reason="needs net wave: getheaders answered in bounded slices per turn, so 5,000 pipelined "
-                   "getheaders cannot hold the event loop", strict=False)
 def test_pipelined_getheaders_on_a_long_chain(capfd):
     async def story():
         lab = await Lab.create(2, difficulty=4, latency_ms=1)
