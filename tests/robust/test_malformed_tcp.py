@@ -306,6 +306,7 @@ def test_thousands_of_well_formed_random_messages_break_nothing(seed):
                 if talker is None or talker.eof:
                     if talker is not None:
                         await talker.close()
+                        node.discouraged.discard(talker.remote)  # the next talker stands for another host
                     talker = await RawPeer.connect(node.port, f"talker{reconnects}")
                     reconnects += 1
                     await talker.handshake(height=rng.randint(0, 10))
