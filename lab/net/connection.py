@@ -28,11 +28,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from lab.errors import ProtocolError
 from lab.net.wire import FrameBuffer
-from lab.params import FRAME_TIMEOUT, HANDSHAKE_TIMEOUT, MAX_SEND_QUEUE, RECV_PAUSE_BYTES, SEND_PAUSE_BYTES
+from lab.params import (
+    FRAME_TIMEOUT,
+    HANDSHAKE_TIMEOUT,
+    MAX_SEND_QUEUE,
+    RECV_PAUSE_BYTES,
+    SEND_PAUSE_BYTES,
+)
 
 if TYPE_CHECKING:
     from lab.net.fabric import Fabric
@@ -51,7 +58,7 @@ class Owner(Protocol):
     fabric: Fabric
 
     def accept(self, conn: Connection, host: str, port: int) -> bool: ...
-    def on_frame(self, peer: Any, command: str, payload: bytes | None) -> None: ...
+    def on_frame(self, peer: Any, command: str, payload: bytes | None) -> Coroutine[Any, Any, None] | None: ...
     def on_bad_stream(self, peer: Any, reason: str) -> None: ...
     def drop_peer(self, peer: Any, reason: str) -> None: ...
     def on_peer_closed(self, peer: Any) -> None: ...
@@ -88,6 +95,7 @@ class Connection(asyncio.BufferedProtocol):
         self.pause_send = False
         self._reading_paused = False
         self._work_due = False
+        self._task: asyncio.Task[None] | None = None  # a large block being taken in slices
 
     @property
     def lab_link(self) -> bool:
@@ -197,7 +205,7 @@ class Connection(asyncio.BufferedProtocol):
         resume_writing() brings it back. Other peers and the lab get the loop in between.
         """
         self._work_due = False
-        if self.closed or self.pause_send:
+        if self.closed or self.pause_send or self._task is not None:
             return
         owner, peer = self.owner, self.peer
         if owner.send_pending(peer):
@@ -205,7 +213,10 @@ class Connection(asyncio.BufferedProtocol):
         elif self.backlog:
             command, payload = self.backlog.popleft()
             self.backlog_bytes -= len(payload) if payload is not None else 0
-            owner.on_frame(peer, command, payload)
+            slow = owner.on_frame(peer, command, payload)
+            if slow is not None:  # a large block, taken in slices: this peer waits until it is done
+                self._task = asyncio.get_running_loop().create_task(slow)
+                self._task.add_done_callback(self._slow_done)
             if self._reading_paused and self.backlog_bytes < RECV_PAUSE_BYTES // 2 and not self.closed:
                 self._reading_paused = False
                 if self.transport is not None:
@@ -215,6 +226,12 @@ class Connection(asyncio.BufferedProtocol):
             more = False
         if more and not self.closed and not self.pause_send:
             self.schedule_work()
+
+    def _slow_done(self, task: asyncio.Task[None]) -> None:
+        self._task = None
+        if not task.cancelled():
+            task.exception()  # the node's guard catches everything; never "exception was never retrieved"
+        self.schedule_work()
 
     # -- closing ------------------------------------------------------------------------
     def close(self, reason: str) -> None:

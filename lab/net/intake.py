@@ -135,7 +135,6 @@ class Intake:
     def _process(self, block: Block, source: Peer | None, requested: bool = True) -> Any:
         """The chain state's verdict; an invalid block is reported and its sender punished (None)."""
         node = self.node
-        frm = source.remote if source is not None else node.name
         self._source, self._source_block = (source.remote if source is not None else None), block.hash
         try:
             res = node.state.process_block(block, requested=requested)
@@ -144,13 +143,19 @@ class Intake:
         e = res.error
         if res.status != "invalid" or e is None:
             return res
-        node.emit(ev.BlockRejected(node.name, block.hash, e.code, e.detail, frm, direct=True))
+        self.refused(source, block.hash, e)
+        return None
+
+    def refused(self, source: Peer | None, block_hash: bytes, e: ValidationError) -> None:
+        """An invalid block: say so; punish its sender (or tell it why, when that is not misbehaviour)."""
+        node = self.node
+        frm = source.remote if source is not None else node.name
+        node.emit(ev.BlockRejected(node.name, block_hash, e.code, e.detail, frm, direct=True))
         if source is not None:
             if e.punish:
                 node.misbehaving(source, f"sent an invalid block ({e.code})")
             else:
-                source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
-        return None
+                source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block_hash))
 
     def _after(self, block: Block, res: Any, source: Peer | None, old_tip: Any) -> None:
         """Ask for what is missing, announce a new tip, retry waiting txs, re-announce returned ones."""
