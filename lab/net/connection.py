@@ -81,6 +81,7 @@ class Connection(asyncio.BufferedProtocol):
         # frame accounting: index of each frame on this connection, per direction
         self.sent = 0
         self.received = 0
+        self.bytes_sent = 0  # bytes of the frames written
         # lab link: frames read, waiting for their delivery event
         self._inbox: dict[int, tuple[str, bytes | None]] = {}
         self._waiters: dict[int, asyncio.Future[tuple[str, bytes | None] | None]] = {}
@@ -170,6 +171,7 @@ class Connection(asyncio.BufferedProtocol):
                 lambda: self.owner.drop_peer(self.peer, "send queue full: the peer does not read"))
             return idx
         transport.write(frame)
+        self.bytes_sent += len(frame)
         return idx
 
     # -- lab-link delivery ----------------------------------------------------------

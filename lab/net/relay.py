@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
-from lab.params import GETDATA_TXS_PER_TURN
+from lab.params import GETDATA_BYTES_PER_TURN, GETDATA_TXS_PER_TURN
 
 if TYPE_CHECKING:
     from lab.chain.chainstate import BlockIndex
@@ -69,18 +69,25 @@ class Relay:
         peer.getdata.extend(msg.items)
 
     def send_pending(self, peer: Peer) -> bool:
-        """One turn of an outsider's getdata (realname: ProcessGetData): up to GETDATA_TXS_PER_TURN
-        transactions, or one block; False when nothing waits. The caller stops while its send buffer is full."""
+        """One turn of an outsider's getdata (realname: ProcessGetData); False when nothing waits.
+
+        Items are served in batches (up to GETDATA_TXS_PER_TURN transactions, or one
+        block) until GETDATA_BYTES_PER_TURN bytes went out or the peer's send buffer
+        is full (fPauseSend: the caller then waits for it to read).
+        """
         queue = peer.getdata
         if not queue:
             return False
-        items = []
-        while queue and len(items) < GETDATA_TXS_PER_TURN:
-            item = queue.popleft()
-            items.append(item)
-            if item.type == m.MSG_BLOCK:
-                break
-        self.serve(peer, items)
+        conn = peer.conn
+        start = conn.bytes_sent
+        while queue and conn.bytes_sent - start < GETDATA_BYTES_PER_TURN and not (conn.pause_send or conn.send_full):
+            items = []
+            while queue and len(items) < GETDATA_TXS_PER_TURN:
+                item = queue.popleft()
+                items.append(item)
+                if item.type == m.MSG_BLOCK:
+                    break
+            self.serve(peer, items)
         return True
 
     def serve(self, peer: Peer, items: Iterable[m.InvItem]) -> None:
