@@ -21,7 +21,7 @@ def test_nodes_listen_on_127_0_0_1_by_default():
 
 def test_host_option_moves_every_node_and_the_lab_still_works():
     out = subprocess.run([sys.executable, "-m", "lab", "--host", "127.0.0.2", "--difficulty", "6", "-c",
-                          "mine A; nodes; check same-tip"], capture_output=True, text=True, timeout=60)
+                          "mine A; nodes --ports; check same-tip"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     rows = [line for line in out.stdout.splitlines() if line[:1] in "ABCD" and "127.0.0" in line]
     assert len(rows) == 4 and all("127.0.0.2:" in r for r in rows)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from lab.commands.config import LabConfig
@@ -53,6 +54,41 @@ class Session:
         self.deadline: float | None = None
         self.max_seconds: float | None = None
         self.notice: Callable[[str], None] | None = None
+        # Long work (`mine A 1000`): a front end may show progress and ask the work to stop early.
+        self.on_progress: Callable[[str, int, int], None] | None = None  # (what, done, total)
+        self.stop_requested = False  # Ctrl-C during interruptible work: stop at the next unit
+        self._interruptible = False
+        self._mark = 0  # the log's length when the current command began
+
+    # -- long work ------------------------------------------------------------------------
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """While this holds, Ctrl-C asks the work to stop at its next unit instead of cancelling it."""
+        self.stop_requested, self._interruptible = False, True
+        try:
+            yield
+        finally:
+            self.stop_requested, self._interruptible = False, False
+
+    def request_stop(self) -> bool:
+        """Ctrl-C: True when the running command will stop by itself (and settle and narrate)."""
+        if self._interruptible:
+            self.stop_requested = True
+        return self._interruptible
+
+    def report_progress(self, what: str, done: int, total: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(what, done, total)
+
+    async def after_interrupt(self) -> str:
+        """A command was cancelled half-way: deliver what is in flight (auto mode), narrate what happened."""
+        lab = self.lab
+        if lab is None:
+            return ""
+        if lab.mode == "auto":
+            await lab.settle()
+        entries = lab.log[self._mark:] if self._mark <= len(lab.log) else []
+        return "\n".join(summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto"))
 
     def need_lab(self) -> Lab:
         """The running lab (a handler runs only once the session has started)."""
@@ -131,7 +167,8 @@ class Session:
         tokens = tokenize(text)
         if not tokens:
             return CommandOutcome("")
-        mark = len(lab.log)
+        before = lab
+        mark = self._mark = len(lab.log)
         lab.delivered.clear()
         try:
             spec = LANGUAGE.lookup(tokens[0])
@@ -153,7 +190,9 @@ class Session:
             hint = "this is a bug in the lab; your lab is unchanged, please report it"
             return CommandOutcome(render_error(msg, hint, self.styler), ok=False, error=msg)
         # what the network did while the command ran: narration after the command's own output
-        entries = lab.log[mark:] if lab is self.lab and mark <= len(lab.log) else list(self.need_lab().log)
+        # A handler that built a new lab (`seed`, `reset`, `lesson`) says what it did itself: the new lab's
+        # own history (a lesson's setup mining) is not narrated line by line.
+        entries = lab.log[mark:] if lab is before and mark <= len(lab.log) else []
         lines = render(result, self.styler)
         failed = result.check_failed
         lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")

@@ -51,6 +51,8 @@ class Intake:
         self._emit_lab = emit_lab
         self._source: str | None = None  # who sent the block being processed (for BlockStored)
         self._source_block: bytes | None = None
+        self.own: set[bytes] = set()  # blocks this node mined and transactions it made (what an eclipser feeds)
+        self.on_heard: Callable[[bytes], None] | None = None  # told of each valid block a peer sent (a strategy)
         node.state.listeners.append(self._on_chain_event)
 
     def _on_chain_event(self, event: Any) -> None:
@@ -103,9 +105,11 @@ class Intake:
         """A block this node's own miner found on its tip: say so, then store and announce it."""
         node = self.node
         tip = node.state.chain.tip
+        parent = tip if block.prev_hash == tip.hash else node.state.chain.index.get(block.prev_hash, tip)
         reward = block.txs[0].total_out()
-        fees = reward - node.state.consensus.subsidy(tip.height + 1)
-        node.emit(ev.BlockMined(node.name, block.hash, tip.height + 1, tip.hash, len(block.txs), reward, fees))
+        fees = reward - node.state.consensus.subsidy(parent.height + 1)
+        self.own.add(block.hash)
+        node.emit(ev.BlockMined(node.name, block.hash, parent.height + 1, parent.hash, len(block.txs), reward, fees))
         res = self._process(block, None)
         if res is None or res.status == "ignored":
             return "rejected" if res is None else res.status
@@ -130,6 +134,8 @@ class Intake:
         self._report_changes(block, res, frm)
         self._report_arrival(block, res, frm)
         self._after(block, res, source, old_tip)
+        if self.on_heard is not None and source is not None and res.status in ("new-tip", "side-branch"):
+            self.on_heard(block.hash)
         return res.status
 
     def _process(self, block: Block, source: Peer | None, requested: bool = True) -> Any:
@@ -279,5 +285,7 @@ class Intake:
         frm = source.remote if source is not None else self.node.name
         for t in accepted:
             origin = "caught-up" if waited else "own" if source is None and t is tx else "relayed"
+            if origin == "own":
+                self.own.add(t.txid)
             self.node.emit(ev.TxAccepted(self.node.name, t.txid, frm, origin))
         self.relay.txs([t.txid for t in accepted], source)

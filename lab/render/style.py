@@ -30,6 +30,14 @@ STYLES: dict[str, tuple[str, str, int]] = {
     "node-stopped": ("■", "#", 166),
     "node-started": ("▶", ">", 36),
     "node-added": ("▶", ">", 36),
+    "withhold": ("◐", "%", 175),
+    "withheld": ("◐", "%", 175),
+    "tx-withheld": ("◐", "%", 175),
+    "published": ("◑", "^", 214),
+    "strategy": ("♟", "&", 175),
+    "move": ("♟", "&", 175),
+    "eclipse": ("◍", "o", 175),
+    "eclipse-ended": ("⚭", "=", 36),
     "frame": ("→", ">", 25),  # blue
     "ok": ("✓", "ok", 36),
     "fail": ("✗", "FAIL", 166),
@@ -38,6 +46,15 @@ STYLES: dict[str, tuple[str, str, int]] = {
     "lesson": ("§", "#", 25),
 }
 DEFAULT = ("·", "-", 250)
+
+# Tip groups (the toolbar, `status`): the group with the most work first, one glyph each.
+TIP_GLYPHS = ("●", "▲", "■", "◆", "★")
+TIP_GLYPHS_ASCII = ("*", "^", "#", "%", "&")
+
+
+def tip_glyph(i: int, ascii_only: bool) -> str:
+    glyphs = TIP_GLYPHS_ASCII if ascii_only else TIP_GLYPHS
+    return glyphs[i] if i < len(glyphs) else "?"
 
 
 def color_wanted(stream_isatty: bool, plain: bool = False) -> bool:

@@ -14,7 +14,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab.chain.block import Block
 from lab.chain.miner import Miner
@@ -30,6 +30,10 @@ from lab.world.ledger import Ledger
 QUICK_TRIES = 1 << 22  # expected tries below which a command is never estimated (well under a second)
 LONG_SECONDS = 10.0  # expected wall seconds from which a command says its estimate
 PROGRESS_EVERY = 5.0  # wall seconds between progress lines of a long search
+
+if TYPE_CHECKING:
+    from lab.world.attack import Attack
+
 MINE_SLICE = 2_000  # nonces per slice: ~1.5 ms, then the event loop gets a turn (a task it wakes waits two slices)
 
 
@@ -52,17 +56,32 @@ class Mining:
         self.limit_seconds: float | None = None  # the limit the deadline came from, for the message
         self.report: Callable[[str], None] | None = None
         self._rate: float | None = None  # hashes a second on this machine, measured once when needed
+        self.attack: Attack | None = None  # who withholds: their miners extend a private chain
+
+    def _parent(self, node: Node) -> Any:
+        """The block this node's miner builds on: its tip, or for a withholding node its private chain."""
+        attack = self.attack
+        if attack is not None and attack.withholds(node.name):
+            return attack.parent(node)
+        return node.state.chain.tip
 
     def add(self, name: str) -> None:
         self.hashrate.setdefault(name, 1.0)
 
-    async def mine(self, name: str, count: int = 1, label: str | None = None) -> list[Block]:
+    async def mine(self, name: str, count: int = 1, label: str | None = None,
+                   on_block: Callable[[int], bool] | None = None) -> list[Block]:
+        """Mine `count` blocks on NODE. `on_block(done)` is told after each block; when it returns
+        False the work stops there (Ctrl-C): the blocks found so far stay found."""
         node = self.find(name)
         if not node.online:
             raise CommandError(f"{node.name} is stopped", f"type `start {node.name}` first")
-        blocks = []
+        blocks: list[Block] = []
         for _ in range(count):
             blocks.append(await self.mine_one(node))
+            if on_block is not None:
+                if not on_block(len(blocks)):
+                    break
+                await asyncio.sleep(0)  # a turn for the prompt: Ctrl-C and the progress line
         if blocks:
             self.ledger.label(label, "block", blocks[-1].hash)
         return blocks
@@ -70,11 +89,15 @@ class Mining:
     async def mine_one(self, node: Node) -> Block:
         state = node.state
         started = last_said = time.monotonic()
+        attack = self.attack
         while True:
-            tip = state.chain.tip
-            miner = Miner(state.block_template())
+            if attack is not None and attack.withholds(node.name):
+                tip, template = attack.template(node)
+            else:
+                tip, template = state.chain.tip, state.block_template()
+            miner = Miner(template)
             block = None
-            while block is None and state.chain.tip is tip:
+            while block is None and self._parent(node) is tip:
                 block = miner.search(MINE_SLICE)
                 if block is None:
                     await asyncio.sleep(0)  # let the prompt and the sockets breathe
@@ -88,9 +111,14 @@ class Mining:
                         self.report(f"... {node.name} mining: {miner.hashes_done:,} tries so far, about "
                                     f"{2 ** state.consensus.difficulty_at(tip.height + 1):,} expected for a block "
                                     f"({clock(now - started)})")
-            if block is not None and state.chain.tip is tip:
+            if block is not None and self._parent(node) is tip:
                 break
-        node.mined(block)
+        if attack is not None and attack.withholds(node.name):
+            node.relay.withheld[block.hash] = None  # before the node stores it: it must not relay it
+            node.mined(block)
+            attack.mined(node, block.hash)
+        else:
+            node.mined(block)
         return block
 
     # -- how long mining takes, for long commands -------------------------------------------

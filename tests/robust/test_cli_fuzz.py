@@ -72,6 +72,10 @@ TEMPLATES = [
     "tx {id}", "peers {n}", "diff {n} {n}", "explain", "explain {n}", "msg {id}",
     "seed {i}", "reset", "lessons", "lesson {i}", "lesson {w}", "hint", "objective", "goal", "solution",
     "next", "undo", "quit", "exit",
+    "withhold {n} on", "withhold {n} off", "withhold {n} {w}", "withhold {n}", "publish {n}", "publish {n} {i}",
+    "publish {n} {w}", "strategy {n} selfish", "strategy {n} honest", "strategy {n} {w}", "eclipse {n} by {n}",
+    "eclipse {n} by {n},{n}", "eclipse {n} {n}", "eclipse {n} by", "check share {n} {o} {a}",
+    "check withheld {n} {o} {i}", "check reversed {l}",
 ]
 SLOW = ("difficulty", "mode live", "autominer on")  # never used as the source of a mutation
 
