@@ -97,7 +97,7 @@ class Relay:
         conn = peer.conn
         start = conn.bytes_sent
         while queue and conn.bytes_sent - start < GETDATA_BYTES_PER_TURN and not (conn.pause_send or conn.send_full):
-            items = []
+            items: list[m.InvItem] = []
             while queue and len(items) < GETDATA_TXS_PER_TURN:
                 item = queue.popleft()
                 items.append(item)
