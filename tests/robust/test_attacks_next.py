@@ -30,6 +30,7 @@ from attackkit import (
 from robustkit import internal_errors, run, wait_for_condition
 
 import lab.net.connection as conn_mod
+from lab.commands import reads
 from lab.lab import Lab
 from lab.net import messages as m
 
@@ -129,6 +130,30 @@ def test_a_discouraged_outsider_cannot_come_back(capfd):
             again = await connect_and_handshake(a.port, "punished-again")
             assert again is None or await again.closed_by_node(1.0), "a discouraged host was let back in"
             assert internal_errors(lab) == []
+        finally:
+            await lab.close()
+
+    run(story(), timeout=120)
+    no_traceback(capfd)
+
+
+def test_punish_cycles_from_one_host_say_little_and_list_one_host(capfd):
+    """Before: 3,000 punish cycles printed 6,003 lines and `peers A` listed 3,001 addresses."""
+    async def story():
+        lab = await new_lab()
+        try:
+            a = lab.nodes["A"]
+            mark = len(lab.log)
+            for i in range(30):
+                p = await connect_and_handshake(a.port, f"cycle{i}")
+                if p is not None:
+                    p.send_frame("inv", b"\xff" * 9)
+                    await p.closed_by_node(2.0)
+                    await p.close()
+            said = [r for r in lab.log[mark:] if r.kind in ("peer-connected", "peer-punished", "peer-disconnected")]
+            assert len(said) <= 3, [r.kind for r in said]
+            assert reads.discouraged(a) == ["127.0.0.1"]
+            assert a.discouraged.refused >= 29
         finally:
             await lab.close()
 
