@@ -289,8 +289,6 @@ def test_a_block_with_one_many_input_tx_whose_last_signature_is_bad(capfd):
 
 
 @pytest.mark.soak
-@pytest.mark.xfail(reason="needs net wave: a big block validated in slices that yield to the loop; the table's "
-                   "6,500-input tx still holds it ~0.8 s (p99 over 250 ms)", strict=False)
 def test_soak_a_block_with_one_6500_input_tx(capfd):
     sighash_block(6_500)
     no_traceback(capfd)
