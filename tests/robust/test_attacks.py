@@ -12,9 +12,9 @@ test then shows what the issue asks:
 - no traceback: no internal error in any node, none printed.
 
 Default versions are small (a few seconds each); `@pytest.mark.soak`
-versions replay the table's full sizes. The rows whose fix belongs to the
-later net wave are in test_attacks_next.py, marked xfail with exactly what
-is missing (strict=False: an XPASS is good news).
+versions replay the table's full sizes. The rows fixed by the net wave
+(getdata, getheaders, 4 MB payloads, reconnecting after discouragement, the
+lab's own limits) are in test_attacks_next.py.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Issue 12, the rows of the attack table whose fix belongs to the next (net) wave.
+"""Issue 12, the rows of the attack table fixed by the net wave, and the lab's own limits.
 
 Same story as test_attacks.py (attackkit.Watch on another node, the
-learner's payment afterwards, no traceback), each marked xfail with exactly
-what it needs. strict=False: when a row starts to pass, drop its mark.
+learner's payment afterwards, no traceback): getdata and getheaders served
+a few items per turn (fPauseSend), 4 MB payloads refused before parsing,
+discouragement by host, and the lab's limits (open files, EMFILE,
+--max-seconds, node names) run as real `lab` processes.
 """
 
 from __future__ import annotations
