@@ -173,7 +173,7 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
 @main.command("bench")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by figure name.")
 @click.option("--quick", is_flag=True, help="A smoke run of a few seconds (timings not meaningful).")
-@click.option("--only", default=None, help="Run one figure.")
+@click.option("--only", default=None, metavar="FIGURES", help="Run only these figures, e.g. sync or hop,flood.")
 @click.option("--runs", default=None, type=click.IntRange(1, 50), help="Runs per figure (median reported).")
 def bench_cmd(as_json, quick, only, runs) -> None:
     """Measure this machine: how many nodes it runs, how fast blocks travel."""
