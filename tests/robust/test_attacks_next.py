@@ -131,8 +131,7 @@ def test_a_discouraged_outsider_cannot_come_back(capfd):
 def test_punish_cycles_from_one_host_say_little_and_list_one_host(capfd):
     """Before: 3,000 punish cycles printed 6,003 lines and `peers A` listed 3,001 addresses."""
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             mark = len(lab.log)
             for i in range(30):
@@ -145,8 +144,6 @@ def test_punish_cycles_from_one_host_say_little_and_list_one_host(capfd):
             assert len(said) <= 3, [r.kind for r in said]
             assert reads.discouraged(a) == ["127.0.0.1"]
             assert a.discouraged.refused >= 29
-        finally:
-            await lab.close()
 
     run(story(), timeout=120)
     no_traceback(capfd)
