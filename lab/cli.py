@@ -7,6 +7,7 @@ Output that is not a terminal has no colour; NO_COLOR is honoured everywhere.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 
@@ -57,10 +58,14 @@ async def run_lines(session, lines, source: str, out) -> int:
 
 async def _script(config, lines, source: str, styler: Styler, max_seconds: float = DEFAULT_MAX_SECONDS) -> int:
     from lab.commands.session import Session
+    from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
     # Long work obeys a limit in scripts: the estimate refuses what cannot finish, the deadline stops the rest
     session.max_seconds, session.deadline = max_seconds, time.monotonic() + max_seconds
     session.notice = lambda text: click.echo(text, err=True)
+    if sys.stderr.isatty():  # elsewhere no progress line: a script's output stays the same run to run
+        session.on_progress = ProgressPrinter(sys.stderr, ascii_only=styler.ascii_only)
+    _ctrl_c_stops_long_commands(session)
     try:
         await session.start()
     except (LabError, OSError) as e:  # e.g. more nodes than open files allow: one line, not a traceback
@@ -80,10 +85,27 @@ async def _guarded(coro):
     return await coro
 
 
+def _ctrl_c_stops_long_commands(session) -> None:
+    """Ctrl-C in a script: long work (`mine A 1000`, an experiment) stops early and reports, and
+    the script goes on; any other command is cancelled and the script ends (exit 130)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def interrupt() -> None:
+        if session.request_stop():
+            return
+        if task is not None:
+            task.cancel()
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        pass
+
+
 def _run(coro) -> int:
     try:
         return asyncio.run(_guarded(coro))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
 
 
