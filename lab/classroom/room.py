@@ -171,6 +171,10 @@ class ClassRoom:
         adm = self.links.get(peer)
         return adm is not None and adm.admitted
 
+    def chain_ok(self, peer: Peer) -> bool:
+        """May blocks and transactions from this peer be taken in? (Admitted, and not across a split.)"""
+        return self.admitted(peer) and peer not in self.chain_off
+
     # -- the node's hook ---------------------------------------------------------------------------
     def decode(self, command: str, payload: bytes) -> Any:
         return decode_class_message(command, payload)
