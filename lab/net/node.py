@@ -214,6 +214,9 @@ class Node:
                 if peer.bad_checksums == 1:  # one line per peer, not one per frame of a flood
                     self.emit(ev.FrameDropped(self.name, peer.remote, command))
                 return
+            if command == "block" and peer.lab_link and peer.version is not None and len(payload) >= 80 \
+                    and self.intake.on_known_block(peer, payload):
+                return
             try:
                 msg = m.decode_message(command, payload)
             except ProtocolError as e:
