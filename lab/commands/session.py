@@ -40,8 +40,10 @@ def clip_quotes(text: str, keep: int = 32) -> str:
 
 
 class Session:
-    def __init__(self, config: LabConfig | None = None, styler: Styler | None = None) -> None:
+    def __init__(self, config: LabConfig | None = None, styler: Styler | None = None, *,
+                 narrate: bool = True) -> None:
         self.config = config or LabConfig()
+        self.narrate = narrate  # False: no narration is rendered (an experiment's inner labs, read by queries)
         self.styler = styler or Styler()
         self.commands: dict[str, Bound] = bind()
         self.lab: Lab | None = None
@@ -49,6 +51,11 @@ class Session:
         self.lesson: LessonSession | None = None  # the active lesson, if any
         self.show_time = False
         self.internal_errors: list[str] = []  # tracebacks of bugs caught at the prompt
+        # Long work (issue 12): a script's wall-clock deadline (time.monotonic) and its limit in
+        # seconds; `notice` says an estimate or progress at once (stderr in scripts).
+        self.deadline: float | None = None
+        self.max_seconds: float | None = None
+        self.notice: Callable[[str], None] | None = None
         # Long work (`mine A 1000`): a front end may show progress and ask the work to stop early.
         self.on_progress: Callable[[str, int, int], None] | None = None  # (what, done, total)
         self.stop_requested = False  # Ctrl-C during interruptible work: stop at the next unit
@@ -95,6 +102,8 @@ class Session:
         self.lab = await Lab.create(self.config.nodes, self.config.topology, self.config.k, self.config.seed,
                                     self.config.difficulty, self.config.latency_ms, self.config.jitter,
                                     self.config.host)
+        mining = self.lab.mining
+        mining.deadline, mining.limit_seconds, mining.report = self.deadline, self.max_seconds, self.notice
         self.history = []
         return self
 
@@ -188,7 +197,8 @@ class Session:
         entries = lab.log[mark:] if lab is before and mark <= len(lab.log) else []
         lines = render(result, self.styler)
         failed = result.check_failed
-        lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")
+        if self.narrate:
+            lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")
         return CommandOutcome("\n".join(lines), ok=not failed, events=[e.kind for e in entries],
                               check_failed=failed, quit=result.quit,
                               error=(render(result, self.styler) or ["failed"])[0] if failed else None)
