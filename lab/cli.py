@@ -44,11 +44,28 @@ async def run_lines(session, lines, source: str, out) -> int:
     return 0
 
 
-async def _script(config, lines, source: str, styler: Styler) -> int:
+async def load_saved(session, path: str | None, out) -> bool:
+    """`--load FILE`: replace the fresh lab with the saved one; False (one line said) if it cannot be."""
+    if path is None:
+        return True
+    from lab.commands.saving import load_into
+    from lab.errors import CommandError
+    from lab.render.output import render_error
+    try:
+        out(await load_into(session, path))
+    except CommandError as e:
+        out(render_error(e.message, e.hint, session.styler))
+        return False
+    return True
+
+
+async def _script(config, lines, source: str, styler: Styler, load: str | None = None) -> int:
     from lab.commands.session import Session
     session = Session(config, styler)
     await session.start()
     try:
+        if not await load_saved(session, load, click.echo):
+            return 1
         return await run_lines(session, lines, source, click.echo)
     finally:
         await session.close()
@@ -71,13 +88,14 @@ def _run(coro) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDR",
               help="Address every node listens on. Anything but loopback exposes the nodes to your network: see README, Security.")
 @click.option("-c", "commands", default=None, help='Run these commands and exit, e.g. -c "mine A; tree".')
+@click.option("--load", "load", default=None, metavar="FILE", help="Start on a saved lab (`save FILE` makes one).")
 @click.option("--plain", is_flag=True, help="No colour, ASCII only.")
 @click.pass_context
-def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, plain) -> None:
+def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, load, plain) -> None:
     """Blockchain Lab: a small blockchain network of real nodes, driven from one prompt."""
     ctx.ensure_object(dict)
     ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain,
-                   host=host)
+                   host=host, load=load)
     if topology.split(" ")[0] not in TOPOLOGIES:
         choices = ", ".join(TOPOLOGIES[:-1]) + ", 'random K'"
         raise click.BadParameter(f"'{topology}' is not a topology ({choices})", param_hint="--topology")
@@ -86,12 +104,12 @@ def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, c
     config = _config(nodes, seed, topology, difficulty, latency, host)
     if commands is not None:
         styler = Styler(color_wanted(sys.stdout.isatty(), plain), plain)
-        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler)))
+        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler, load)))
     if sys.stdin.isatty() and sys.stdout.isatty():
         from lab.repl.app import run_repl
-        ctx.exit(_run(run_repl(config, plain=plain)))
+        ctx.exit(_run(run_repl(config, plain=plain, load=load)))
     styler = Styler(False, plain)
-    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler)))
+    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler, load)))
 
 
 @main.command("run")
@@ -103,7 +121,7 @@ def run_cmd(ctx: click.Context, file) -> None:
     config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
     styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
     name = "<stdin>" if file.name == "<stdin>" else file.name
-    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler)))
+    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler, o["load"])))
 
 
 @main.group("lessons", invoke_without_command=True)

@@ -9,26 +9,39 @@ running.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from lab.commands.config import LabConfig
 from lab.commands.registry import Bound, bind
 from lab.errors import CommandError, LabError
 from lab.lab import Lab
-from lab.language import LANGUAGE, CommandOutcome, lesson_events, split_line, tokenize
+from lab.language import LANGUAGE, CommandOutcome, CommandSpec, lesson_events, split_line, tokenize
 from lab.render.narration import summarize
 from lab.render.output import Output, render, render_error
 from lab.render.style import Styler
+from lab.world.record import BY_LESSON, BY_YOU, Entry, Recording
 
 if TYPE_CHECKING:
     from lab.lessons.session import LessonSession
 
 Outcome = CommandOutcome  # the name front ends and tests used before the result types were unified
 
-__all__ = ["LabConfig", "Outcome", "Session", "clip_quotes"]
+__all__ = ["LabConfig", "Outcome", "Session", "clip_quotes", "recorded"]
+
+
+def recorded(spec: CommandSpec) -> bool:
+    """Whether a command changes the lab and goes into its record (lab/world/record.py).
+
+    Views, `check`, `help` and the lesson words change nothing; `seed`, `reset`,
+    `lesson`, `load` and `back` replace the lab (and so start a new record).
+    """
+    return spec.category in ("lab", "network", "pace") and not spec.read_only and not spec.lesson_word
 
 
 def clip_quotes(text: str, keep: int = 32) -> str:
@@ -47,6 +60,9 @@ class Session:
         self.lesson: LessonSession | None = None  # the active lesson, if any
         self.show_time = False
         self.internal_errors: list[str] = []  # tracebacks of bugs caught at the prompt
+        self.recording = Recording(self.config.to_json())  # how the lab was built, the commands since
+        self.driver = BY_YOU  # who runs the commands now: BY_LESSON while the lesson engine does
+        self.replaced = False  # a handler put a rebuilt lab in place (load, back): its past is not narrated
 
     def need_lab(self) -> Lab:
         """The running lab (a handler runs only once the session has started)."""
@@ -59,7 +75,25 @@ class Session:
                                     self.config.difficulty, self.config.latency_ms, self.config.jitter,
                                     self.config.host)
         self.history = []
+        self.recording = Recording(self.config.to_json())
         return self
+
+    @contextmanager
+    def driving(self, who: str) -> Iterator[None]:
+        """Commands run inside are recorded as run by `who` (BY_YOU or BY_LESSON)."""
+        before, self.driver = self.driver, who
+        try:
+            yield
+        finally:
+            self.driver = before
+
+    def _remember(self, text: str, time_us: int) -> None:
+        """Add a command that changed the lab to the record (with the lesson's state before it)."""
+        snapshot = None
+        if self.lesson is not None and self.driver == BY_YOU:
+            from lab.lessons.state import lesson_state
+            snapshot = lesson_state(self.lesson)
+        self.recording.add(Entry(text, time_us, self.driver, snapshot))
 
     async def close(self) -> None:
         if self.lab is not None:
@@ -83,7 +117,8 @@ class Session:
         """
         if hook and self.lesson is not None:
             try:
-                answer = await self.lesson.dispatch(line)
+                with self.driving(BY_LESSON):
+                    answer = await self.lesson.dispatch(line)
             except CommandError as e:
                 return CommandOutcome(render_error(e.message, e.hint, self.styler, paint_hint=False), ok=False,
                                       error=e.message)
@@ -91,8 +126,9 @@ class Session:
                 return CommandOutcome(answer.text)
         out = await self._execute(line, record)
         if hook and self.lesson is not None and not out.quit:
-            said = await self.lesson.after_command(line, CommandOutcome(out.text, out.ok,
-                                                                        tuple(lesson_events(out.events))))
+            with self.driving(BY_LESSON):
+                said = await self.lesson.after_command(line, CommandOutcome(out.text, out.ok,
+                                                                            tuple(lesson_events(out.events))))
             if said.text:
                 text = "\n".join(x for x in (out.text, self.styler.paint("lesson", said.text)) if x)
                 out = dataclasses.replace(out, text=text)
@@ -118,21 +154,35 @@ class Session:
                     break
         return CommandOutcome("\n".join(texts), ok, events, check_failed, quit_, error)
 
-    async def run_command(self, text: str, record: bool = True) -> CommandOutcome:
+    async def run_command(self, text: str, record: bool = True, quiet: bool = False) -> CommandOutcome:
+        """Run one command. `quiet`: render nothing (a replay only wants the lab's state)."""
         lab = self.need_lab()
         tokens = tokenize(text)
         if not tokens:
             return CommandOutcome("")
         mark = len(lab.log)
         lab.delivered.clear()
+        started, began = lab, lab.sched.now
+        self.replaced = False
+        spec: CommandSpec | None = None
         try:
             spec = LANGUAGE.lookup(tokens[0])
-            result: Output = await self.commands[spec.name].handler(self, tokens[1:])
+            with self.driving(BY_LESSON if spec.lesson_word else self.driver):
+                result: Output = await self.commands[spec.name].handler(self, tokens[1:])
             lab = self.need_lab()  # a handler may have rebuilt the lab
             if spec.settles and not result.check_failed:
                 await lab.settle()
             if record and spec.category in ("lab", "network") and not result.check_failed:
                 self.history.append(text)
+            if lab is started and recorded(spec) and not result.check_failed:
+                self._remember(text, began)
+                if lab.mode == "live":
+                    self.recording.taint("the lab ran in live mode, where virtual time follows the wall clock")
+        except asyncio.CancelledError:  # Ctrl-C in the REPL: the lab keeps what happened so far
+            if spec is not None and recorded(spec) and self.lab is started:
+                self._remember(text, began)
+                self.recording.taint(f"`{text}` was interrupted half way")
+            raise
         except CommandError as e:
             message = clip_quotes(e.message)
             return CommandOutcome(render_error(message, clip_quotes(e.hint), self.styler), ok=False, error=message)
@@ -144,8 +194,12 @@ class Session:
             msg = f"internal error in '{tokens[0]}': {type(e).__name__}: {e}"
             hint = "this is a bug in the lab; your lab is unchanged, please report it"
             return CommandOutcome(render_error(msg, hint, self.styler), ok=False, error=msg)
+        if quiet:
+            return CommandOutcome("", ok=not result.check_failed)
         # what the network did while the command ran: narration after the command's own output
         entries = lab.log[mark:] if lab is self.lab and mark <= len(lab.log) else list(self.need_lab().log)
+        if self.replaced:
+            entries = []
         lines = render(result, self.styler)
         failed = result.check_failed
         lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")

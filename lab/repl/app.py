@@ -251,11 +251,12 @@ def want_color(plain: bool) -> bool:
 
 
 async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = None,
-                   first_lines: Iterable[str] = ()) -> int:
+                   first_lines: Iterable[str] = (), load: str | None = None) -> int:
     """The `lab` prompt on a fresh lab; with `lesson`, inside that lesson (`lab lesson ID`).
 
-    `first_lines` run before the first prompt. Returns the exit code: 0, or 2
-    when the lesson asked for cannot be opened.
+    `first_lines` run before the first prompt; `load`: a save replaces the fresh
+    lab first (`lab --load FILE`). Returns the exit code: 0, 1 when the save
+    cannot be loaded, or 2 when the lesson asked for cannot be opened.
     """
     from lab.commands.session import Session
 
@@ -275,6 +276,11 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
             shell.echo(banner(session, styler))
             if warning:
                 shell.echo(styler.dim(warning))
+            if load is not None:
+                from lab.cli import load_saved
+                if not await load_saved(session, load, shell.echo):
+                    return 1
+                shell.refresh()
             if lesson is not None:
                 opened = await shell.execute(f"lesson {lesson}")
                 if opened is None or not opened.ok:
