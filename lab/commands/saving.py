@@ -100,7 +100,7 @@ async def put_in_place(s: Session, new: Session, lesson: LessonSession | None) -
     s.lab, s.config, s.recording, s.history = new.lab, new.config, new.recording, new.history
     s.show_time = new.show_time
     s.lesson = lesson
-    s.replaced = True
+    s.replaced = s.swapped = True
     if old is not None:
         await old.close()
 

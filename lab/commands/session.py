@@ -63,6 +63,7 @@ class Session:
         self.recording = Recording(self.config.to_json())  # how the lab was built, the commands since
         self.driver = BY_YOU  # who runs the commands now: BY_LESSON while the lesson engine does
         self.replaced = False  # a handler put a rebuilt lab in place (load, back): its past is not narrated
+        self.swapped = False  # ... during this line: the lesson it brought back does not count the line
 
     def need_lab(self) -> Lab:
         """The running lab (a handler runs only once the session has started)."""
@@ -124,8 +125,9 @@ class Session:
                                       error=e.message)
             if answer is not None:
                 return CommandOutcome(answer.text)
+        self.swapped = False
         out = await self._execute(line, record)
-        if hook and self.lesson is not None and not out.quit:
+        if hook and self.lesson is not None and not out.quit and not self.swapped:
             with self.driving(BY_LESSON):
                 said = await self.lesson.after_command(line, CommandOutcome(out.text, out.ok,
                                                                             tuple(lesson_events(out.events))))
