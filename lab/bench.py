@@ -24,6 +24,7 @@ Figures (see FIGURES for the exact sizes):
                 10-node line; and ms per 100 transactions to connect the block
                 that confirms them (signatures already verified: sig cache)
     scale       1,000 nodes, random 4: start, connect, agree on one block; peak memory
+    keep        `save` and `load` of a 10,000-block lab; `back` on a 1,000-block lab
     responsive  event-loop stall p99 while 4 auto-miners run in live mode
 
 Run as `python -m lab.bench scale-child N K` the module is the child process
@@ -240,6 +241,54 @@ async def _sync(quick: bool, runs: int) -> list[Sample]:
         await lab.close()
 
 
+async def _keep(quick: bool, runs: int) -> list[Sample]:
+    """`save` and `load` of a 10,000-block 2-node lab, and `back` on a 1,000-block one (built once, not timed).
+
+    `load` and `back` rebuild the lab by replaying its commands (lab/commands/saving.py),
+    so they cost about what the commands cost the first time.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from lab.commands.session import LabConfig, Session
+    big, small = (200, 50) if quick else (10_000, 1_000)
+
+    async def built(blocks: int) -> Session:
+        s = await Session(LabConfig(nodes=2, difficulty=1, latency_ms=5)).start()
+        for _ in range(blocks // 1000):
+            await s.execute("mine A 1000")
+        if blocks % 1000:
+            await s.execute(f"mine A {blocks % 1000}")
+        return s
+
+    async def timed(s: Session, line: str) -> float:
+        t0 = _now()
+        out = await s.execute(line)
+        if not out.ok:
+            raise RuntimeError(f"`{line}` failed: {out.text}")
+        return _now() - t0
+
+    out = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.lab"
+        s = await built(big)
+        try:
+            for _ in range(runs):
+                save = await timed(s, f"save {path}")
+                load = await timed(s, f"load {path}")
+                out.append({"value": save, "load": load})
+        finally:
+            await s.close()
+        s = await built(small)
+        try:
+            for sample in out:
+                await s.execute("mine B")
+                sample["back"] = await timed(s, "back") * 1000
+        finally:
+            await s.close()
+    return out
+
+
 async def _sigs(quick: bool, runs: int) -> list[Sample]:
     """`send A B 0.01` N times on a 10-node line (signed, accepted, relayed node by node), then A mines them."""
     from lab.lab import Lab
@@ -423,6 +472,9 @@ FIGURES: list[Figure] = [
     Figure("sigs", "1,000 signed txs relayed through a 10-node line, then mined", _in_loop(_sigs), 3,
            [Part("value", "verifications/s", 1000, ">="),
             Part("connect", "ms per 100 tx", 2, "<=", "block of seen txs connects")]),
+    Figure("keep", "save a 10,000-block lab; load it; back on a 1,000-block lab", _in_loop(_keep), 3,
+           [Part("value", "s", 1, "<=", "save, 10,000 blocks"), Part("load", "s", 1, "<=", "load, 10,000 blocks (replay)"),
+            Part("back", "ms", 300, "<=", "back, 1,000 blocks (replay)")]),
     Figure("scale", "1,000 nodes random 4: start, connect, agree on one block", fig_scale, 3,
            [Part("value", "s"), Part("memory", "MB", 300, "<=", "peak memory of the lab process (RSS high-water mark)")]),
     Figure("responsive", "event-loop stall p99, 4 auto-miners in live mode (speed 10000)",
