@@ -43,10 +43,11 @@ def _path(text: str) -> str:
 
 
 # -- rebuilding ------------------------------------------------------------------------------
-async def replay(s: Session, rec: Recording) -> Session:
+async def replay(s: Session, rec: Recording, known: dict[bytes, int] | None = None) -> Session:
     """A new Session whose lab was built from `rec` and its commands replayed (nothing printed).
 
-    The current lab is not touched. Raises Diverged when a command fails or starts at
+    `known`: proof-of-work answers (Mining.known) the replay may take instead of searching
+    again; a wrong one only costs a search. The current lab is not touched. Raises Diverged when a command fails or starts at
     another virtual time than recorded; the half-built lab is closed.
     """
     from lab.commands.session import Session
@@ -58,6 +59,8 @@ async def replay(s: Session, rec: Recording) -> Session:
     new = Session(cfg, s.styler)
     try:
         await new.start()
+        if known:
+            new.need_lab().mining.known.update(known)
         for i, entry in enumerate(rec.entries):
             now = new.need_lab().sched.now
             if now != entry.time_us:
@@ -103,6 +106,17 @@ async def put_in_place(s: Session, new: Session, lesson: LessonSession | None) -
     s.replaced = s.swapped = True
     if old is not None:
         await old.close()
+
+
+def pack_known(known: dict[bytes, int]) -> bytes:
+    """The `known` section: 80-byte block headers whose nonce a search from 0 found first."""
+    return b"".join(prefix + nonce.to_bytes(4, "little") for prefix, nonce in known.items())
+
+
+def unpack_known(body: Any) -> dict[bytes, int]:
+    if not isinstance(body, bytes) or len(body) % 80:
+        return {}
+    return {body[i:i + 76]: int.from_bytes(body[i + 76:i + 80], "little") for i in range(0, len(body), 80)}
 
 
 # -- digest, history -----------------------------------------------------------------------------
@@ -156,7 +170,7 @@ async def cmd_save(s: Session, args: list[str]) -> Output:
     if lesson is not None:
         meta.update(lesson=str(lesson["id"]), step=str(int(lesson["index"]) + 1))
     sections: dict[str, Any] = {"record": rec.to_json(), "lesson": lesson, "session": {"show_time": s.show_time},
-                                **state_sections(lab)}
+                                "known": pack_known(lab.mining.known), **state_sections(lab)}
     save_lab(_path(args[0]), SaveData(meta=meta, sections=sections, blocks=blocks, trees=trees))
     return output(f"Saved the lab to {args[0]}: {_plural(len(trees), 'node')}, {_plural(len(blocks), 'block')}, "
                   f"{_plural(len(rec.entries), 'command')} to replay, digest {digest}.")
@@ -175,7 +189,7 @@ async def load_into(s: Session, path: str) -> str:
     lesson = _lesson_for(s, data.sections.get("lesson"))
     why = f"'{path}' was saved by lab {saved.lab_version}"
     try:
-        new = await replay(s, rec)
+        new = await replay(s, rec, unpack_known(data.sections.get("known")))
     except Diverged as e:
         raise CommandError(f"{why} and does not replay here: {e}", "load it with that version of the lab") from None
     lab = new.need_lab()
@@ -221,7 +235,7 @@ async def cmd_back(s: Session, args: list[str]) -> Output:
     first = rec.entries[cut]
     lesson = _lesson_for(s, first.lesson) if first.lesson is not None else s.lesson
     try:
-        new = await replay(s, rec.prefix(cut))
+        new = await replay(s, rec.prefix(cut), s.need_lab().mining.known)
     except Diverged as e:  # a bug: the record of a running lab must replay
         raise CommandError(f"the lab could not be rebuilt: {e}", "this is a bug in the lab; your lab is unchanged") from None
     await put_in_place(s, new, lesson)
