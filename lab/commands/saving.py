@@ -66,7 +66,7 @@ async def replay(s: Session, rec: Recording, known: dict[bytes, int] | None = No
             if now != entry.time_us:
                 raise Diverged(f"command {i + 1} (`{entry.line}`) started at {fmt_time(now)} on replay, "
                                f"{fmt_time(entry.time_us)} in the record")
-            out = await new.run_command(entry.line, quiet=True)
+            out = await new.run_command(entry.line, quiet=True, settle=entry.settle)
             if not out.ok:
                 raise Diverged(f"command {i + 1} (`{entry.line}`) failed on replay: {out.error}")
     except BaseException:

@@ -29,6 +29,7 @@ from lab.world.record import BY_LESSON, BY_YOU, Entry, Recording
 
 if TYPE_CHECKING:
     from lab.lessons.session import LessonSession
+    from lab.net.node import Node
 
 Outcome = CommandOutcome  # the name front ends and tests used before the result types were unified
 
@@ -88,13 +89,24 @@ class Session:
         finally:
             self.driver = before
 
-    def _remember(self, text: str, time_us: int) -> None:
+    def _remember(self, text: str, time_us: int, settle: bool = True) -> None:
         """Add a command that changed the lab to the record (with the lesson's state before it)."""
         snapshot = None
         if self.lesson is not None and self.driver == BY_YOU:
             from lab.lessons.state import lesson_state
             snapshot = lesson_state(self.lesson)
-        self.recording.add(Entry(text, time_us, self.driver, snapshot))
+        self.recording.add(Entry(text, time_us, self.driver, snapshot, settle))
+
+    def _interrupted(self, spec: CommandSpec, text: str, time_us: int, miner: Node | None, mined: int,
+                     settling: bool) -> None:
+        """Ctrl-C stopped a command: record what it did, so a replay does exactly that."""
+        if spec.name == "mine" and miner is not None and not settling:
+            found = miner.blocks_mined - mined  # blocks found before the stop; the label comes at the end
+            if found:
+                self._remember(f"mine {miner.name} {found}", time_us, settle=False)
+            return
+        self._remember(text, time_us)
+        self.recording.taint(f"`{text}` was interrupted half way")
 
     async def close(self) -> None:
         if self.lab is not None:
@@ -156,8 +168,10 @@ class Session:
                     break
         return CommandOutcome("\n".join(texts), ok, events, check_failed, quit_, error)
 
-    async def run_command(self, text: str, record: bool = True, quiet: bool = False) -> CommandOutcome:
-        """Run one command. `quiet`: render nothing (a replay only wants the lab's state)."""
+    async def run_command(self, text: str, record: bool = True, quiet: bool = False,
+                          settle: bool = True) -> CommandOutcome:
+        """Run one command. `quiet`: render nothing (a replay only wants the lab's state);
+        `settle` False: not even in auto mode does the network run on afterwards."""
         lab = self.need_lab()
         tokens = tokenize(text)
         if not tokens:
@@ -167,23 +181,25 @@ class Session:
         started, began = lab, lab.sched.now
         self.replaced = False
         spec: CommandSpec | None = None
+        miner = lab.nodes.get(tokens[1].upper()) if len(tokens) > 1 else None
+        mined, settling = miner.blocks_mined if miner is not None else 0, False
         try:
             spec = LANGUAGE.lookup(tokens[0])
             with self.driving(BY_LESSON if spec.lesson_word else self.driver):
                 result: Output = await self.commands[spec.name].handler(self, tokens[1:])
             lab = self.need_lab()  # a handler may have rebuilt the lab
-            if spec.settles and not result.check_failed:
+            if spec.settles and not result.check_failed and settle:
+                settling = True
                 await lab.settle()
             if record and spec.category in ("lab", "network") and not result.check_failed:
                 self.history.append(text)
             if lab is started and recorded(spec) and not result.check_failed:
-                self._remember(text, began)
+                self._remember(text, began, settle)
                 if lab.mode == "live":
                     self.recording.taint("the lab ran in live mode, where virtual time follows the wall clock")
         except asyncio.CancelledError:  # Ctrl-C in the REPL: the lab keeps what happened so far
             if spec is not None and recorded(spec) and self.lab is started:
-                self._remember(text, began)
-                self.recording.taint(f"`{text}` was interrupted half way")
+                self._interrupted(spec, text, began, miner, mined, settling)
             raise
         except CommandError as e:
             message = clip_quotes(e.message)

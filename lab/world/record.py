@@ -12,8 +12,10 @@ ran it ("you": typed; "lesson": run by the lesson engine: a step's setup, demo
 or a skipped step's solution), and for a typed command inside a lesson the
 lesson's own state just before it, so `back` can put the lesson back too.
 
+A `mine NODE N` stopped by Ctrl-C is recorded as what it did: `mine NODE K`
+for the K blocks found, without the network running on (`settle` false).
 Some things cannot be replayed: virtual time that followed the wall clock
-(`mode live`) and a command stopped half way by Ctrl-C. The record keeps
+(`mode live`) and any other command stopped half way by Ctrl-C. The record keeps
 where that first happened (`exact_upto`): the commands before it still
 replay exactly, so `back` can return there, but the lab cannot be saved.
 """
@@ -37,11 +39,14 @@ class Entry:
     time_us: int  # virtual microseconds since the lab started, when it began
     by: str = BY_YOU  # BY_YOU or BY_LESSON
     lesson: Json = None  # a typed command inside a lesson: the lesson's state before it
+    settle: bool = True  # False: stopped (Ctrl-C) before the network ran on; replay does not settle either
 
     def to_json(self) -> Json:
         out: dict[str, Json] = {"line": self.line, "time_us": self.time_us, "by": self.by}
         if self.lesson is not None:
             out["lesson"] = self.lesson
+        if not self.settle:
+            out["settle"] = False
         return out
 
     @classmethod
@@ -49,7 +54,7 @@ class Entry:
         line, time_us, by = value["line"], value["time_us"], value.get("by", BY_YOU)
         if not isinstance(line, str) or not isinstance(time_us, int) or by not in (BY_YOU, BY_LESSON):
             raise ValueError(f"not a recorded command: {value!r}")
-        return cls(line, time_us, by, value.get("lesson"))
+        return cls(line, time_us, by, value.get("lesson"), value.get("settle", True) is not False)
 
 
 @dataclass

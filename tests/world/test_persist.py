@@ -9,6 +9,7 @@ byte. A damaged, cut, foreign or newer save is one line and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from pathlib import Path
@@ -284,5 +285,34 @@ def test_a_lab_that_ran_live_says_it_cannot_be_saved_and_back_returns_to_before(
             assert (await s.execute(f"save {tmp_path / 'x.lab'}")).ok
         finally:
             await s.close()
+
+    run(story())
+
+
+def test_a_mine_stopped_by_ctrl_c_is_recorded_as_the_blocks_it_found_and_replays_exactly(tmp_path):
+    async def story():
+        s = await started(difficulty=12, latency_ms=20)
+        try:
+            await say(s, "mine A 4")
+            a = s.lab.nodes["A"]
+            task = asyncio.ensure_future(s.execute("mine A 500 as far"))
+            while a.blocks_mined < 7:  # three of the 500 found: Ctrl-C (what the REPL does: cancel the task)
+                await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            found = a.blocks_mined - 4
+            assert s.recording.entries[-1].line == f"mine A {found}" and not s.recording.entries[-1].settle
+            assert (await s.execute(f"save {tmp_path / 'x.lab'}")).ok
+            rest = ["queue", "mine B", "tree", "digest"]
+            outs = [await say(s, line) for line in rest]
+        finally:
+            await s.close()
+        again = await started()
+        try:
+            assert (await again.execute(f"load {tmp_path / 'x.lab'}")).ok
+            assert [await say(again, line) for line in rest] == outs
+        finally:
+            await again.close()
 
     run(story())
