@@ -44,27 +44,13 @@ async def run_lines(session, lines, source: str, out) -> int:
     return 0
 
 
-async def load_saved(session, path: str | None, out) -> bool:
-    """`--load FILE`: replace the fresh lab with the saved one; False (one line said) if it cannot be."""
-    if path is None:
-        return True
-    from lab.commands.saving import load_into
-    from lab.errors import CommandError
-    from lab.render.output import render_error
-    try:
-        out(await load_into(session, path))
-    except CommandError as e:
-        out(render_error(e.message, e.hint, session.styler))
-        return False
-    return True
-
-
 async def _script(config, lines, source: str, styler: Styler, load: str | None = None) -> int:
     from lab.commands.session import Session
     session = Session(config, styler)
     await session.start()
     try:
-        if not await load_saved(session, load, click.echo):
+        from lab.commands.saving import load_at_start
+        if not await load_at_start(session, load, click.echo):
             return 1
         return await run_lines(session, lines, source, click.echo)
     finally:

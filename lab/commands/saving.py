@@ -13,6 +13,7 @@ read it (lab/world/persist.py) into one SQLite file (lab/world/savefile.py).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lab.commands.builtin import need
@@ -50,13 +51,11 @@ async def replay(s: Session, rec: Recording, known: dict[bytes, int] | None = No
     again; a wrong one only costs a search. The current lab is not touched. Raises Diverged when a command fails or starts at
     another virtual time than recorded; the half-built lab is closed.
     """
-    from lab.commands.session import Session
-
     try:
         cfg = LabConfig.from_json(rec.config, host=s.config.host)
     except (KeyError, TypeError, ValueError) as e:
         raise Diverged(f"the lab's construction is not readable ({e})") from None
-    new = Session(cfg, s.styler)
+    new = type(s)(cfg, s.styler)
     try:
         await new.start()
         if known:
@@ -210,6 +209,19 @@ async def load_into(s: Session, path: str) -> str:
     where = f" In lesson {lesson.lesson.number}: {lesson.status().split(' · ')[-1]}." if lesson is not None else ""
     return (f"Loaded {path}: seed {cfg.seed}, {_plural(nodes, 'node')}, virtual time {fmt_time(lab.sched.now)}; "
             f"{_plural(len(rec.entries), 'command')} replayed, digest {got}.{where}")
+
+
+async def load_at_start(s: Session, path: str | None, out: Callable[[str], object]) -> bool:
+    """`lab --load FILE`: replace the fresh lab with the saved one; False (one line said) if it cannot be."""
+    if path is None:
+        return True
+    from lab.render.output import render_error
+    try:
+        out(await load_into(s, path))
+    except CommandError as e:
+        out(render_error(e.message, e.hint, s.styler))
+        return False
+    return True
 
 
 async def cmd_load(s: Session, args: list[str]) -> Output:

@@ -277,8 +277,8 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
             if warning:
                 shell.echo(styler.dim(warning))
             if load is not None:
-                from lab.cli import load_saved
-                if not await load_saved(session, load, shell.echo):
+                from lab.commands.saving import load_at_start
+                if not await load_at_start(session, load, shell.echo):
                     return 1
                 shell.refresh()
             if lesson is not None:
