@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -314,5 +315,38 @@ def test_a_mine_stopped_by_ctrl_c_is_recorded_as_the_blocks_it_found_and_replays
             assert [await say(again, line) for line in rest] == outs
         finally:
             await again.close()
+
+    run(story())
+
+
+def test_keeping_commands_mixed_into_random_lines_never_crash_and_back_always_replays(tmp_path):
+    """The CLI fuzzer's lines, with save/load/back/history/digest mixed in (tests/robust/test_cli_fuzz.py)."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "robust"))
+    from test_cli_fuzz import KEEPING_TEMPLATES, TEMPLATES, fill
+
+    async def story():
+        rng = random.Random(77)
+        stats: dict[tuple[str, bool], int] = {}
+        s = await started(difficulty=4, latency_ms=5)
+        try:
+            for n in range(300):
+                template = rng.choice(KEEPING_TEMPLATES if rng.random() < 0.15 else TEMPLATES)
+                if template.startswith(("mode", "autominer on", "difficulty", "quit", "exit", "seed", "lesson")):
+                    continue
+                line = fill(rng, template).replace("{l}", "x")
+                out = await s.execute(line)
+                assert not s.internal_errors, f"line {n} {line!r}\n{s.internal_errors[-1]}"
+                assert out.ok or out.check_failed or (out.error and len(out.error.splitlines()) == 1), line
+                stats[(line.split()[0], out.ok)] = stats.get((line.split()[0], out.ok), 0) + 1
+                if line.startswith("back") and not out.ok:
+                    assert "bug" not in out.text, f"line {n} {line!r}: {out.text}"
+            assert stats.get(("back", True), 0) >= 3, stats
+            saved = await s.execute(f"save {tmp_path / 'end.lab'}")
+            if saved.ok:
+                digest = await say(s, "digest")
+                assert (await s.execute(f"load {tmp_path / 'end.lab'}")).ok
+                assert await say(s, "digest") == digest
+        finally:
+            await s.close()
 
     run(story())
