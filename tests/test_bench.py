@@ -15,7 +15,7 @@ import pytest
 from lab import bench
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("start", "hashrate", "hop", "flood", "experiment", "sync", "sigs", "scale", "responsive")
+FIGURES = ("start", "hashrate", "hop", "flood", "experiment", "sync", "sigs", "keep", "scale", "responsive")  # keep: issue 15
 
 
 def _bench(*args: str) -> subprocess.CompletedProcess:
