@@ -109,17 +109,17 @@ SPECS: tuple[CommandSpec, ...] = (
                           "check not forked"), arity=None),
     # -- keeping a lab: save, load, back (issue 15) ------------------------------------------------
     CommandSpec("save", "save FILE", "the whole lab to one file (SQLite), atomically", category="meta",
-                settles=False, read_only=True, in_lesson_files=False, arity=(1, 1), args=("file",),
+                settles=False, read_only=True, arity=(1, 1), args=("file",),
                 examples=("save forks.lab",),
                 help="The file holds how the lab was built and every command that changed it (replayed by `load`),\n"
                      "and every node's blocks (Bitcoin's raw bytes), tips, mempools, labels and links, which\n"
                      "`sqlite3 FILE` shows. A crash or a full disk leaves an older file with that name intact."),
     CommandSpec("load", "load FILE", "replace the lab with a saved one (`lab --load FILE` at start)",
-                category="meta", settles=False, in_lesson_files=False, arity=(1, 1), args=("file",),
+                category="meta", settles=False, arity=(1, 1), args=("file",),
                 help="The saved lab is rebuilt by replaying its commands and checked against the file before it\n"
                      "replaces yours; a missing, damaged, foreign or newer file changes nothing."),
     CommandSpec("back", "back [N]", "return to the state before your last N commands that changed the lab",
-                category="meta", settles=False, in_lesson_files=False, arity=(0, 1),
+                category="meta", settles=False, arity=(0, 1),
                 examples=("back", "back 3"),
                 help="Views and `check` change nothing, so they do not count. Works anywhere, in a lesson too\n"
                      "(the lesson goes back with the lab)."),
