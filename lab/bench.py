@@ -327,10 +327,10 @@ def _time_block_connect(state: Any, sink: list[float]) -> None:
     """Record ms per 100 transactions of each multi-transaction block this node processes (instrumentation only)."""
     inner = state.process_block
 
-    def timed(block: Any) -> Any:
+    def timed(block: Any, **kwargs: Any) -> Any:
         t0 = _now()
         try:
-            return inner(block)
+            return inner(block, **kwargs)
         finally:
             if len(block.txs) > 1:
                 sink.append((_now() - t0) * 1e3 * 100 / (len(block.txs) - 1))

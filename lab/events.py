@@ -52,7 +52,7 @@ def event(cls: type) -> Any:
 
 @event
 class BlockMined(_Event):
-    """A node found proof of work for a block on its own tip (realname: GenerateBlock)."""
+    """A node found proof of work for a block on its own tip, or its private chain (realname: GenerateBlock)."""
 
     kind: ClassVar[str] = "mined"
     node: str  # the miner
@@ -385,6 +385,8 @@ class StillBusy(_Event):
     mined: int  # blocks auto-mined while settling
     node: None = None
 
+
+# The attacker's moves (withhold, publish, strategy, eclipse) are in lab/attack_events.py.
 
 Event = Any  # any class above (a Union of 30 would only be noise)
 

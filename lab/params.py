@@ -80,3 +80,17 @@ DEFAULT_NODES = 4
 DEFAULT_SEED = 1
 DEFAULT_LATENCY_MS = 50  # one-way link latency; a fast continental link
 DEFAULT_JITTER = 0.1  # +-10 % seeded jitter on every frame
+
+# --- what an outsider can make a node store (issue 12; Bitcoin Core's answers) ---
+# Blocks and transactions cost a node memory; these caps are in bytes of the
+# serialised data (a block held as Python objects takes ~10x that in RAM).
+MAX_ORPHAN_TX_BYTES = 1_000_000  # txs with an unknown parent, with MAX_ORPHAN_TXS (Core: 100 of <= 100 kvB each)
+MAX_ORPHAN_BLOCK_BYTES = 2_000_000  # blocks with unknown parent; Core keeps none since 0.10 (headers-first)
+MAX_SIDE_BRANCH_BYTES = 4_000_000  # blocks off the active chain; Core prunes by disk space instead
+MIN_CHAIN_WORK_DEPTH = 144  # headers whose chain ends more than this many tip blocks' work below
+#   the tip are not stored (realname: nMinimumChainWork, headers presync); 144 = a day of blocks
+MAX_MEMPOOL_BYTES = 3_000_000  # serialised bytes of mempool txs (Core: -maxmempool 300 MB); with MAX_MEMPOOL_TXS
+MAX_ANCESTORS = 25  # unconfirmed ancestors a mempool tx may have, itself included (-limitancestorcount)
+MAX_ANCESTOR_BYTES = 101_000  # their total size (Core: 101 kvB, -limitancestorsize)
+MAX_DESCENDANTS = 25  # unconfirmed descendants of any mempool tx, itself included (-limitdescendantcount)
+MAX_DESCENDANT_BYTES = 101_000  # their total size (-limitdescendantsize)

@@ -15,8 +15,15 @@ Chainstate):
   block. If a block fails while connecting, it and its descendants are
   marked failed and the loop starts again: the node ends on the best chain
   that is still valid, usually the one it came from.
-- A block whose parent is unknown waits in a bounded orphan pool (oldest
-  evicted first) and is connected when the parent arrives.
+- A block whose parent is unknown waits in an orphan pool bounded by bytes
+  (oldest evicted first) and is connected when the parent arrives. Its own
+  proof of work is checked first, and its bits may not be easier than any the
+  lab's rules ever require, so junk costs the sender real work.
+- Blocks are stored only when they earn it (realname: AcceptBlock): a block
+  nobody asked for whose chain has less work than the tip is not processed
+  ("Don't process less-work chains"); side-branch data is bounded by bytes
+  (blocklimits.py); a headers message whose chain ends far below the tip's
+  work is not stored (realname: nMinimumChainWork, headers presync).
 
 Nothing here touches the mempool: node_state.py tells it what changed.
 """
@@ -27,6 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab.chain.block import GENESIS, Block, BlockHeader
+from lab.chain.blockindex import BlockIndex, last_common_ancestor
+from lab.chain.blocklimits import OrphanBlocks, SideBlocks, drop_side_blocks
+from lab.chain.chainwalks import ChainWalks
 from lab.chain.consensus import Consensus
 from lab.chain.events import (
     BlockConnected,
@@ -49,80 +59,18 @@ from lab.chain.validation import (
     contextual_check_block,
     contextual_check_block_header,
     fail,
+    min_chain_work,
+    orphan_check_bits,
 )
 from lab.errors import ValidationError
-from lab.params import MAX_HEADERS, MAX_LOCATOR, MAX_ORPHAN_BLOCKS, MEDIAN_TIME_SPAN
+from lab.params import (
+    MAX_ORPHAN_BLOCK_BYTES,
+    MAX_ORPHAN_BLOCKS,
+    MAX_SIDE_BRANCH_BYTES,
+    MIN_CHAIN_WORK_DEPTH,
+)
 
-
-class BlockIndex:
-    """One known header in the block tree (realname: CBlockIndex)."""
-
-    __slots__ = (
-        "hash",
-        "header",
-        "height",
-        "chain_work",
-        "parent",
-        "children",
-        "have_data",
-        "available",
-        "failed",
-        "fail_code",
-        "seq",
-        "header_seq",
-    )
-
-    def __init__(self, header: BlockHeader, parent: BlockIndex | None, header_seq: int) -> None:
-        self.hash: bytes = header.hash
-        self.header = header
-        self.parent = parent  # realname: pprev
-        self.height: int = parent.height + 1 if parent else 0  # realname: nHeight
-        self.chain_work: int = (parent.chain_work if parent else 0) + work_from_bits(header.bits)  # nChainWork
-        self.children: list[BlockIndex] = []  # in the order their headers arrived
-        self.have_data = False  # we hold the full block (realname: BLOCK_HAVE_DATA)
-        self.available = False  # we hold it and every ancestor (realname: nChainTx != 0)
-        self.failed = False  # it or an ancestor broke a rule (realname: BLOCK_FAILED_MASK)
-        self.fail_code = ""  # the reason code; "bad-prevblk" when an ancestor failed
-        self.seq = 1 << 62  # order in which it became available; lower wins a tie (nSequenceId)
-        self.header_seq = header_seq  # order in which its header arrived
-
-    @property
-    def time(self) -> int:
-        return self.header.time
-
-    def ancestor(self, height: int) -> BlockIndex:
-        """The block at `height` on the chain ending here (realname: GetAncestor)."""
-        if not 0 <= height <= self.height:
-            raise ValueError(f"no ancestor at height {height} of a block at height {self.height}")
-        idx = self
-        while idx.height > height:
-            idx = idx.parent  # type: ignore[assignment]
-        return idx
-
-    def median_time_past(self) -> int:
-        """Median time of this block and the 10 before it (realname: GetMedianTimePast)."""
-        times = []
-        idx: BlockIndex | None = self
-        while idx is not None and len(times) < MEDIAN_TIME_SPAN:
-            times.append(idx.header.time)
-            idx = idx.parent
-        times.sort()
-        return times[len(times) // 2]
-
-    def __repr__(self) -> str:
-        state = "failed" if self.failed else ("data" if self.have_data else "header")
-        return f"BlockIndex({self.header.short} h={self.height} {state})"
-
-
-def last_common_ancestor(a: BlockIndex, b: BlockIndex) -> BlockIndex:
-    """The fork point of two chains (realname: LastCommonAncestor)."""
-    while a.height > b.height:
-        a = a.parent  # type: ignore[assignment]
-    while b.height > a.height:
-        b = b.parent  # type: ignore[assignment]
-    while a is not b:
-        a, b = a.parent, b.parent  # type: ignore[assignment]
-    return a
+__all__ = ["BlockIndex", "BlockOutcome", "ChainState", "TipUpdate", "last_common_ancestor"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +86,21 @@ class TipUpdate:
 
 @dataclass(frozen=True, slots=True)
 class BlockOutcome:
-    """What process_block did: status, the tip change, and the block's own failure if any."""
+    """What process_block did; it never raises for a bad block.
 
-    status: str  # "new-tip" | "side-branch" | "orphan" | "duplicate" | "invalid"
-    update: TipUpdate | None
+    status: "new-tip" | "side-branch" | "orphan" | "duplicate" | "invalid" | "ignored".
+    "invalid": the block broke a rule (before or after it was stored); `error`
+    says which, and `error.punish` whether the sender should be penalised.
+    "ignored": not stored and not wrong (an unrequested less-work block);
+    `error` holds the reason, with punish False.
+    """
+
+    status: str
+    update: TipUpdate | None = None  # how the active chain moved, also when the block itself failed
     error: ValidationError | None = None
 
 
-class ChainState:
+class ChainState(ChainWalks):
     """One node's view of the block tree, active chain and UTXO set (realname: Chainstate)."""
 
     def __init__(
@@ -156,13 +111,14 @@ class ChainState:
         sigcache: SigCache | None = None,
         emit: Callable[[Event], None] | None = None,
         max_orphans: int = MAX_ORPHAN_BLOCKS,
+        max_orphan_bytes: int = MAX_ORPHAN_BLOCK_BYTES,
+        max_side_bytes: int = MAX_SIDE_BRANCH_BYTES,
     ) -> None:
         self.consensus = consensus
         self.clock = clock  # virtual unix seconds; never time.time()
         self.sigcache = sigcache
         self.events: list[Event] = []  # kept only when no `emit` is given
         self.emit: Callable[[Event], None] = emit if emit is not None else self.events.append
-        self.max_orphans = max_orphans
 
         self._header_seq = 0
         self._seq = 0
@@ -178,7 +134,8 @@ class ChainState:
         # The genesis coinbase is never added: in Bitcoin it cannot be spent either.
         self.utxo = UtxoSet()  # realname: CoinsTip()
         self.tx_index: dict[bytes, bytes] = {}  # txid -> hash of the active block holding it (-txindex)
-        self.orphans: dict[bytes, Block] = {}  # blocks whose parent is unknown, oldest first
+        self.orphans = OrphanBlocks(max_orphans, max_orphan_bytes)  # parent unknown, oldest first
+        self.side = SideBlocks(max_side_bytes)  # stored blocks off the active chain, by size
         self._candidates: dict[bytes, BlockIndex] = {genesis.hash: genesis}  # setBlockIndexCandidates
 
     def _next_seq(self) -> int:
@@ -227,57 +184,6 @@ class ChainState:
         idx = self.tx_block(txid)
         return 0 if idx is None else self.height - idx.height + 1
 
-    def locator(self, start: BlockIndex | None = None) -> list[bytes]:
-        """Hashes back from `start` (default tip): 10 one by one, then doubling gaps, then genesis."""
-        idx = start or self.tip
-        out: list[bytes] = []
-        step = 1
-        height = idx.height
-        while height > 0 and len(out) < MAX_LOCATOR - 1:
-            out.append(idx.ancestor(height).hash if start else self.active[height].hash)
-            if len(out) >= 10:
-                step *= 2
-            height -= step
-        out.append(self.active[0].hash)
-        return out
-
-    def find_fork(self, locator: list[bytes]) -> BlockIndex:
-        """The first locator entry on our active chain (realname: FindForkInGlobalIndex)."""
-        for h in locator:
-            if self.on_active(h):
-                return self.index[h]
-        return self.active[0]
-
-    def headers_after(self, locator: list[bytes], stop: bytes | None = None, limit: int = MAX_HEADERS) -> list[BlockHeader]:
-        """Active-chain headers after the fork with `locator`, up to `stop` or `limit` (getheaders)."""
-        return [idx.header for idx in self._after(locator, stop, limit)]
-
-    def blocks_after(self, locator: list[bytes], stop: bytes | None = None, limit: int = 500) -> list[bytes]:
-        """Active-chain block hashes after the fork with `locator` (getblocks)."""
-        return [idx.hash for idx in self._after(locator, stop, limit)]
-
-    def _after(self, locator: list[bytes], stop: bytes | None, limit: int) -> list[BlockIndex]:
-        fork = self.find_fork(locator)
-        out = []
-        for idx in self.active[fork.height + 1 :]:
-            if len(out) >= limit:
-                break
-            out.append(idx)
-            if idx.hash == stop:
-                break
-        return out
-
-    def missing_blocks(self, limit: int) -> list[bytes]:
-        """Blocks along best_header's chain we have only headers for, lowest first."""
-        out = []
-        idx: BlockIndex | None = self.best_header
-        while idx is not None and not self.on_active(idx.hash):
-            if not idx.have_data:
-                out.append(idx.hash)
-            idx = idx.parent
-        out.reverse()
-        return out[:limit]
-
     # --- headers -------------------------------------------------------------------
     def accept_header(self, header: BlockHeader) -> BlockIndex:
         """Check a header and add it to the tree (realname: AcceptBlockHeader)."""
@@ -301,11 +207,24 @@ class ChainState:
         return idx
 
     def process_headers(self, headers: list[BlockHeader]) -> list[bytes]:
-        """Accept a `headers` message; return hashes whose blocks we should fetch, in order."""
-        fetch = []
+        """Accept a `headers` message; return hashes whose blocks we should fetch, in order.
+
+        The whole message is judged first: if its chain ends with far less work
+        than the tip (MIN_CHAIN_WORK_DEPTH tip blocks below), nothing is stored
+        and nothing is fetched; the sender is not punished (realname: headers
+        presync; Core ignores such a "low-work chain"). So a long cheap chain
+        forking deep costs the sender its proof of work and the node nothing.
+        """
         for i, header in enumerate(headers):
             if i and header.prev_hash != headers[i - 1].hash:
                 raise fail("non-continuous-headers", "each header must build on the one before it")
+        parent = self.index.get(headers[0].prev_hash) if headers else None
+        if parent is not None and headers[-1].hash not in self.index:
+            end_work = parent.chain_work + sum(work_from_bits(h.bits) for h in headers)
+            if end_work < min_chain_work(self.tip, MIN_CHAIN_WORK_DEPTH):
+                return []  # too-little-chainwork: ignored, as Core's "Ignoring low-work chain"
+        fetch = []
+        for header in headers:
             try:
                 idx = self.accept_header(header)
             except ValidationError as e:
@@ -317,47 +236,60 @@ class ChainState:
         return fetch
 
     # --- blocks ------------------------------------------------------------------------
-    def process_block(self, block: Block) -> BlockOutcome:
+    def process_block(self, block: Block, *, requested: bool = True) -> BlockOutcome:
         """A block arrived (realname: ProcessNewBlock): store it, then activate the best chain.
 
-        Raises ValidationError when the block is refused before it is stored. A
-        block that fails only while connecting is returned with status "invalid"
-        and its error, after the node is back on its best valid chain.
+        Never raises for a bad block: the outcome says what happened (see
+        BlockOutcome). `requested` is False for a block the node did not ask
+        for (an outsider's push): if its chain has less work than the tip it
+        is not processed at all (realname: AcceptBlock's fRequested, "Don't
+        process less-work chains"); its header is still checked and kept.
         """
         h = block.hash
         idx = self.index.get(h)
         if idx is not None and idx.have_data:
             if idx.failed:
-                e = fail("duplicate-invalid", f"block {block.short} was already rejected ({idx.fail_code})")
-                self.emit(BlockRejected(h, e.code, e.detail))
-                raise e
-            return BlockOutcome("duplicate", None)
+                return self._refused(h, fail("duplicate-invalid", f"block {block.short} was already rejected ({idx.fail_code})"))
+            return BlockOutcome("duplicate")
         if h in self.orphans:
-            return BlockOutcome("duplicate", None)
+            return BlockOutcome("duplicate")
         if block.prev_hash not in self.index:
-            try:
-                check_block(block)  # junk (no proof of work, bad merkle) never enters the pool
+            try:  # junk (too easy bits, no proof of work, bad merkle) never enters the pool
+                orphan_check_bits(block.header, self.consensus)
+                check_block(block)
             except ValidationError as e:
-                self.emit(BlockRejected(h, e.code, e.detail))
-                raise
-            self._add_orphan(block)
-            return BlockOutcome("orphan", None)
+                return self._refused(h, e)
+            self.orphans.add(block)
+            self.emit(BlockOrphaned(h, block.prev_hash))
+            return BlockOutcome("orphan")
         try:
+            idx = self.accept_header(block.header)
+            if not requested and not idx.have_data and idx.chain_work < self.tip.chain_work:
+                return BlockOutcome("ignored", None, fail(
+                    "unrequested-less-work", f"block {block.short} at height {idx.height} was not asked for and "
+                    "its chain has less work than the tip", punish=False))
             self._accept_block(block)
         except ValidationError as e:
-            self.emit(BlockRejected(h, e.code, e.detail))
-            raise
+            return self._refused(h, e)
         stored = [h, *self._accept_orphans(h)]
         update, failures = self.activate_best_chain()
+        drop_side_blocks(self)  # may drop what just came, if it has the least work
         for sh in stored:
-            sidx = self.index[sh]
-            if not sidx.failed and sidx.available and not self.on_active(sh):
+            sidx = self.index.get(sh)
+            if sidx is not None and not sidx.failed and sidx.available and not self.on_active(sh):
                 self.emit(SideBranch(sh, sidx.height, self.tip.hash))
-        idx = self.index[h]
+        idx = self.index.get(h)
+        if idx is None or not idx.have_data:
+            return BlockOutcome("ignored", update, fail(
+                "side-branches-full", f"block {block.short} has the least work of the side branches kept", punish=False))
         if idx.failed:
             error = failures.get(h) or fail("bad-prevblk", f"it builds on {idx.fail_code}-rejected blocks", punish=False)
             return BlockOutcome("invalid", update, error)
         return BlockOutcome("new-tip" if self.on_active(h) else "side-branch", update)
+
+    def _refused(self, block_hash: bytes, error: ValidationError) -> BlockOutcome:
+        self.emit(BlockRejected(block_hash, error.code, error.detail))
+        return BlockOutcome("invalid", None, error)
 
     def _accept_block(self, block: Block) -> BlockIndex:
         """Check a block whose parent we know and store it (realname: AcceptBlock)."""
@@ -374,9 +306,13 @@ class ChainState:
                 self._mark_failed(idx, e.code)
             raise
         self.blocks[idx.hash] = block
+        self.side.add(idx.hash, block.size)  # until it connects
         idx.have_data = True
         self._received_data(idx)
         return idx
+
+    def drop_candidate(self, block_hash: bytes) -> None:
+        self._candidates.pop(block_hash, None)
 
     def _received_data(self, idx: BlockIndex) -> None:
         """Mark blocks whose whole chain is now on disk as candidates (ReceivedBlockTransactions)."""
@@ -391,23 +327,17 @@ class ChainState:
                 self._candidates[b.hash] = b
             queue.extend(c for c in b.children if c.have_data and not c.available)
 
-    def _add_orphan(self, block: Block) -> None:
-        if len(self.orphans) >= self.max_orphans:
-            del self.orphans[next(iter(self.orphans))]  # evict the oldest
-        self.orphans[block.hash] = block
-        self.emit(BlockOrphaned(block.hash, block.prev_hash))
-
     def _accept_orphans(self, parent_hash: bytes) -> list[bytes]:
         """Store orphans that descend from `parent_hash`, breadth first, in arrival order."""
         stored: list[bytes] = []
-        queue, dead = [parent_hash], []
+        queue, dead = [parent_hash], list[bytes]()
         while queue or dead:
             if queue:
                 parent = queue.pop(0)
                 for oh, ob in list(self.orphans.items()):
                     if ob.prev_hash != parent:
                         continue
-                    del self.orphans[oh]
+                    self.orphans.pop(oh)
                     try:
                         self._accept_block(ob)
                     except ValidationError as e:
@@ -420,7 +350,7 @@ class ChainState:
                 parent = dead.pop(0)
                 for oh, ob in list(self.orphans.items()):
                     if ob.prev_hash == parent:
-                        del self.orphans[oh]
+                        self.orphans.pop(oh)
                         self.emit(BlockRejected(oh, "bad-prevblk", "its parent was rejected"))
                         dead.append(oh)
         return stored
@@ -495,6 +425,7 @@ class ChainState:
         block = self.blocks[idx.hash]
         self.undo[idx.hash] = connect_block(block, idx.height, self.utxo, self.consensus, self.sigcache)
         self.active.append(idx)
+        self.side.discard(idx.hash)
         for tx in block.txs:
             self.tx_index[tx.txid] = idx.hash
         self.emit(BlockConnected(idx.hash, idx.height, len(block.txs)))
@@ -507,6 +438,7 @@ class ChainState:
         block = self.blocks[idx.hash]
         self.utxo.disconnect_block(block.txs, self.undo.pop(idx.hash))
         self.active.pop()
+        self.side.add(idx.hash, block.size)
         for tx in block.txs:
             if self.tx_index.get(tx.txid) == idx.hash:
                 del self.tx_index[tx.txid]

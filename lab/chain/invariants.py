@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from lab.chain.tx import OutPoint
 from lab.chain.utxo import Coin, UtxoSet
 from lab.chain.validation import connect_block
+from lab.params import MAX_ORPHAN_TX_BYTES
 
 if TYPE_CHECKING:
     from lab.chain.chainstate import ChainState
@@ -117,6 +118,37 @@ def check_mempool(state: NodeState) -> list[str]:
     return problems
 
 
+def check_limits(state: NodeState) -> list[str]:
+    """The bounded stores (issue 12) hold what their counters say, within their caps."""
+    problems: list[str] = []
+    chain, pool = state.chain, state.mempool
+    side = {h: b.size for h, b in chain.blocks.items() if not chain.on_active(h)}
+    if side != chain.side.sizes or chain.side.bytes != sum(side.values()):
+        problems.append("side-branch byte count is out of step with the stored blocks")
+    tip_work = chain.tip.chain_work
+    droppable = [h for h in side if chain.index[h].chain_work < tip_work
+                 and not any(c.have_data for c in chain.index[h].children)]  # a least-work branch tip
+    if chain.side.over() and droppable:
+        problems.append(f"side branches hold {chain.side.bytes} bytes, over {chain.side.max_bytes}")
+    if chain.orphans.bytes != sum(b.size for _, b in chain.orphans.items()) or chain.orphans.bytes > chain.orphans.max_bytes:
+        problems.append("orphan pool bytes are wrong or over the cap")
+    if sum(t.size for t in pool.orphans.values()) > MAX_ORPHAN_TX_BYTES or len(pool.orphans) > pool.max_orphans:
+        problems.append("the orphan transaction pool is over its cap")
+    if pool.bytes != sum(e.size for e in pool.entries.values()):
+        problems.append("mempool byte count is out of step with its transactions")
+    for txid, e in pool.entries.items():
+        anc = [txid, *pool.ancestors(txid)]
+        desc = [txid, *pool.descendants(txid)]
+        t = pool.totals.get(txid)
+        want = (len(anc), sum(pool.entries[a].size for a in anc), sum(pool.entries[a].fee for a in anc),
+                len(desc), sum(pool.entries[d].size for d in desc))
+        if t is None or (t.anc_count, t.anc_size, t.anc_fee, t.desc_count, t.desc_size) != want:
+            problems.append(f"mempool totals of {e.tx.txid_hex[:12]} are out of step")
+        elif len(anc) > pool.max_ancestors or len(desc) > pool.max_descendants:
+            problems.append(f"mempool tx {e.tx.txid_hex[:12]} breaks the chain limits")
+    return problems
+
+
 def check_node(state: NodeState) -> list[str]:
     """Every invariant of one node; an empty list means all hold."""
-    return check_chain(state.chain) + check_mempool(state)
+    return check_chain(state.chain) + check_mempool(state) + check_limits(state)

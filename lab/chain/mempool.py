@@ -10,23 +10,29 @@ Follows Bitcoin Core's validation.cpp (MemPoolAccept) and txmempool.cpp:
   no replace-by-fee).
 - Chains of unconfirmed transactions are allowed: a child may spend a
   parent that is itself still in the mempool.
-- A transaction whose parent we have never seen waits in a bounded orphan
-  pool (realname: TxOrphanage; oldest evicted) and is retried when the
-  parent arrives.
+- A transaction whose parent we have never seen waits in an orphan pool
+  bounded by count and bytes (realname: TxOrphanage; oldest evicted) and is
+  retried when the parent arrives.
 - When a block connects, its transactions leave the mempool, and so do
   transactions that spend what it spent, with their descendants
   (realname: removeForBlock). After a reorg, transactions from the
   disconnected blocks come back unless they now conflict or are invalid.
+- Chains of unconfirmed transactions are limited: at most 25 ancestors and
+  25 descendants per transaction, 101 kB each way (too-long-mempool-chain,
+  realname: -limitancestorcount and friends), so nothing here walks far.
+- The pool is bounded by count and by bytes. When full, a new transaction
+  pushes out the lowest fee-rate leaves if it pays more; every eviction is
+  a TxEvicted event with a code and a plain detail, never silent.
 - Block templates pick transactions by fee rate, counting a transaction
   together with its unconfirmed ancestors, so parents always come before
-  children (realname: BlockAssembler::addPackageTxs, "ancestor score").
+  children (realname: BlockAssembler::addPackageTxs, "ancestor score"),
+  from totals kept up to date per entry (packages.py).
 
 Coinbase transactions never enter a mempool.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +42,7 @@ from lab.chain.block import Block
 from lab.chain.chainstate import ChainState, TipUpdate
 from lab.chain.crypto import hash_hex
 from lab.chain.events import Event, TxAccepted, TxEvicted, TxOrphaned, TxRejected, TxReturned
+from lab.chain.packages import Totals, added, check_chain_limits, removing, select
 from lab.chain.policy import check_inputs_standard, check_standard_tx
 from lab.chain.sigcache import SigCache
 from lab.chain.tx import OutPoint, Tx
@@ -49,7 +56,13 @@ from lab.chain.validation import (
 )
 from lab.errors import ValidationError
 from lab.params import (
+    MAX_ANCESTOR_BYTES,
+    MAX_ANCESTORS,
+    MAX_DESCENDANT_BYTES,
+    MAX_DESCENDANTS,
+    MAX_MEMPOOL_BYTES,
     MAX_MEMPOOL_TXS,
+    MAX_ORPHAN_TX_BYTES,
     MAX_ORPHAN_TXS,
     MIN_RELAY_FEE_PER_KB,
 )
@@ -99,6 +112,7 @@ class Mempool:
         emit: Callable[[Event], None] | None = None,
         max_txs: int = MAX_MEMPOOL_TXS,
         max_orphans: int = MAX_ORPHAN_TXS,
+        max_bytes: int = MAX_MEMPOOL_BYTES,
     ) -> None:
         self.chain = chain
         self.sigcache = sigcache
@@ -106,6 +120,11 @@ class Mempool:
         self.emit: Callable[[Event], None] = emit if emit is not None else self.events.append
         self.max_txs = max_txs
         self.max_orphans = max_orphans
+        self.max_bytes = max_bytes
+        self.max_ancestors, self.max_ancestor_bytes = MAX_ANCESTORS, MAX_ANCESTOR_BYTES
+        self.max_descendants, self.max_descendant_bytes = MAX_DESCENDANTS, MAX_DESCENDANT_BYTES
+        self.totals: dict[bytes, Totals] = {}  # txid -> package totals, kept as txs come and go
+        self.bytes = 0  # serialised size of every entry
         self.entries: dict[bytes, MempoolEntry] = {}  # txid -> entry, in arrival order (mapTx)
         self.spent_by: dict[OutPoint, bytes] = {}  # outpoint -> txid of the mempool tx spending it (mapNextTx)
         self.orphans: dict[bytes, Tx] = {}  # txid -> tx waiting for a parent, oldest first
@@ -238,37 +257,56 @@ class Mempool:
                 f"fee {fee} < {need} base units ({tx.size} bytes at {MIN_RELAY_FEE_PER_KB} per 1000 bytes)",
                 punish=False,
             )
-        victim = self._room_for(tx, fee)
+        ancestors = check_chain_limits(self, tx)
+        victims = self._room_for(tx, fee)
         check_inputs_standard(tx, coins)
         check_tx_signatures(tx, coins, self.sigcache, policy=True)
-        if victim is not None:
-            self._remove_recursive(victim, "mempool-full", "the mempool was full and it paid the lowest fee rate")
-        self._add(tx, fee)
+        for victim in victims:
+            if victim in self.entries:
+                self._remove_recursive(victim, "mempool-full", "the mempool was full and it paid the lowest fee rate")
+        self._add(tx, fee, ancestors)
         return fee
 
-    def _room_for(self, tx: Tx, fee: int) -> bytes | None:
-        """When full: the tx to evict for `tx` (lowest fee rate, no children), or raise mempool-full."""
-        if len(self.entries) < self.max_txs:
-            return None
+    def _room_for(self, tx: Tx, fee: int) -> list[bytes]:
+        """When full: the txs to evict for `tx` (lowest fee rate leaves first), or raise mempool-full.
+
+        realname: CTxMemPool::TrimToSize, simplified: only txs without
+        children, and only those paying a lower fee rate than `tx`.
+        """
+        count = len(self.entries) + 1 - self.max_txs
+        size = self.bytes + tx.size - self.max_bytes
+        if count <= 0 and size <= 0:
+            return []
         keep = {txin.prevout.txid for txin in tx.inputs}
         for p in list(keep):
             if p in self.entries:
                 keep.update(self.ancestors(p))
-        leaves = [e for t, e in self.entries.items() if t not in keep and not self.children(t)]
-        if leaves:
-            victim = min(leaves, key=lambda e: (e.feerate, -e.seq))  # lowest rate; newest on a tie
-            if Fraction(fee, tx.size) > victim.feerate:
-                return victim.tx.txid
-        raise fail("mempool-full", f"the mempool holds {self.max_txs} txs, all paying at least this fee rate", punish=False)
+        rate = Fraction(fee, tx.size)
+        leaves = sorted((e for t, e in self.entries.items() if t not in keep and self.totals[t].desc_count == 1),
+                        key=lambda e: (e.feerate, -e.seq))  # lowest rate first; newest on a tie
+        victims = []
+        for e in leaves:
+            if e.feerate >= rate:
+                break
+            victims.append(e.tx.txid)
+            count, size = count - 1, size - e.size
+            if count <= 0 and size <= 0:
+                return victims
+        raise fail("mempool-full", f"the mempool holds {len(self.entries)} txs ({self.bytes} bytes), "
+                   "all paying at least this fee rate", punish=False)
 
-    def _add(self, tx: Tx, fee: int) -> None:
+    def _add(self, tx: Tx, fee: int, ancestors: list[bytes]) -> None:
         self._seq += 1
         self.entries[tx.txid] = MempoolEntry(tx, fee, self._seq, self.chain.clock())
+        self.bytes += tx.size
         for txin in tx.inputs:
             self.spent_by[txin.prevout] = tx.txid
+        added(self, tx.txid, ancestors)
 
     def _remove(self, txid: bytes) -> MempoolEntry:
+        removing(self, txid)
         e = self.entries.pop(txid)
+        self.bytes -= e.size
         for txin in e.tx.inputs:
             if self.spent_by.get(txin.prevout) == txid:
                 del self.spent_by[txin.prevout]
@@ -283,7 +321,9 @@ class Mempool:
 
     # --- orphans ------------------------------------------------------------------------
     def _add_orphan(self, tx: Tx, missing: bytes) -> None:
-        if len(self.orphans) >= self.max_orphans:
+        """Keep `tx` until its parent comes; the oldest go first past MAX_ORPHAN_TXS or MAX_ORPHAN_TX_BYTES."""
+        while self.orphans and (len(self.orphans) >= self.max_orphans
+                                or sum(t.size for t in self.orphans.values()) + tx.size > MAX_ORPHAN_TX_BYTES):
             del self.orphans[next(iter(self.orphans))]  # evict the oldest
         self.orphans[tx.txid] = tx
         self.emit(TxOrphaned(tx.txid, missing))
@@ -350,6 +390,8 @@ class Mempool:
         existing = [e.tx for e in self.entries.values() if e.tx.txid not in confirmed]
         self.entries.clear()
         self.spent_by.clear()
+        self.totals.clear()
+        self.bytes = 0
         self._drop_orphans_for(update.adopted)
         back: list[Tx] = []
         for tx, is_returning in [(t, True) for t in returning] + [(t, False) for t in existing]:
@@ -376,73 +418,5 @@ class Mempool:
 
     # --- block templates ---------------------------------------------------------------------
     def select(self, max_bytes: int) -> list[Tx]:
-        """Txs for a block template, best ancestor fee rate first, parents before children.
-
-        A tx's score is the fee rate of its package: itself and its ancestors not
-        selected yet. Each package's fee and size are kept and lowered as ancestors
-        are selected (realname: mapModifiedTx in BlockAssembler::addPackageTxs)
-        rather than recomputed, so a chain of 1,000 unconfirmed payments is
-        selected in about a second, not minutes.
-
-        The heap may hold stale entries: every candidate has an entry at least as
-        good as its current score, and a popped entry whose score is no longer
-        current is re-queued at the true one. So the pick is always the best
-        current score, lowest arrival on a tie.
-        """
-        entries = self.entries
-        selected: set[bytes] = set()
-        too_big: set[bytes] = set()
-        order: list[Tx] = []
-        room = max_bytes
-        pkg_fee: dict[bytes, int] = {}
-        pkg_size: dict[bytes, int] = {}
-        for t, e in entries.items():
-            fee, size = e.fee, e.size
-            for a in self.ancestors(t):
-                fee += entries[a].fee
-                size += entries[a].size
-            pkg_fee[t], pkg_size[t] = fee, size
-        queued = {t: (pkg_fee[t], pkg_size[t]) for t in entries}  # a score some entry of t has, at least
-        heap = [(-Fraction(pkg_fee[t], pkg_size[t]), e.seq, t) for t, e in entries.items()]
-        heapq.heapify(heap)
-        while heap:
-            neg, seq, txid = heapq.heappop(heap)
-            if txid in selected or txid in too_big:
-                continue
-            current = Fraction(pkg_fee[txid], pkg_size[txid])
-            if current != -neg:  # an ancestor was selected since: re-queue at its true score
-                heapq.heappush(heap, (-current, seq, txid))
-                queued[txid] = (pkg_fee[txid], pkg_size[txid])
-                continue
-            size = pkg_size[txid]
-            if size > room:
-                too_big.add(txid)
-                continue
-            pkg = [txid]  # with its unselected ancestors (what is selected has its ancestors selected)
-            seen = {txid}
-            stack = [txid]
-            while stack:
-                for p in self.parents(stack.pop()):
-                    if p not in seen and p not in selected:
-                        seen.add(p)
-                        pkg.append(p)
-                        stack.append(p)
-            pkg.sort(key=lambda t: entries[t].seq)
-            for t in pkg:
-                selected.add(t)
-                order.append(entries[t].tx)
-            room -= size
-            changed: dict[bytes, None] = {}
-            for t in pkg:
-                e = entries[t]
-                for d in self.descendants(t):
-                    if d not in selected:
-                        pkg_fee[d] -= e.fee
-                        pkg_size[d] -= e.size
-                        changed[d] = None
-            for d in changed:  # only a better score needs a new entry; a worse one is caught when popped
-                qf, qs = queued[d]
-                if pkg_fee[d] * qs > qf * pkg_size[d]:
-                    heapq.heappush(heap, (-Fraction(pkg_fee[d], pkg_size[d]), entries[d].seq, d))
-                    queued[d] = (pkg_fee[d], pkg_size[d])
-        return order
+        """Txs for a block template, best ancestor fee rate first, parents before children (packages.py)."""
+        return select(self, max_bytes)

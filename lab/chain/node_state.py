@@ -38,11 +38,13 @@ MAX_RECENT_REJECTS = 1_000  # Bitcoin Core keeps a 120,000-entry rolling bloom f
 
 @dataclass(frozen=True, slots=True)
 class BlockResult:
-    """What process_block did."""
+    """What process_block did. It never raises for a bad block: `error` says what was wrong."""
 
-    status: str  # "new-tip" | "side-branch" | "orphan" | "duplicate"
+    status: str  # "new-tip" | "side-branch" | "orphan" | "duplicate" | "invalid" | "ignored"
     events: tuple[Event, ...]
     accepted_txs: tuple[Tx, ...] = ()  # txs that (re)entered the mempool: returned by a reorg, or unlocked orphans
+    error: ValidationError | None = None  # "invalid": the rule broken (.punish: penalise the sender);
+    #   "ignored": why it was not stored (an unrequested less-work block), never punished
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,26 +104,20 @@ class NodeState:
         return events
 
     # --- blocks and headers ------------------------------------------------------------
-    def process_block(self, block: Block) -> BlockResult:
+    def process_block(self, block: Block, *, requested: bool = True) -> BlockResult:
         """A block from a peer or our own miner (realname: ProcessNewBlock).
 
-        Raises ValidationError (with .punish as Bitcoin Core decides, and
-        .events for what happened meanwhile) when the block is invalid.
+        `requested`: False for a block nobody asked for (an outsider pushed it);
+        then a block whose chain has less work than the tip is "ignored", not
+        stored (realname: AcceptBlock, fRequested). Our own blocks, blocks we
+        sent getdata for, and the lab's own are requested.
         """
-        try:
-            outcome = self.chain.process_block(block)
-        except ValidationError as e:
-            e.events = self._flush()  # type: ignore[attr-defined]
-            raise
+        outcome = self.chain.process_block(block, requested=requested)
         accepted: list[Tx] = []
         if outcome.update is not None:
             accepted = self.mempool.update_for_tip(outcome.update)
             self.recent_rejects.clear()
-        events = self._flush()
-        if outcome.error is not None:
-            outcome.error.events = events  # type: ignore[attr-defined]
-            raise outcome.error
-        return BlockResult(outcome.status, events, tuple(accepted))
+        return BlockResult(outcome.status, self._flush(), tuple(accepted), outcome.error)
 
     def process_headers(self, headers: list[BlockHeader]) -> list[bytes]:
         """A `headers` message (realname: ProcessNewBlockHeaders): hashes of blocks to fetch."""

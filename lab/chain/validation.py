@@ -77,6 +77,8 @@ REASONS: dict[str, str] = {
     "prev-blk-not-found": "the header's parent is unknown to this node",
     "non-continuous-headers": "a headers message whose headers do not build on each other",
     "duplicate-invalid": "this block was already checked and found invalid",
+    "unrequested-less-work": "nobody asked for this block and its chain has less work than the tip: not stored",
+    "side-branches-full": "side branches are kept up to a byte limit and this block has the least work of them: not kept",
     # block structure
     "bad-txnmrklroot": "the merkle root in the header does not match the transactions",
     "bad-txns-duplicate": "the transaction list repeats a transaction to fake the merkle root (CVE-2012-2459)",
@@ -122,6 +124,7 @@ REASONS: dict[str, str] = {
     "dust": "an output is so small that spending it would cost more than it is worth",
     "min relay fee not met": "the fee is below the minimum relay fee for the transaction's size",
     "mempool-full": "the mempool is full and this transaction pays a lower fee rate than all in it",
+    "too-long-mempool-chain": "the transaction would have too many unconfirmed ancestors or descendants (25, or 101 kB)",
     POLICY_FAILED.format(ERR_HIGH_S): "a signature uses the high S value (malleable); nodes only relay low-S signatures",
     # why a transaction left the mempool
     "conflict": "a block spent the same output this transaction spends",
@@ -158,6 +161,33 @@ def contextual_check_block_header(header: BlockHeader, parent: BlockIndex, conse
             f"time {header.time} is {header.time - now} s ahead of this node's clock (limit {consensus.max_future_time} s)",
             punish=False,  # Bitcoin Core: BLOCK_TIME_FUTURE, the peer's clock may just differ
         )
+
+
+def orphan_check_bits(header: BlockHeader, consensus: Consensus) -> None:
+    """A header whose parent is unknown: its bits may not be easier than any the rules ever require.
+
+    Without its parent the exact bits cannot be checked (realname: Core keeps
+    no orphan blocks since headers-first), but with a fixed schedule no height
+    ever allows an easier target than the schedule's easiest, so a block
+    claiming 1 zero bit is refused before it is stored. With retargeting the
+    target may drift down to the proof-of-work limit, which is then the bound.
+    """
+    easiest = pow.POW_LIMIT
+    if not consensus.retarget_interval:
+        easiest = max(pow.bits_to_target(bits) for _, bits in consensus.schedule)
+    if pow.bits_to_target(header.bits) > easiest:
+        raise fail("bad-diffbits", f"bits {header.bits:#010x} are easier than any this lab requires "
+                   f"({pow.target_to_bits(easiest):#010x})")
+
+
+def min_chain_work(tip: BlockIndex, depth: int) -> int:
+    """The least chain work a header chain must end with to be stored (realname: nMinimumChainWork).
+
+    Core's value is a constant of the release; the lab's is the tip's work
+    minus `depth` blocks at the tip's difficulty, so forks near the tip are
+    kept and a long cheap chain forking deep is not.
+    """
+    return tip.chain_work - depth * pow.work_from_bits(tip.header.bits)
 
 
 # --- transactions ---------------------------------------------------------------

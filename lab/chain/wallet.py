@@ -142,14 +142,16 @@ class Wallet:
         return Balance(confirmed, immature, pending_in, pending_out, spendable)
 
     # --- paying ---------------------------------------------------------------------
-    def pay(self, to_pkh: bytes, amount: int, fee: int = DEFAULT_FEE) -> Tx:
-        """A signed transaction paying `amount` to `to_pkh`; NOT submitted (realname: CreateTransaction)."""
+    def pay(self, to_pkh: bytes, amount: int, fee: int = DEFAULT_FEE, avoid: frozenset[OutPoint] = frozenset()) -> Tx:
+        """A signed transaction paying `amount` to `to_pkh`; NOT submitted (realname: CreateTransaction).
+
+        `avoid`: coins not to use (spent by transactions the mempool does not know, e.g. kept private)."""
         self._check_request(to_pkh, amount, fee)
         need = amount + fee
         picked: list[WalletCoin] = []
         total = 0
         for c in self.coins():
-            if c.state != "spendable":
+            if c.state != "spendable" or c.outpoint in avoid:
                 continue
             picked.append(c)
             total += c.out.value

@@ -48,6 +48,10 @@ async def cmd_explain(s: Session, args: list[str]) -> Output:
         if failed:
             lines.append(f"  It refused {len(failed)} invalid block{'s' if len(failed) != 1 else ''}, "
                          "whatever their work.")
+        held = reads.withheld(node)
+        if held:
+            lines.append(f"  It withholds {len(held)} block{'s' if len(held) != 1 else ''} it mined: no other node "
+                         "has seen them.")
         last = reads.last_reorg(lab, node.name)
         if last:
             lines.append(f"  Its last reorg ({fmt_time(last.time)}): {reorg_change(last.event)}.")

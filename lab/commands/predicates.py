@@ -78,6 +78,10 @@ def why_behind(lab: Lab, node: Node) -> str:
     waiting = [f for f in flights if f.dst == node.name and f.status == "in-flight"]
     if waiting and reads.settings(lab).mode != "auto":
         reasons.append(f"{len(waiting)} frames to it are still in flight (type `step` or `run until quiet`)")
+    by = reads.eclipsed_by(lab, node.name)
+    if by:
+        reasons.append(f"it is eclipsed by {','.join(by)}, which relay{'s' if len(by) == 1 else ''} it nothing but "
+                       f"{'its' if len(by) == 1 else 'their'} own blocks")
     for groups in reads.partitions(lab):
         for g in groups:
             if node.name in g:
@@ -255,10 +259,62 @@ def p_online(lab: Lab, tokens: list[str]) -> CheckOutcome:
     return CheckOutcome(online, f"{node.name} online", f"{node.name} is {'online' if online else 'stopped'}")
 
 
+def _fraction(text: str) -> float:
+    t = text.strip()
+    try:
+        v = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise CommandError(f"'{text}' is not a fraction", "type a number from 0 to 1, e.g. 0.4, or 40%") from None
+    if not 0 <= v <= 1:
+        raise CommandError(f"'{text}' is not a fraction", "type a number from 0 to 1, e.g. 0.4, or 40%")
+    return v
+
+
+def p_share(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    node = reads.node(lab, tokens[0])
+    op, value = _op_args(tokens[1:], "share NODE OP FRACTION")
+    want = _fraction(value)
+    mine, total = reads.chain_share(lab, node.name)
+    have = mine / total if total else 0.0
+    return CheckOutcome(compare(have, op, want), f"share {node.name} {op} {value}",
+                        f"{node.name} mined {mine} of the {total} blocks on the most-work chain ({have:.3f})")
+
+
+def p_reversed(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    tokens, on = take_option(tokens, "on")
+    ref = reads.resolve(lab, tokens[0], "tx")
+    dropped = reads.dropped_with(lab, ref.hash)
+    nodes = [reads.node(lab, on)] if on else reads.online_nodes(lab)
+    now = [n.name for n in nodes if reads.confirmed_height(n, ref.hash) is not None]
+    where = f" on {on.upper()}" if on else ""
+    if on:
+        name = nodes[0].name
+        was = name in dropped
+        ok = was and not now
+        found = (f"{name} confirmed it, then a reorg took it back" if was else f"{name} never lost it to a reorg")
+        found += f"; it is confirmed there now (block {reads.confirmed_height(nodes[0], ref.hash)})" if now else \
+            "; it is not confirmed there now"
+        return CheckOutcome(ok, f"{tokens[0]} reversed{where}", found)
+    ok = bool(dropped) and not now
+    found = (f"reorgs took it back on {', '.join(dropped)}" if dropped else "no reorg took it back anywhere")
+    found += f"; confirmed now on {', '.join(now)}" if now else "; confirmed on no online node"
+    return CheckOutcome(ok, f"{tokens[0]} reversed (confirmed once, now on no online node)", found)
+
+
+def p_withheld(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    node = reads.node(lab, tokens[0])
+    op, value = _op_args(tokens[1:], "withheld NODE OP N")
+    n = parse_int(value, "blocks", 0)
+    held = reads.withheld(node)
+    return CheckOutcome(compare(len(held), op, n), f"withheld {node.name} {op} {n}",
+                        f"{node.name} withholds {len(held)} block{'s' if len(held) != 1 else ''}"
+                        + (f" ({', '.join(short_hex(h) for h in held[:6])})" if held else ""))
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "same-tip": p_same_tip, "height": p_height, "tip": p_tip, "balance": p_balance, "reorgs": p_reorgs,
     "peers": p_peers, "mempool": p_mempool, "confirmed": p_confirmed, "forked": p_forked,
     "connected": p_connected, "rejected": p_rejected, "stale": p_stale, "propagation": p_propagation,
-    "online": p_online,
+    "online": p_online, "share": p_share, "reversed": p_reversed, "withheld": p_withheld,
 }
 assert set(EVALUATORS) == set(PREDICATES), "every declared predicate needs an evaluator"

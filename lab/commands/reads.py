@@ -138,6 +138,37 @@ def forged_by(lab: Lab, name: str, h: bytes) -> bool:
     return any(e.kind == "forged" and e.data.get("block") == h and e.node == name for e in lab.log)
 
 
+def mode_of(lab: Lab, name: str) -> str:
+    """honest | withhold | selfish: how the node plays."""
+    play = lab.attack.plays.get(name)
+    return play.mode if play is not None else "honest"
+
+
+def eclipses(lab: Lab) -> dict[str, tuple[str, ...]]:
+    """Victim -> the nodes eclipsing it."""
+    return dict(lab.topo.eclipses)
+
+
+def eclipsed_by(lab: Lab, name: str) -> tuple[str, ...]:
+    """The nodes eclipsing `name` (empty when it is not eclipsed)."""
+    return lab.topo.eclipses.get(name, ())
+
+
+def withheld(n: Node) -> list[bytes]:
+    """Blocks n mined and keeps to itself, oldest first."""
+    return list(n.relay.withheld)
+
+
+def chain_share(lab: Lab, name: str) -> tuple[int, int]:
+    """(blocks `name` mined, blocks) on the most-work chain."""
+    return lab.queries.share(name)
+
+
+def dropped_with(lab: Lab, txid: bytes) -> list[str]:
+    """Nodes on which a reorg took back a block holding `txid`."""
+    return lab.queries.dropped_with(txid)
+
+
 def stale_blocks(lab: Lab) -> list[bytes]:
     return lab.stale_blocks()
 

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from lab.commands import builtin, details, lessons, network, saving, views
+from lab.commands import attack, builtin, details, lessons, network, saving, views
 from lab.language import LANGUAGE, CommandSpec
 from lab.render.output import Output
 
@@ -27,6 +27,9 @@ HANDLERS: dict[str, Handler] = {
     # mining and payments
     "mine": builtin.cmd_mine, "send": builtin.cmd_send, "forge": builtin.cmd_forge,
     "autominer": builtin.cmd_autominer, "hashrate": builtin.cmd_hashrate, "difficulty": builtin.cmd_difficulty,
+    # the attacker's seat
+    "withhold": attack.cmd_withhold, "publish": attack.cmd_publish, "strategy": attack.cmd_strategy,
+    "eclipse": attack.cmd_eclipse,
     # the network
     "relay": network.cmd_relay, "connect": network.cmd_connect, "disconnect": network.cmd_disconnect,
     "partition": network.cmd_partition, "heal": network.cmd_heal, "cut": network.cmd_cut,

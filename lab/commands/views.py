@@ -71,6 +71,14 @@ async def cmd_status(s: Session, args: list[str]) -> Output:
         f"difficulty {d} zero bits; autominer {'on' if now.autominer else 'off'}; partitioned: {parts}; "
         f"frames in flight: {len(reads.flights(lab))}",
     ]
+    attackers = [(n.name, reads.mode_of(lab, n.name), len(reads.withheld(n))) for n in reads.nodes(lab)
+                 if reads.mode_of(lab, n.name) != "honest"]
+    eclipses = reads.eclipses(lab)
+    if attackers or eclipses:  # only when someone plays the attacker: other labs print as before
+        plays = [f"{name} {'withholds' if mode == 'withhold' else 'plays selfish'} ({held} held)"
+                 for name, mode, held in attackers]
+        plays += [f"{v} eclipsed by {','.join(by)}" for v, by in eclipses.items()]
+        lines.append("attacks: " + "; ".join(plays))
     if s.lesson is not None:
         lines.append(s.lesson.status())
     return Output(tuple(lines))

@@ -62,6 +62,26 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("difficulty", "difficulty BITS", "proof of work for new blocks: hashes must start with BITS zero bits",
                 help="16 bits means about 65,536 tries per block. Takes effect from the next block height,\n"
                      "like a rule change with an activation height."),
+    # -- the attacker's seat (issue 14) ----------------------------------------------------------------
+    CommandSpec("withhold", "withhold NODE on|off", "NODE keeps the blocks it mines and its own txs to itself",
+                args=(NODE, "word:on|off"), examples=("withhold E on", "mine E 2", "publish E"),
+                help="While on, NODE's miner extends its own private chain (its last withheld block, or its best\n"
+                     "tip when it holds none) even when the public chain is longer, and puts the transactions its\n"
+                     "wallet makes (kept private) in it. It stays a full node: it checks and stores every public\n"
+                     "block. `off` publishes what it holds and hands its private transactions to its mempool.",
+                arity=(2, 2)),
+    CommandSpec("publish", "publish NODE [N]", "NODE announces its N oldest withheld blocks (all without N)",
+                args=(NODE,), examples=("publish E", "publish E 1"), arity=(1, 2)),
+    CommandSpec("strategy", "strategy NODE honest|selfish", "how NODE plays when its miner finds blocks",
+                args=(NODE, "word:honest|selfish"), examples=("strategy E selfish", "autominer on", "run 2h"),
+                help="selfish is Eyal & Sirer's algorithm (2013): keep new blocks private; when the public chain\n"
+                     "catches up to one behind, publish to tie and race; at a lead of two, publish all and win;\n"
+                     "further ahead, publish one at a time. Every move is narrated. honest publishes at once.",
+                arity=(2, 2)),
+    CommandSpec("eclipse", "eclipse NODE by A[,B...]", "NODE's only peers become A,B..., which feed it only their own",
+                category="network", args=(NODE, "word:by", NODE), examples=("eclipse D by E", "heal"),
+                help="No other node can connect to NODE; A,B... relay it nothing but the blocks they mined and\n"
+                     "the transactions they made. `heal` ends it.", arity=(3, None)),
     # -- the network ------------------------------------------------------------------------------------
     CommandSpec("relay", "relay push|inv", "how nodes pass on a new block: push it whole, or announce it first",
                 category="network", args=("word:push|inv",),

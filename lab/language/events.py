@@ -16,6 +16,7 @@ EVENT_KINDS = frozenset(
     tx-evicted reject-received link-up link-down peer-connected
     peer-disconnected partition heal cut node-added node-stopped node-started
     frame-dropped
+    withhold withheld tx-withheld published strategy move eclipse eclipse-ended
     """.split()
 )
 

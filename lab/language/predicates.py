@@ -83,6 +83,9 @@ SPECS: tuple[PredicateSpec, ...] = (
     PredicateSpec("stale", "stale OP N", _op_at(0, 2)),
     PredicateSpec("propagation", "propagation NAME OP DURATION", _op_at(1, 3)),
     PredicateSpec("online", "online NODE", _exactly(1)),
+    PredicateSpec("share", "share NODE OP FRACTION", _op_at(1, 3)),
+    PredicateSpec("reversed", "reversed NAME [on NODE]", _name_maybe_on),
+    PredicateSpec("withheld", "withheld NODE OP N", _op_at(1, 3)),
 )
 
 PREDICATES: dict[str, PredicateSpec] = {p.name: p for p in SPECS}

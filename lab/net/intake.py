@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lab import events as ev
-from lab.chain.events import TxOrphaned
+from lab.chain.events import TxEvicted, TxOrphaned
 from lab.errors import ValidationError
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
@@ -50,6 +50,8 @@ class Intake:
         self._emit_lab = emit_lab
         self._source: str | None = None  # who sent the block being processed (for BlockStored)
         self._source_block: bytes | None = None
+        self.own: set[bytes] = set()  # blocks this node mined and transactions it made (what an eclipser feeds)
+        self.on_heard: Callable[[bytes], None] | None = None  # told of each valid block a peer sent (a strategy)
         node.state.listeners.append(self._on_chain_event)
 
     def _on_chain_event(self, event: Any) -> None:
@@ -63,53 +65,67 @@ class Intake:
     def on_block(self, peer: Peer, msg: m.MsgBlock) -> None:
         block = msg.block
         peer.known.add(block.hash)
+        requested = block.hash in self.downloads.tracker  # asked for (realname: fRequested)
         self.downloads.answered(block.hash)
-        self.submit_block(block, peer)
+        self.submit_block(block, peer, requested=requested)
         self.downloads.fetch_blocks(peer)
 
     def mined(self, block: Block) -> str:
         """A block this node's own miner found on its tip: say so, then store and announce it."""
         node = self.node
         tip = node.state.chain.tip
+        parent = tip if block.prev_hash == tip.hash else node.state.chain.index.get(block.prev_hash, tip)
         reward = block.txs[0].total_out()
-        fees = reward - node.state.consensus.subsidy(tip.height + 1)
-        node.emit(ev.BlockMined(node.name, block.hash, tip.height + 1, tip.hash, len(block.txs), reward, fees))
+        fees = reward - node.state.consensus.subsidy(parent.height + 1)
+        self.own.add(block.hash)
+        node.emit(ev.BlockMined(node.name, block.hash, parent.height + 1, parent.hash, len(block.txs), reward, fees))
         res = self._process(block, None)
-        if res is None:
-            return "rejected"
+        if res is None or res.status == "ignored":
+            return "rejected" if res is None else res.status
         self._report_changes(block, res, node.name)
         self._after(block, res, None, tip)
         return res.status
 
-    def submit_block(self, block: Block, source: Peer | None = None) -> str:
-        """Validate and store a block from a peer (or handed in); tell the lab; announce a new tip. The status."""
+    def submit_block(self, block: Block, source: Peer | None = None, *, requested: bool = True) -> str:
+        """Validate and store a block from a peer (or handed in); tell the lab; announce a new tip. The status.
+
+        `requested`: False for a block an outsider pushed unasked; if its chain has
+        less work than the tip it is "ignored", not stored (Core's AcceptBlock).
+        The lab's own nodes are trusted to push (relay push), so for them it is True.
+        """
         frm = source.remote if source is not None else self.node.name
         old_tip = self.node.state.chain.tip
-        res = self._process(block, source)
+        res = self._process(block, source, requested or source is None or source.lab_link)
         if res is None:
             return "rejected"
+        if res.status == "ignored":
+            return "ignored"
         self._report_changes(block, res, frm)
         self._report_arrival(block, res, frm)
         self._after(block, res, source, old_tip)
+        if self.on_heard is not None and source is not None and res.status in ("new-tip", "side-branch"):
+            self.on_heard(block.hash)
         return res.status
 
-    def _process(self, block: Block, source: Peer | None) -> Any:
+    def _process(self, block: Block, source: Peer | None, requested: bool = True) -> Any:
         """The chain state's verdict; an invalid block is reported and its sender punished (None)."""
         node = self.node
         frm = source.remote if source is not None else node.name
         self._source, self._source_block = (source.remote if source is not None else None), block.hash
         try:
-            return node.state.process_block(block)
-        except ValidationError as e:
-            node.emit(ev.BlockRejected(node.name, block.hash, e.code, e.detail, frm, direct=True))
-            if source is not None:
-                if e.punish:
-                    node.misbehaving(source, f"sent an invalid block ({e.code})")
-                else:
-                    source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
-            return None
+            res = node.state.process_block(block, requested=requested)
         finally:
             self._source = self._source_block = None
+        e = res.error
+        if res.status != "invalid" or e is None:
+            return res
+        node.emit(ev.BlockRejected(node.name, block.hash, e.code, e.detail, frm, direct=True))
+        if source is not None:
+            if e.punish:
+                node.misbehaving(source, f"sent an invalid block ({e.code})")
+            else:
+                source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
+        return None
 
     def _after(self, block: Block, res: Any, source: Peer | None, old_tip: Any) -> None:
         """Ask for what is missing, announce a new tip, retry waiting txs, re-announce returned ones."""
@@ -200,6 +216,9 @@ class Intake:
                 self._wait(tx)  # its parent may come in a block that leaves it premature here
             return "orphan"
         self._accepted(res.accepted, tx, source)
+        for c in res.events:  # a full mempool made room: say which tx left, never silently
+            if isinstance(c, TxEvicted):
+                self.node.emit(ev.TxEvicted(self.node.name, c.txid, c.code, c.detail))
         return res.status
 
     def _wait(self, tx: Tx) -> None:
@@ -230,5 +249,7 @@ class Intake:
         frm = source.remote if source is not None else self.node.name
         for t in accepted:
             origin = "caught-up" if waited else "own" if source is None and t is tx else "relayed"
+            if origin == "own":
+                self.own.add(t.txid)
             self.node.emit(ev.TxAccepted(self.node.name, t.txid, frm, origin))
         self.relay.txs([t.txid for t in accepted], source)

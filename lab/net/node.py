@@ -84,6 +84,7 @@ class Node:
         self.relay = Relay(self, self.downloads, self.recent_rejects)
         self.sync = Sync(self, self.downloads, self.emit, self.misbehaving)
         self.intake = Intake(self, self.downloads, self.relay, self.sync, self.recent_rejects, emit)
+        self.sync.relay = self.relay
         self._handlers: dict[str, Callable[[Peer, Any], None]] = {
             "version": self.on_version, "verack": self.on_verack, "ping": self.on_ping, "pong": self.on_pong,
             "getaddr": self.on_getaddr, "addr": self.on_addr, "reject": self.on_reject,
@@ -285,6 +286,10 @@ class Node:
         """A block this node's own miner found on its tip: it says so, stores and announces it."""
         self.blocks_mined += 1
         return self.intake.mined(block)
+
+    def publish(self, hashes: list[bytes]) -> None:
+        """Announce blocks this node withheld, oldest first (an attacker's move; see Relay.withheld)."""
+        self.relay.publish(hashes)
 
     def submit_block(self, block: Block, source: Peer | None = None) -> str:
         """Validate and store a block from a peer (or handed in locally). Returns the status."""

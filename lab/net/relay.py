@@ -13,6 +13,7 @@ announcing to a peer what it already has.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lab.net import messages as m
@@ -29,6 +30,22 @@ class Relay:
         self.downloads = downloads
         self.recent_rejects = recent_rejects  # realname: m_recent_rejects
         self.push = False  # BIP 152-style: push a new tip block instead of announcing it
+        # An attacker's node (not Core's: Core has no withholding) keeps some blocks to itself,
+        # oldest first (`withhold`, `strategy selfish`), and an eclipser relays to its victim only
+        # what passes a filter (`eclipse`): peer name -> may this hash go to that peer?
+        self.withheld: dict[bytes, None] = {}
+        self.only: dict[str, Callable[[bytes], bool]] = {}
+
+    @property
+    def filtering(self) -> bool:
+        return bool(self.withheld or self.only)
+
+    def allowed(self, peer: Peer, h: bytes) -> bool:
+        """May this node tell `peer` about block or transaction `h`? (Always, for an honest node.)"""
+        if h in self.withheld:
+            return False
+        only = self.only.get(peer.remote)
+        return only is None or only(h)
 
     # -- in ------------------------------------------------------------------------------------
     def on_inv(self, peer: Peer, msg: m.MsgInv) -> None:
@@ -61,7 +78,11 @@ class Relay:
     def on_getdata(self, peer: Peer, msg: m.MsgGetdata) -> None:
         state = self.node.state
         missing = []
+        filtering = self.filtering
         for item in msg.items:
+            if filtering and not self.allowed(peer, item.hash):
+                missing.append(item)  # withheld, or not for an eclipsed victim: as if we had none
+                continue
             if item.type == m.MSG_BLOCK:
                 block = state.get_block(item.hash)
                 if block is not None:
@@ -94,6 +115,10 @@ class Relay:
             new.append(idx.hash)
             idx = idx.parent
         new.reverse()
+        if self.withheld:
+            new = [h for h in new if h not in self.withheld]
+            if not new:
+                return
         items = [m.InvItem(m.MSG_BLOCK, h) for h in new]
         # realname: BIP 152 high-bandwidth mode: a tip that extends the old one by one
         # block is pushed whole, unasked, to peers that opted in; anything else is announced
@@ -102,6 +127,8 @@ class Relay:
             if peer is source:
                 continue
             block = state.get_block(new[0]) if push else None
+            if block is not None and self.only and not self.allowed(peer, new[0]):
+                continue
             if block is not None and new[0] not in peer.known:
                 peer.known.add(new[0])
                 peer.send(m.MsgBlock(block))
@@ -111,10 +138,27 @@ class Relay:
     def announce_to(self, peer: Peer, items: list[m.InvItem]) -> None:
         known = peer.known
         fresh = [i for i in items if i.hash not in known]
+        if fresh and self.filtering:
+            fresh = [i for i in fresh if self.allowed(peer, i.hash)]
         if fresh:
             for i in fresh:
                 known.add(i.hash)
             peer.send(m.MsgInv(tuple(fresh)))
+
+    def publish(self, hashes: list[bytes]) -> None:
+        """Withheld blocks (oldest first) are released: pushed whole when one and relaying by push, else announced."""
+        for h in hashes:
+            self.withheld.pop(h, None)
+        state = self.node.state
+        items = [m.InvItem(m.MSG_BLOCK, h) for h in hashes]
+        for peer in self.node.active_peers():
+            if self.push and len(hashes) == 1 and hashes[0] not in peer.known and self.allowed(peer, hashes[0]):
+                block = state.get_block(hashes[0])
+                if block is not None:
+                    peer.known.add(hashes[0])
+                    peer.send(m.MsgBlock(block))
+                    continue
+            self.announce_to(peer, items)
 
     def txs(self, txids: list[bytes], source: Peer | None = None) -> None:
         """Announce transactions to every active peer but `source`."""

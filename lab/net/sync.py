@@ -20,6 +20,7 @@ from lab.params import MAX_HEADERS
 
 if TYPE_CHECKING:
     from lab.net.peer import Peer
+    from lab.net.relay import Relay
 
 
 class Sync:
@@ -29,6 +30,7 @@ class Sync:
         self.downloads = downloads
         self.emit = emit
         self.punish = punish
+        self.relay: Relay | None = None  # set by the node: what it keeps from whom (withheld, eclipse)
 
     def ask_headers(self, peer: Peer) -> None:
         peer.send(m.MsgGetheaders(tuple(self.node.state.chain.locator())))
@@ -36,6 +38,10 @@ class Sync:
     def on_getheaders(self, peer: Peer, msg: m.MsgGetheaders) -> None:
         stop = None if msg.hash_stop == b"\x00" * 32 else msg.hash_stop
         headers = self.node.state.chain.headers_after(list(msg.locator), stop, MAX_HEADERS)
+        relay = self.relay
+        if relay is not None and relay.filtering:  # stop before the first block not for this peer
+            n = next((i for i, h in enumerate(headers) if not relay.allowed(peer, h.hash)), len(headers))
+            headers = headers[:n]
         peer.send(m.MsgHeaders(tuple(headers)))
 
     def on_headers(self, peer: Peer, msg: m.MsgHeaders) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lab import attack_events as av
 from lab import events as ev
 from lab.chain.amount import format_amount
 from lab.chain.crypto import short_hex
@@ -83,7 +84,62 @@ def _healed(e: ev.Healed) -> str:
     return "the network is healed (no link needed reconnecting)"
 
 
+# -- the attacker's seat ------------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _withhold(e: av.WithholdSet) -> str:
+    if e.on:
+        return (f"{e.node} now keeps the blocks it mines and the transactions it makes to itself; "
+                "its miner extends its own private chain")
+    return f"{e.node} stops withholding: it publishes every block it finds, as an honest node does"
+
+
+def _published(e: av.BlocksPublished) -> str:
+    heights = ", ".join(f"{e.first_height + i} {short_hex(h)}" for i, h in enumerate(e.blocks[:6]))
+    more = f" and {len(e.blocks) - 6} more" if len(e.blocks) > 6 else ""
+    left = f"; it still withholds {e.left}" if e.left else ""
+    return f"{e.node} publishes {_plural(len(e.blocks), 'block')} it withheld ({heights}{more}){left}"
+
+
+# Eyal & Sirer's rules (lab/chain/strategies.py), one clause each; {p}: the blocks the move published.
+_MOVES = {
+    "withhold": "it keeps its new block private",
+    "win-race": "it found a block during a tie, so it publishes {p} and wins the race",
+    "match": "the public chain caught up to one behind, so it publishes {p} to tie, and races",
+    "override": "its lead fell to one, so it publishes {p}: its longer chain wins",
+    "keep-ahead": "it is still well ahead, so it publishes {p} to match the public chain",
+    "adopt": "the public chain is longer, so it gives up its branch and mines on the public tip",
+    "publish": "it publishes {p} at once",
+    "first-seen": "a block of equal work arrived; it keeps the tip it saw first",
+    "nothing-withheld": "it holds nothing back and keeps mining",
+}
+
+
+def _move(e: av.StrategyMove) -> str:
+    what = _MOVES.get(e.rule, e.rule).format(p=_plural(e.published, "block"))
+    if e.abandoned:
+        what += f" ({_plural(e.abandoned, 'withheld block')} abandoned)"
+    cause = "mined a block" if e.cause == "mined" else "heard a block"
+    return (f"{e.node} ({e.strategy}) {cause}; its branch {e.private}, the public chain {e.public} since the fork: "
+            f"{what}")
+
+
 _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
+    av.WithholdSet: _withhold,
+    av.BlockWithheld: lambda e: (f"{e.node} keeps block {e.height} {short_hex(e.block)} to itself "
+                                 f"(withholds {e.withheld})"),
+    av.TxWithheld: lambda e: f"{e.node} keeps its transaction {short_hex(e.tx)} private, for its own chain",
+    av.BlocksPublished: _published,
+    av.StrategySet: lambda e: (f"{e.node} plays selfish (Eyal & Sirer): it withholds and publishes only to race "
+                               "or to win" if e.strategy == "selfish" else f"{e.node} plays honest"),
+    av.StrategyMove: _move,
+    av.Eclipsed: lambda e: (f"{e.node} is eclipsed: its only peers are {', '.join(e.by)} ({e.cut} other links "
+                            f"closed), and they relay it only their own blocks and transactions"),
+    av.EclipseEnded: lambda e: f"{e.node} is no longer eclipsed by {', '.join(e.by)}",
     ev.BlockMined: _mined,
     ev.BlockStored: lambda e: None,
     ev.BlockAccepted: _accepted,

@@ -33,6 +33,7 @@ from lab.params import (
     GENESIS_TIME,
 )
 from lab.sched import SECOND, Scheduler
+from lab.world.attack import Attack
 from lab.world.ledger import Label, Ledger
 from lab.world.log import EventLog
 from lab.world.mining import Mining
@@ -85,6 +86,8 @@ class Lab:
         self.pacing = Pacing(self.sched, self.fabric, self.log.append)
         self.mining = Mining(self.sched, self.nodes, self.node, self.ledger, self.log.append, seed)
         self.topo = Topology(self.nodes, self.node, self.fabric, self.log.append, seed)
+        self.attack = Attack(self.nodes, self.node, self.log.append)
+        self.mining.attack = self.attack
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -223,7 +226,7 @@ class Lab:
         if not entry.online:
             raise CommandError(f"{entry.name} is stopped", f"type `start {entry.name}` first")
         wallet = src.state.wallet
-        kw = {} if fee is None else {"fee": fee}
+        kw: dict[str, Any] = {} if fee is None else {"fee": fee}
         txs = self.ledger.txs
         if conflicting:
             original = txs.get(self.resolve(conflicting, "tx").hash)
@@ -236,11 +239,17 @@ class Lab:
             if original is None or original.is_coinbase():
                 raise CommandError(f"'{conflicting}' is not a payment", "name a transaction made with `send`")
             tx = wallet.respend(spends, dst.state.wallet.pkh, amount, **kw)
+        elif self.attack.keeps_tx(entry.name, src.name):
+            tx = wallet.pay(dst.state.wallet.pkh, amount, avoid=self.attack.private_spent(src.name), **kw)
         else:
             tx = wallet.pay(dst.state.wallet.pkh, amount, **kw)
         txs[tx.txid] = tx
         if entry is not src:
             self.emit(TxHanded(entry.name, src.name, tx.txid))
+        if self.attack.keeps_tx(entry.name, src.name):
+            self.attack.keep_tx(entry, tx)  # for its private chain: no mempool, no relay
+            self.label(label, "tx", tx.txid)
+            return tx
         try:
             entry.submit_tx(tx)
         finally:

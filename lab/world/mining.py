@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab.chain.block import Block
 from lab.chain.miner import Miner
@@ -24,6 +24,9 @@ from lab.net.node import Node
 from lab.params import TARGET_BLOCK_INTERVAL
 from lab.sched import SECOND, Event, Scheduler
 from lab.world.ledger import Ledger
+
+if TYPE_CHECKING:
+    from lab.world.attack import Attack
 
 MINE_SLICE = 2_000  # nonces per slice: ~1.5 ms, then the event loop gets a turn (a task it wakes waits two slices)
 
@@ -44,6 +47,14 @@ class Mining:
         # those bytes, so a lab rebuilt by replay (`back`, `load`) takes the answer instead of searching again
         self.known: dict[bytes, int] = {}
         self._rng = random.Random(f"miner|{seed}")
+        self.attack: Attack | None = None  # who withholds: their miners extend a private chain
+
+    def _parent(self, node: Node) -> Any:
+        """The block this node's miner builds on: its tip, or for a withholding node its private chain."""
+        attack = self.attack
+        if attack is not None and attack.withholds(node.name):
+            return attack.parent(node)
+        return node.state.chain.tip
 
     def add(self, name: str) -> None:
         self.hashrate.setdefault(name, 1.0)
@@ -61,20 +72,28 @@ class Mining:
 
     async def mine_one(self, node: Node) -> Block:
         state = node.state
+        attack = self.attack
         while True:
-            tip = state.chain.tip
-            miner = Miner(state.block_template())
-            prefix = miner.header_prefix()
-            nonce = self.known.get(prefix)
+            if attack is not None and attack.withholds(node.name):
+                tip, template = attack.template(node)
+            else:
+                tip, template = state.chain.tip, state.block_template()
+            miner = Miner(template)
+            nonce = self.known.get(miner.header_prefix())
             block = miner.try_nonce(nonce) if nonce is not None else None
-            while block is None and state.chain.tip is tip:
+            while block is None and self._parent(node) is tip:
                 block = miner.search(MINE_SLICE)
                 if block is None:
                     await asyncio.sleep(0)  # let the prompt and the sockets breathe
-            if block is not None and state.chain.tip is tip:
+            if block is not None and self._parent(node) is tip:
                 break
         self.known[block.header.serialize()[:76]] = block.header.nonce
-        node.mined(block)
+        if attack is not None and attack.withholds(node.name):
+            node.relay.withheld[block.hash] = None  # before the node stores it: it must not relay it
+            node.mined(block)
+            attack.mined(node, block.hash)
+        else:
+            node.mined(block)
         return block
 
     async def forge(self, name: str, rule: str, label: str | None = None) -> Block:

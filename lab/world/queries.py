@@ -105,6 +105,27 @@ class Queries:
     def forged_by(self, node: str, h: bytes) -> bool:
         return any(r.event.block == h and r.event.node == node for r in self.log.of(ev.BlockForged))
 
+    def dropped_with(self, txid: bytes) -> list[str]:
+        """Nodes whose reorg dropped a block holding `txid`: it was confirmed there, then taken back."""
+        out: list[str] = []
+        blocks = self.ledger.blocks
+        for r in self.log.of(ev.Reorg):
+            e = r.event
+            if e.node in out:
+                continue
+            for h in e.dropped:
+                block = blocks.get(h)
+                if block is not None and any(tx.txid == txid for tx in block.txs):
+                    out.append(e.node)
+                    break
+        return out
+
+    def share(self, node: str) -> tuple[int, int]:
+        """(blocks NODE mined, blocks) on the most-work chain, genesis left out."""
+        mined = self.mined_at
+        active = self.best_tip_node().state.chain.active
+        return sum(1 for idx in active[1:] if mined.get(idx.hash, ("",))[0] == node), len(active) - 1
+
     # -- counts ---------------------------------------------------------------------------
     @property
     def reorg_counts(self) -> dict[str, int]:

@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from lab.attack_events import Eclipsed, EclipseEnded
 from lab.errors import CommandError
 from lab.events import Healed, LinkDown, LinkUp, OneWayCut, Partitioned
 from lab.net.fabric import Fabric
@@ -85,6 +86,7 @@ class Topology:
         self.k = 0
         self.partitions: list[list[list[str]]] = []  # each `partition`: the groups it cut apart
         self.one_way_cuts: set[tuple[str, str]] = set()
+        self.eclipses: dict[str, tuple[str, ...]] = {}  # victim -> its eclipsers (`eclipse V by A,B`)
         self.rng = random.Random(f"topology|{seed}")
 
     async def set_topology(self, kind: str, k: int = 3) -> None:
@@ -107,6 +109,9 @@ class Topology:
         return self.rng.sample(existing, min(len(existing), max(2, self.k)))
 
     def blocked(self, a: str, b: str) -> str | None:
+        for victim, by in self.eclipses.items():
+            if (a == victim and b not in by) or (b == victim and a not in by):
+                return f"{victim} is eclipsed by {','.join(by)}"
         for groups in self.partitions:
             ga = next((i for i, g in enumerate(groups) if a in g), None)
             gb = next((i for i, g in enumerate(groups) if b in g), None)
@@ -201,6 +206,7 @@ class Topology:
             pa, pb = self.nodes[a].peers.get(b), self.nodes[b].peers.get(a)
             if self.linked(a, b) and not (pa is not None and pa.active and pb is not None and pb.active):
                 await self.disconnect(a, b, quiet=True, keep_edge=True)
+        self._end_eclipses()
         self.partitions.clear()
         self.one_way_cuts.clear()
         for ls in self.fabric.links.values():
@@ -208,6 +214,47 @@ class Topology:
         done = await self.connect_many(list(self.edges))
         self.emit(Healed(len(done)))
         return done
+
+    # -- eclipses ---------------------------------------------------------------------------------
+    async def eclipse(self, victim: str, by: list[str]) -> int:
+        """VICTIM's only peers become BY; no other node may connect to it; BY relay it nothing
+        but the blocks they mined and the transactions they made. `heal` ends it."""
+        v = self.find(victim)
+        eclipsers = tuple(dict.fromkeys(self.find(n).name for n in by))
+        if not eclipsers:
+            raise CommandError("an eclipse needs attackers", f"type: eclipse {v.name} by A,B")
+        if v.name in eclipsers:
+            raise CommandError(f"{v.name} cannot eclipse itself", f"name other nodes: eclipse {v.name} by A,B")
+        if v.name in self.eclipses:
+            raise CommandError(f"{v.name} is already eclipsed by {','.join(self.eclipses[v.name])}",
+                               "type `heal` to end it first")
+        for n in (v.name, *eclipsers):
+            if not self.nodes[n].online:
+                raise CommandError(f"{n} is stopped", f"type `start {n}` first")
+        self.eclipses[v.name] = eclipsers
+        cut = 0
+        for other in list(v.peers.values()):
+            if other.lab_link and other.remote not in eclipsers and other.remote in self.nodes:
+                await self.disconnect(v.name, other.remote, quiet=True, keep_edge=True)
+                cut += 1
+        feeders = [self.nodes[name] for name in eclipsers]
+        own = [f.intake.own for f in feeders]
+
+        def fed(h: bytes) -> bool:
+            return any(h in o for o in own)
+
+        for f in feeders:
+            f.relay.only[v.name] = fed
+        await self.connect_many([(e, v.name) for e in eclipsers if not self.linked(e, v.name)], explicit=True)
+        self.emit(Eclipsed(v.name, eclipsers, cut))
+        return cut
+
+    def _end_eclipses(self) -> None:
+        for victim, by in self.eclipses.items():
+            for name in by:
+                self.nodes[name].relay.only.pop(victim, None)
+            self.emit(EclipseEnded(victim, by))
+        self.eclipses.clear()
 
     def pair(self, a: str, b: str) -> tuple[Node, Node]:
         """Two different nodes, for commands about the link between them."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from chainkit import raised
 
 from lab.chain.block import Block
 from lab.chain.crypto import CURVE_ORDER, der_decode, der_encode, sha256d
@@ -75,104 +76,115 @@ def confirm_to_script(w, a, script: bytes) -> OutPoint:
 
 
 def s_high_hash(w, a):
-    a.process_block(failing_pow(w.block_on(a)))
+    raised(a.process_block(failing_pow(w.block_on(a))))
 
 
 def s_bad_txnmrklroot(w, a):
     b = w.block_on(a)
     other = make_coinbase(a.chain.height + 1, 1, a.key.pkh, b"other")
-    a.process_block(w.with_txs(b, (other,), fix_merkle=False))
+    raised(a.process_block(w.with_txs(b, (other,), fix_merkle=False)))
 
 
 def s_bad_txns_duplicate(w, a):
     a.accept_tx(pay(w, a, height=1))
     a.accept_tx(pay(w, a, height=2))
     b = a.mine_block()
-    a.process_block(Block(b.header, (*b.txs, b.txs[-1])))  # [cb, t1, t2, t2]: same root
+    raised(a.process_block(Block(b.header, (*b.txs, b.txs[-1]))))  # [cb, t1, t2, t2]: same root
 
 
 def s_bad_blk_length(w, a):
-    a.process_block(w.with_txs(w.block_on(a), ()))
+    raised(a.process_block(w.with_txs(w.block_on(a), ())))
 
 
 def s_bad_cb_missing(w, a):
-    a.process_block(w.with_txs(w.block_on(a), (pay(w, a),)))
+    raised(a.process_block(w.with_txs(w.block_on(a), (pay(w, a),))))
 
 
 def s_bad_cb_multiple(w, a):
     b = w.block_on(a)
-    a.process_block(w.with_txs(b, (b.txs[0], make_coinbase(99, 1, a.key.pkh))))
+    raised(a.process_block(w.with_txs(b, (b.txs[0], make_coinbase(99, 1, a.key.pkh)))))
 
 
 def s_bad_cb_length(w, a):
     cb = Tx((TxIn(NULL_OUTPOINT, b"\x05"),), (TxOut.to_pkh(1, a.key.pkh),))
-    a.process_block(w.with_txs(w.block_on(a), (cb,)))
+    raised(a.process_block(w.with_txs(w.block_on(a), (cb,))))
 
 
 def s_bad_cb_height(w, a):
     cb = make_coinbase(a.chain.height + 7, 1, a.key.pkh)
-    a.process_block(w.with_txs(w.block_on(a), (cb,)))
+    raised(a.process_block(w.with_txs(w.block_on(a), (cb,))))
 
 
 def s_bad_txns_nonfinal(w, a):
     op, out = mature(a)
     late = w.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(out.value - 10_000, a.key.pkh)], locktime=a.chain.height + 10, sequence=0)
     b = w.block_on(a)
-    a.process_block(w.with_txs(b, (b.txs[0], late)))
+    raised(a.process_block(w.with_txs(b, (b.txs[0], late))))
 
 
 def s_bad_cb_amount(w, a):
-    a.process_block(a.forge_block("overpay"))
+    raised(a.process_block(a.forge_block("overpay")))
 
 
 def s_block_missingorspent(w, a):
-    a.process_block(a.forge_block("double-spend"))
+    raised(a.process_block(a.forge_block("double-spend")))
 
 
 def s_block_premature(w, a):
     op, out = mature(a, 4)  # height-4 coinbase in a height-5 block: 1 < 3
     tx = w.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(out.value, a.key.pkh)])
-    a.process_block(w.block_on(a, txs=[tx]))
+    raised(a.process_block(w.block_on(a, txs=[tx])))
 
 
 def s_bad_txns_bip30(w, a):
     tx = pay(w, a)
     a.accept_tx(tx)
     w.mine(a)  # tx confirmed, its outputs unspent
-    a.process_block(w.block_on(a, txs=[tx]))
+    raised(a.process_block(w.block_on(a, txs=[tx])))
 
 
 def s_block_invalid_signature(w, a):
-    a.process_block(a.forge_block("bad-signature"))
+    raised(a.process_block(a.forge_block("bad-signature")))
 
 
 def s_time_too_new(w, a):
-    a.process_block(a.forge_block("future-time"))
+    raised(a.process_block(a.forge_block("future-time")))
 
 
 def s_time_too_old(w, a):
     mtp = a.chain.tip.median_time_past()
-    a.process_block(w.block_on(a, time=mtp))
+    raised(a.process_block(w.block_on(a, time=mtp)))
 
 
 def s_bad_diffbits(w, a):
     from lab.chain.pow import bits_for_zero_bits
 
-    a.process_block(w.remine(w.block_on(a), bits=bits_for_zero_bits(2)))
+    raised(a.process_block(w.remine(w.block_on(a), bits=bits_for_zero_bits(2))))
 
 
 def s_bad_prevblk(w, a):
     bad = a.forge_block("overpay")
     with pytest.raises(ValidationError):
-        a.process_block(bad)
-    a.process_block(w.remine(w.block_on(a), prev_hash=bad.hash))
+        raised(a.process_block(bad))
+    raised(a.process_block(w.remine(w.block_on(a), prev_hash=bad.hash)))
 
 
 def s_duplicate_invalid(w, a):
     bad = a.forge_block("overpay")
     with pytest.raises(ValidationError):
-        a.process_block(bad)
-    a.process_block(bad)
+        raised(a.process_block(bad))
+    raised(a.process_block(bad))
+
+
+def s_unrequested_less_work(w, a):
+    (side,) = w.branch(a, a.chain.active[a.chain.height - 2].hash, 1)  # less work than A's tip
+    raised(a.process_block(side, requested=False))
+
+
+def s_side_branches_full(w, a):
+    a.chain.side.max_bytes = 0  # no room for side branches at all
+    (side,) = w.branch(a, a.chain.active[a.chain.height - 2].hash, 1)
+    raised(a.process_block(side))
 
 
 def s_prev_blk_not_found(w, a):
@@ -327,7 +339,7 @@ def s_nonstandard_inputs(w, a):
 def s_bad_opcode(w, a):
     op = confirm_to_script(w, a, b"\x93\x52\x87")  # OP_ADD OP_2 OP_EQUAL: the lab does no arithmetic
     spend = Tx((TxIn(op, b"\x51\x51"),), (TxOut.to_pkh(COIN - 10_000, a.key.pkh),))  # OP_1 OP_1
-    a.process_block(w.block_on(a, txs=[spend]))
+    raised(a.process_block(w.block_on(a, txs=[spend])))
 
 
 def s_already_in_mempool(w, a):
@@ -357,6 +369,14 @@ def s_mempool_full(w, a):
     small.accept_tx(pay(w, a, fee=10_000, height=2))  # lower fee rate than the one inside
 
 
+def s_too_long_mempool_chain(w, a):
+    op, out = mature(a)
+    for _ in range(26):  # the 26th would have 25 unconfirmed ancestors: one too many
+        tx = w.signed_tx(a.key, [(op, out)], [TxOut.to_pkh(out.value - 1_000, a.key.pkh)])
+        a.accept_tx(tx)
+        op, out = OutPoint(tx.txid, 0), tx.outputs[0]
+
+
 # code -> (scenario, punish)
 CATALOGUE: dict[str, tuple[Callable, bool]] = {
     "high-hash": (s_high_hash, True),
@@ -377,6 +397,8 @@ CATALOGUE: dict[str, tuple[Callable, bool]] = {
     "bad-diffbits": (s_bad_diffbits, True),
     "bad-prevblk": (s_bad_prevblk, True),
     "duplicate-invalid": (s_duplicate_invalid, True),
+    "unrequested-less-work": (s_unrequested_less_work, False),
+    "side-branches-full": (s_side_branches_full, False),
     "prev-blk-not-found": (s_prev_blk_not_found, False),
     "non-continuous-headers": (s_non_continuous_headers, True),
     "bad-txns-vin-empty": (s_vin_empty, True),
@@ -408,6 +430,7 @@ CATALOGUE: dict[str, tuple[Callable, bool]] = {
     "txn-already-known": (s_already_known, False),
     "txn-mempool-conflict": (s_mempool_conflict, False),
     "mempool-full": (s_mempool_full, False),
+    "too-long-mempool-chain": (s_too_long_mempool_chain, False),
 }
 
 # The same code from a second place, where punishment differs or the path does.
@@ -460,7 +483,7 @@ def test_mutated_block_does_not_mark_the_hash_invalid(funded) -> None:
     a.accept_tx(pay(world, a, height=2))
     block = a.mine_block()
     with pytest.raises(ValidationError, match="bad-txns-duplicate"):
-        a.process_block(Block(block.header, (*block.txs, block.txs[-1])))
+        raised(a.process_block(Block(block.header, (*block.txs, block.txs[-1]))))
     assert not a.chain.index[block.hash].failed
     assert a.process_block(block).status == "new-tip"
 
@@ -469,7 +492,7 @@ def test_bad_merkle_does_not_mark_the_hash_invalid(funded) -> None:
     world, a = funded
     block = world.block_on(a)
     with pytest.raises(ValidationError, match="bad-txnmrklroot"):
-        a.process_block(Block(block.header, (make_coinbase(a.chain.height + 1, 5, a.key.pkh),)))
+        raised(a.process_block(Block(block.header, (make_coinbase(a.chain.height + 1, 5, a.key.pkh),))))
     assert a.process_block(block).status == "new-tip"
 
 
@@ -478,7 +501,7 @@ def test_time_too_new_is_not_remembered(funded) -> None:
     world, a = funded
     early = a.forge_block("future-time")
     with pytest.raises(ValidationError, match="time-too-new"):
-        a.process_block(early)
+        raised(a.process_block(early))
     assert early.hash not in a.chain.index
     world.clock.advance(3 * 3600)
     assert a.process_block(early).status == "new-tip"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from chainkit import raised
 
 from lab.chain.invariants import check_node, replay_utxo
 from lab.chain.node_state import FORGE_RULES
@@ -29,7 +30,7 @@ def test_forged_blocks_break_exactly_their_rule(funded, rule: str) -> None:
         b.process_block(blk)
     forged = a.forge_block(rule)
     with pytest.raises(ValidationError) as info:
-        b.process_block(forged)
+        raised(b.process_block(forged))
     assert info.value.code == EXPECTED[rule]
     assert b.chain.tip is b.chain.index[a.chain.tip.hash]
     assert check_node(b) == []
@@ -38,7 +39,7 @@ def test_forged_blocks_break_exactly_their_rule(funded, rule: str) -> None:
 def test_double_spend_without_coins_spends_the_same_outpoint_twice(world) -> None:
     a = world.node("A")
     with pytest.raises(ValidationError, match="bad-txns-inputs-duplicate"):
-        a.process_block(a.forge_block("double-spend"))
+        raised(a.process_block(a.forge_block("double-spend")))
     with pytest.raises(WalletError, match="no mature coin"):
         a.forge_block("bad-signature")
     with pytest.raises(ValueError, match="unknown rule"):
@@ -87,7 +88,7 @@ def test_what_a_node_already_has(funded) -> None:
     assert a.get_block(block.hash) == block
     bad = a.forge_block("overpay")
     with pytest.raises(ValidationError):
-        a.process_block(bad)
+        raised(a.process_block(bad))
     assert a.chain.contains(bad.hash) and a.get_block(bad.hash) is None  # never served
     assert a.process_block(block).status == "duplicate"
 

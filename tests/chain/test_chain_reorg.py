@@ -8,6 +8,7 @@ happened to its mempool.
 from __future__ import annotations
 
 import pytest
+from chainkit import raised
 
 from lab.chain.events import (
     BlockOrphaned,
@@ -129,12 +130,12 @@ def test_an_invalid_block_inside_a_longer_branch_leaves_the_node_on_its_valid_ch
         assert a.process_block(block).status == "side-branch"
     # Phase 2: its sixth block overpays its miner. It would win on work, so A tries it...
     r6 = world.block_on(a, r5.hash, fees=1)
-    with pytest.raises(ValidationError) as info:
-        a.process_block(r6)
-    assert info.value.code == "bad-cb-amount"
-    events = info.value.events
+    result = a.process_block(r6)
+    assert result.status == "invalid" and result.error is not None
+    assert result.error.code == "bad-cb-amount"
+    events = result.events
     assert kinds(events)[:4] == ["block-disconnected", "block-disconnected", "block-connected", "block-connected"]
-    assert BlockRejected(r6.hash, "bad-cb-amount", info.value.detail) in events
+    assert BlockRejected(r6.hash, "bad-cb-amount", result.error.detail) in events
     # ...and comes back to its own chain, mempool intact.
     assert a.chain.tip is tip
     assert not any(isinstance(e, TipChanged) for e in events)
@@ -143,7 +144,7 @@ def test_an_invalid_block_inside_a_longer_branch_leaves_the_node_on_its_valid_ch
     # Phase 3: a block built on the invalid one is refused at once.
     r7 = world.block_on(a, r6.hash)
     with pytest.raises(ValidationError, match="bad-prevblk"):
-        a.process_block(r7)
+        raised(a.process_block(r7))
     assert check_node(a) == []
 
 
@@ -252,3 +253,87 @@ def test_locator_shape(world) -> None:
     assert [h.hash for h in a.chain.headers_after([a.chain.active[5].hash], stop)] == [
         a.chain.active[i].hash for i in (6, 7, 8)
     ]
+
+
+# --- blocks are stored only when they earn it (issue 12) -------------------------------------------
+def test_an_orphan_whose_bits_are_easier_than_the_lab_ever_requires_is_refused(make_world) -> None:
+    world = make_world(4)
+    a = world.node("A")
+    world.mine(a, 2)
+    from lab.chain.pow import bits_for_zero_bits
+
+    easy = world.remine(world.block_on(a), prev_hash=b"\x42" * 32, bits=bits_for_zero_bits(1))
+    result = a.process_block(easy)
+    assert (result.status, result.error.code, result.error.punish) == ("invalid", "bad-diffbits", True)
+    assert not a.chain.orphans
+    same = world.remine(world.block_on(a), prev_hash=b"\x42" * 32)  # the lab's bits: kept as an orphan
+    assert a.process_block(same).status == "orphan"
+
+
+def test_the_orphan_pool_is_bounded_by_bytes_too(world) -> None:
+    a = world.node("A")
+    source = world.node("src")
+    world.mine(source, 1)
+    b2, b3, b4 = world.branch(source, source.chain.tip.hash, 3)
+    a.chain.orphans.max_bytes = b3.size + b2.size  # room for two
+    for block in (b4, b3, b2):
+        assert a.process_block(block).status == "orphan"
+    assert a.chain.orphans.bytes <= a.chain.orphans.max_bytes and list(a.chain.orphans) == [b3.hash, b2.hash]
+    assert b2.hash in a.chain.orphans  # the newest stays, the oldest went
+
+
+def test_an_unrequested_block_with_less_work_is_not_stored_but_an_equal_one_is(world) -> None:
+    a = world.node("A")
+    world.mine(a, 3)
+    (low,) = world.branch(a, a.chain.active[1].hash, 1)  # height 2 < 3
+    result = a.process_block(low, requested=False)
+    assert (result.status, result.error.code, result.error.punish) == ("ignored", "unrequested-less-work", False)
+    assert low.hash in a.chain.index and low.hash not in a.chain.blocks  # header checked and kept, data not
+    assert a.process_block(low).status == "side-branch"  # asked for: stored
+    (level,) = world.branch(a, a.chain.active[2].hash, 1)  # height 3: as much work as the tip
+    assert a.process_block(level, requested=False).status == "side-branch"
+    assert check_node(a) == []
+
+
+def test_side_branches_are_bounded_by_bytes_least_work_first(world) -> None:
+    a = world.node("A")
+    world.mine(a, 4)
+    deep = world.branch(a, a.chain.active[0].hash, 2)  # work 2
+    shallow = world.branch(a, a.chain.active[2].hash, 1)  # work 3
+    per_block = deep[0].size
+    a.chain.side.max_bytes = 2 * per_block + per_block // 2  # room for two small blocks
+    for block in deep + shallow:
+        a.process_block(block)
+    # deep[1] had the least work of the leaves when the cap was passed: its data, and header, went.
+    assert deep[1].hash not in a.chain.index and deep[1].hash not in a.chain.blocks
+    assert shallow[0].hash in a.chain.blocks and deep[0].hash in a.chain.blocks
+    assert a.chain.side.bytes <= a.chain.side.max_bytes
+    assert a.chain.tip.height == 4
+    assert check_node(a) == []
+
+
+def test_a_side_branch_with_the_tips_work_is_never_dropped(world) -> None:
+    a = world.node("A")
+    world.mine(a, 2)
+    rival = world.branch(a, a.chain.active[0].hash, 2)
+    a.chain.side.max_bytes = rival[0].size  # room for one block of the two
+    for block in rival:
+        a.process_block(block)
+    assert all(b.hash in a.chain.blocks for b in rival)  # as much work as A's own chain: it may yet win
+    more = world.block_on(a, rival[-1].hash)
+    assert a.process_block(more).status == "new-tip"
+    assert check_node(a) == []
+
+
+def test_headers_ending_far_below_the_tips_work_are_ignored(make_world) -> None:
+    from lab.params import MIN_CHAIN_WORK_DEPTH
+
+    world = make_world(1)
+    a = world.node("A")
+    world.mine(a, MIN_CHAIN_WORK_DEPTH + 10)
+    known = len(a.chain.index)
+    low = world.branch(a, a.chain.active[0].hash, 5)  # ends MIN_CHAIN_WORK_DEPTH + 5 blocks below
+    assert a.process_headers([b.header for b in low]) == []
+    assert len(a.chain.index) == known
+    near = world.branch(a, a.chain.active[a.chain.height - 3].hash, 2)  # a fork near the tip: kept
+    assert a.process_headers([b.header for b in near]) == [b.hash for b in near]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from chainkit import raised
 
 from lab.chain import pow
 from lab.chain.amount import format_amount, parse_amount
@@ -77,7 +78,7 @@ def test_a_schedule_change_is_enforced_as_bad_diffbits(world) -> None:
     assert block.header.bits == pow.bits_for_zero_bits(4)
     stale = world.remine(block, bits=pow.bits_for_zero_bits(1))
     with pytest.raises(ValidationError, match="bad-diffbits"):
-        a.process_block(stale)
+        raised(a.process_block(stale))
     assert a.process_block(block).status == "new-tip"
 
 
@@ -118,7 +119,7 @@ class TestRetarget:
         assert block.header.bits == a.chain.tip.header.bits
         wrong = world.remine(block, bits=pow.bits_for_zero_bits(4))
         with pytest.raises(ValidationError, match="bad-diffbits"):
-            a.process_block(wrong)
+            raised(a.process_block(wrong))
 
 
 # --- UTXO set ----------------------------------------------------------------------

@@ -11,6 +11,8 @@ branches (reorgs). After every step:
 - no outpoint is spent twice on the active chain;
 - the mempool holds no conflicts and nothing already confirmed;
 - no valid block with more work than the tip is left unused;
+- side branches stay within their byte cap (small here, so trimming is
+  exercised) and mempool package totals match a recount;
 - no transaction is lost: each one ever accepted or confirmed is confirmed,
   in the mempool, or was reported evicted (REFERENCE.md, invariant 5).
 """
@@ -47,6 +49,7 @@ class ChainMachine(RuleBasedStateMachine):
     def start(self) -> None:
         self.now = GENESIS_TIME + 1_000_000
         self.node = NodeState("N", KEYS["N"], Consensus.with_difficulty(1), lambda: self.now)
+        self.node.chain.side.max_bytes = 3_000  # a few side blocks: trimming happens often
         self.wallets = {o: Wallet(o, KEYS[o], self.node.chain, self.node.mempool) for o in OWNERS}
         self.known: set[bytes] = set()  # every non-coinbase txid ever in the mempool or a connected block
         self.evicted: set[bytes] = set()
@@ -79,12 +82,14 @@ class ChainMachine(RuleBasedStateMachine):
             t = make_template(chain, parent, KEYS[owner].pkh, extra, bonus)
         return mine(t)
 
-    def _process(self, block) -> None:  # noqa: ANN001
-        try:
-            self.node.process_block(block)
-        except ValidationError:
-            pass
+    def _process(self, block, requested: bool = True) -> None:  # noqa: ANN001
         chain = self.node.chain
+        tip_work = chain.tip.chain_work
+        result = self.node.process_block(block, requested=requested)
+        if result.status == "ignored":  # never stored: unasked with less work, or the least-work side block
+            assert block.hash not in chain.blocks
+            assert not requested or result.error.code == "side-branches-full"
+            assert requested or chain.index[block.hash].chain_work < tip_work
         for idx in chain.active[1:]:
             for tx in chain.blocks[idx.hash].txs[1:]:
                 self.known.add(tx.txid)
@@ -155,6 +160,12 @@ class ChainMachine(RuleBasedStateMachine):
             if parent.failed:
                 return
 
+    @rule(data=st.data(), owner=st.sampled_from(OWNERS))
+    def push_an_unrequested_block(self, data, owner: str) -> None:  # noqa: ANN001
+        """An outsider pushes a block nobody asked for, on any recent block: kept only with the tip's work."""
+        parent = data.draw(st.sampled_from(self._blocks()[-6:]), label="parent")
+        self._process(self._block(parent, owner, with_mempool=False), requested=False)
+
     @rule(owner=st.sampled_from(OWNERS))
     def deliver_out_of_order(self, owner: str) -> None:
         """Two blocks on the tip, the child first: it waits as an orphan."""
@@ -198,7 +209,7 @@ class ChainMachine(RuleBasedStateMachine):
     # --- invariants ------------------------------------------------------------
     @invariant()
     def node_invariants_hold(self) -> None:
-        assert check_node(self.node) == []
+        assert check_node(self.node) == [], check_node(self.node)
 
     @invariant()
     def no_transaction_is_lost(self) -> None:

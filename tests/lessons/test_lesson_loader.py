@@ -40,8 +40,9 @@ def error_for(tmp_path: Path, text: str, name: str = "03-tx.toml") -> str:
 
 def test_the_twelve_lessons_load_in_order():
     lessons = load_all()
-    assert [lesson.number for lesson in lessons] == list(range(1, 13))
-    assert len({lesson.id for lesson in lessons}) == 12
+    numbers = [lesson.number for lesson in lessons]
+    assert numbers[:12] == list(range(1, 13)) and numbers == sorted(set(numbers))  # later ones may follow
+    assert len({lesson.id for lesson in lessons}) == len(lessons)
     for lesson in lessons:
         assert lesson.source == f"lessons/{lesson.number:02d}-{lesson.id}.toml"
         assert lesson.title and lesson.summary and lesson.concepts and lesson.outro

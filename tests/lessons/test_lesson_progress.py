@@ -123,6 +123,7 @@ def test_the_lessons_table_shows_progress(tmp_path):
     progress.set_current("pow", 1)
     progress.finish("network")
     rows = catalog(load_all(), progress)
-    assert [r["#"] for r in rows] == [str(n) for n in range(1, 13)]
+    assert [r["#"] for r in rows][:12] == [str(n) for n in range(1, 13)]
+    assert [r["#"] for r in rows] == [str(lesson.number) for lesson in load_all()]
     assert rows[0]["lesson"] == "network" and rows[0]["progress"] == "done"
     assert rows[1]["progress"] == "step 2 of 3" and rows[2]["progress"] == ""

@@ -72,6 +72,10 @@ TEMPLATES = [
     "tx {id}", "peers {n}", "diff {n} {n}", "explain", "explain {n}", "msg {id}",
     "seed {i}", "reset", "lessons", "lesson {i}", "lesson {w}", "hint", "objective", "goal", "solution",
     "next", "undo", "quit", "exit",
+    "withhold {n} on", "withhold {n} off", "withhold {n} {w}", "withhold {n}", "publish {n}", "publish {n} {i}",
+    "publish {n} {w}", "strategy {n} selfish", "strategy {n} honest", "strategy {n} {w}", "eclipse {n} by {n}",
+    "eclipse {n} by {n},{n}", "eclipse {n} {n}", "eclipse {n} by", "check share {n} {o} {a}",
+    "check withheld {n} {o} {i}", "check reversed {l}",
 ]
 # save/load/back/history/digest: fuzzed in tests/world/test_persist.py (kept out of TEMPLATES so the
 # random stream above, and what it found, stay as they were)

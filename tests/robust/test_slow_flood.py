@@ -208,9 +208,9 @@ def dust_tx(i: int) -> Tx:
 
 
 def orphan_block(i: int) -> m.MsgBlock:
-    """A block with valid proof of work on a parent nobody has: kept in the orphan pool."""
+    """A block with valid proof of work at the lab's difficulty on a parent nobody has: kept in the orphan pool."""
     t = BlockTemplate(version=4, prev_hash=rand32(i, b"unknown-parent"), time=GENESIS.header.time + 600 * (i + 1),
-                      bits=bits_for_zero_bits(1), height=5, txs=(), fees=0, subsidy=50 * 10**8, pkh=b"\x44" * 20)
+                      bits=bits_for_zero_bits(6), height=5, txs=(), fees=0, subsidy=50 * 10**8, pkh=b"\x44" * 20)
     block = None
     miner = Miner(t)
     while block is None:
