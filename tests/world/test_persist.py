@@ -37,6 +37,12 @@ DOUBLE_SPEND_STORY = [
     "history", "digest",
 ]
 
+ATTACK_STORY = [
+    "mine E 4", "hashrate E 20%", "strategy E selfish", "withhold E on", "send E D 10 as pay via B",
+    "send E E 10 conflicting pay as steal", "mine E", "mine A 2", "mine E 2", "status", "publish E", "tree",
+    "eclipse D by E", "mine E", "mine A", "heal", "digest",
+]
+
 
 @pytest.fixture(autouse=True)
 def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,6 +94,10 @@ def solution_lines(key: str) -> list[str]:
 
 def test_the_partition_story_continues_byte_for_byte_after_a_save_at_every_command(tmp_path):
     run(continuations(tmp_path, [], PARTITION_STORY, FAST))
+
+
+def test_the_attack_story_continues_byte_for_byte_after_a_save_at_every_command(tmp_path):
+    run(continuations(tmp_path, [], ATTACK_STORY, {**FAST, "nodes": 5}))
 
 
 def test_the_double_spend_story_continues_byte_for_byte_after_a_save_at_every_command(tmp_path):
