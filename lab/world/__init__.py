@@ -2,9 +2,11 @@
 
 - `log`: the one event log of typed events (lab/events.py)
 - `ledger`: labels, and every block and transaction any node saw
-- `topology`: the links that should exist, partitions, cuts, link settings
+- `topology`: the links that should exist, partitions, cuts, eclipses, link settings
 - `pacing`: auto / step / live, settling, running virtual time
 - `mining`: `mine`, `forge`, the auto-miners and their hashrates
+- `attack`: who withholds or plays selfish, their private chains and
+  transactions (eclipses are part of `topology`)
 - `queries`: read models over the nodes and the log, for views, predicates,
   the toolbar and lessons
 - `lab`: `Lab`, which builds the parts and wires them

@@ -42,14 +42,11 @@ if TYPE_CHECKING:
     from lab.chain.chainstate import ChainState
     from lab.net.node import Node
 
-MODES = ("honest", "withhold", "selfish")  # withhold: by hand (`withhold on`); selfish: the strategy decides
-
-
 @dataclass
 class Play:
     """How one node plays, and the race it is in."""
 
-    mode: str = "honest"
+    mode: str = "honest"  # honest | withhold (by hand: `withhold on`) | selfish (the strategy publishes)
     branch: BlockIndex | None = None  # the tip of its own branch while it races (None: no race)
     public: BlockIndex | None = None  # the best chain others have seen (its own published blocks included)
     private_txs: dict[bytes, Tx] = field(default_factory=dict)  # its own txs, kept for its private chain
@@ -138,9 +135,6 @@ class Attack:
     def withholds(self, name: str) -> bool:
         p = self.plays.get(name)
         return p is not None and p.mode != "honest"
-
-    def withheld(self, node: Node) -> list[bytes]:
-        return list(node.relay.withheld)
 
     # -- the commands ----------------------------------------------------------------------
     def set_withhold(self, name: str, on: bool) -> None:

@@ -72,3 +72,12 @@ def test_same_seed_same_script_same_bytes():
     first, _ = play(script, seed=5)
     again, _ = play(script, seed=5)
     assert [o.text for o in first] == [o.text for o in again]
+
+
+def test_a_private_chain_behind_the_public_one_still_takes_private_payments():
+    # A's private block 5; the public chain overtakes it; a payment A makes now goes into
+    # A's next private block, checked against the coins as they stand on A's own branch.
+    outs, log = play(["mine A 4", "withhold A on", "mine A", "mine B 2", "check height A == 6",
+                      "send A C 5 as late", "mine A 2", "check withheld A == 3", "publish A",
+                      "check confirmed late on C", "check same-tip"])
+    assert all(o.ok and not o.check_failed for o in outs), "\n".join(o.text for o in outs)
