@@ -67,7 +67,7 @@ def _run(coro) -> int:
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="blockchain-lab")
 @click.option("--nodes", "-n", default=DEFAULT_NODES, show_default=True, type=click.IntRange(1, 2000), help="How many nodes.")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, 2**32), help="The seed: same seed + same commands = same run.")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, 2**32 - 1), help="The seed: same seed + same commands = same run.")
 @click.option("--topology", default="mesh", show_default=True, help=" | ".join(TOPOLOGIES[:-1]) + " | 'random K'")
 @click.option("--difficulty", default=DEFAULT_DIFFICULTY, show_default=True, type=click.IntRange(1, 32), help="Proof-of-work zero bits.")
 @click.option("--latency", default=DEFAULT_LATENCY_MS, show_default=True, type=click.FloatRange(0, 60_000), help="Link latency in ms.")
@@ -139,7 +139,7 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
         from lab.repl.app import run_repl
         o = ctx.obj
         config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
-        ctx.exit(_run(run_repl(config, plain=plain, first_lines=[f"lesson {lesson_id}"])))
+        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id)))
     from lab.commands.lesson_cli import run_lesson_stdin
     ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))
 
@@ -147,7 +147,7 @@ def lesson_cmd(ctx: click.Context, lesson_id) -> None:
 @main.command("bench")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by figure name.")
 @click.option("--quick", is_flag=True, help="A smoke run of a few seconds (timings not meaningful).")
-@click.option("--only", default=None, help="Run one figure.")
+@click.option("--only", default=None, metavar="FIGURES", help="Run only these figures, e.g. sync or hop,flood.")
 @click.option("--runs", default=None, type=click.IntRange(1, 50), help="Runs per figure (median reported).")
 def bench_cmd(as_json, quick, only, runs) -> None:
     """Measure this machine: how many nodes it runs, how fast blocks travel."""

@@ -53,6 +53,18 @@ def test_figures_with_two_targets_carry_the_second_as_a_nested_entry(quick: dict
     assert quick["scale"]["memory"]["median"] > 0
 
 
+def test_hop_and_flood_carry_their_floor_and_the_ratio_lab_over_floor(quick: dict) -> None:
+    """The floor is a bare asyncio relay of the same frame along the same links, measured in the same run."""
+    for name in ("hop", "flood"):
+        entry = quick[name]
+        assert entry["floor"]["unit"] == entry["unit"]
+        assert entry["floor"]["median"] > 0
+        assert entry["ratio"]["unit"] == "x"
+        assert entry["ratio"]["median"] > 0
+    text = bench.render_table(quick, quick=True)
+    assert "lab / floor" in text and "bare asyncio relay" in text
+
+
 def test_machine_names_cores_python_and_the_ecdsa_backend(quick: dict) -> None:
     m = quick["machine"]
     assert m["cores"] >= 1
@@ -76,3 +88,22 @@ def test_only_runs_one_figure_and_an_unknown_name_is_a_usage_error() -> None:
     r = _bench("--only", "nosuch")
     assert r.returncode == 2
     assert "hashrate" in r.stderr  # lists the figures there are
+
+
+def test_the_floor_relays_each_frame_to_every_node_of_a_line() -> None:
+    from labtest import run
+
+    from lab.bench.floor import FloorNet
+    from lab.net.wire import encode_frame
+
+    async def go() -> list[dict[str, float]]:
+        net = await FloorNet.open("ABCD", [("A", "B"), ("B", "C"), ("C", "D")])
+        try:
+            return [await net.flood(origin, encode_frame("block", payload))
+                    for origin, payload in (("A", b"first" * 100), ("D", b"second" * 100))]
+        finally:
+            await net.close()
+
+    first, second = run(go())
+    assert set(first) == {"B", "C", "D"} and first["B"] < first["D"]
+    assert set(second) == {"A", "B", "C"} and second["C"] < second["A"]

@@ -1,6 +1,6 @@
 """The `lab` command line: help, version, exit codes, scripts, inline commands, piped stdin.
 
-Exit codes are a contract (DESIGN.md section 8): 0 success, 1 a `check` or a
+Exit codes are a contract (README, Using the lab): 0 success, 1 a `check` or a
 command failed, 2 a usage error. Output that is not a terminal carries no
 colour and no cursor tricks.
 """

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+from labtest import lab_session
+
 from lab import events as ev
-from lab.lab import Lab
 from lab.render.events import sentence
 from lab.render.narration import Merged, merge
 
 
 def test_counts_and_facts_are_queries_over_typed_events():
     async def story():
-        lab = await Lab.create(4, "line", seed=3, difficulty=6)
-        try:
+        async with lab_session(nodes=4, topology="line", seed=3, difficulty=6) as (lab, _):
             mark = len(lab.log)
             await lab.mine("A")
             await lab.settle()
@@ -41,7 +41,5 @@ def test_counts_and_facts_are_queries_over_typed_events():
             assert lab.reorg_counts == {n: sum(1 for r in reorgs if r.event.node == n) for n in lab.nodes}
             assert lab.reorg_counts["A"] == lab.reorg_counts["B"] == 1
             assert all(len(r.event.adopted) == 2 and len(r.event.dropped) == 1 for r in reorgs)
-        finally:
-            await lab.close()
 
     asyncio.run(story())

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from lab.commands.config import LabConfig
+from labtest import lab_session
+
 from lab.commands.registry import HANDLERS, bind
-from lab.commands.session import Session
 from lab.language import LANGUAGE, PREDICATES, split_line, split_with_offsets, tokenize
 from lab.lessons import language as lesson_words
 from lab.render.output import Check, Line, Table, render
@@ -58,26 +58,20 @@ def test_the_session_the_lexer_and_the_lessons_split_lines_alike():
 
 def test_help_lists_every_command_and_every_predicate_from_the_spec():
     async def go():
-        s = Session(LabConfig(difficulty=8))
-        await s.start()
-        try:
+        async with lab_session(difficulty=8) as (_, s):
             listing = (await s.execute("help")).text
             for spec in LANGUAGE.commands.values():
                 assert spec.usage in listing
             check_help = (await s.execute("help check")).text
             for p in PREDICATES.values():
                 assert p.usage in check_help
-        finally:
-            await s.close()
 
     asyncio.run(go())
 
 
 def test_handlers_return_data_and_one_renderer_styles_it():
     async def go():
-        s = Session(LabConfig(difficulty=8))
-        await s.start()
-        try:
+        async with lab_session(difficulty=8) as (_, s):
             nodes = await s.commands["nodes"].handler(s, [])
             (table,) = nodes.pieces
             assert isinstance(table, Table) and [r[0] for r in table.rows] == ["A", "B", "C", "D"]
@@ -96,17 +90,13 @@ def test_handlers_return_data_and_one_renderer_styles_it():
             assert render(tree, Styler(False, True))[-1].startswith("<- node tips")
             assert render(await s.commands["help"].handler(s, ["mine"]), Styler(True))[0] == "\x1b[1mmine NODE [N] [as NAME]\x1b[0m"
             assert isinstance((await s.commands["help"].handler(s, ["mine"])).pieces[0], Line)
-        finally:
-            await s.close()
 
     asyncio.run(go())
 
 
 def test_arity_is_declared_once_and_the_handlers_hold_to_it():
     async def go():
-        s = Session(LabConfig(difficulty=8))
-        await s.start()
-        try:
+        async with lab_session(difficulty=8) as (_, s):
             assert LANGUAGE.commands["mine"].arity == (1, 2)
             out = await s.execute("mine A 2 3")
             assert not out.ok and out.error == "'mine' takes at most 2 arguments, got 3"
@@ -115,7 +105,5 @@ def test_arity_is_declared_once_and_the_handlers_hold_to_it():
             out = await s.execute("mempool A B")
             assert not out.ok and "usage: mempool NODE" in out.text
             assert (await s.execute("mine A 3 as b1")).ok
-        finally:
-            await s.close()
 
     asyncio.run(go())

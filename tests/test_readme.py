@@ -24,6 +24,12 @@ def test_ci_runs_the_readme_test_line_verbatim():
     assert _quick_start_lines()[1] in ci
 
 
+def test_ci_also_runs_the_linter_and_the_type_checker():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "ruff check ." in ci and "mypy lab" in ci
+    assert "set -euo pipefail" in ci  # a failing step fails the run
+
+
 def test_every_command_in_the_readme_table_is_registered():
     from lab.commands import builtin, lessons  # noqa: F401
     from lab.commands.registry import ALIASES, REGISTRY
@@ -43,3 +49,23 @@ def test_lesson_files_may_use_every_lab_command():
 
     lab_commands = {n for n, c in REGISTRY.items() if c.category not in ("lesson", "meta")}
     assert lab_commands - LAB_COMMANDS - FORBIDDEN_IN_LESSONS == set()
+
+
+def test_the_readme_and_the_code_cite_only_files_in_the_repository():
+    """A reader has this repository, not the team's notes: every `*.md` named in the README, the
+    docs, the code or the tests exists here, and the README links the contributor docs."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert "(docs/ARCHITECTURE.md)" in readme
+    assert "../" not in readme
+    sources = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "lab").rglob("*.py"),
+               *(ROOT / "tests").rglob("*.py")]
+    ours = {p.name for p in [*ROOT.glob("*.md"), *(ROOT / "docs").glob("*.md")]}
+    missing = set()
+    for path in sources:
+        for name in re.findall(r"[\w./-]*\b[A-Z][A-Za-z_]*\.md\b", path.read_text(encoding="utf-8")):
+            found = name in ours if "/" not in name else any((base / name).exists() for base in (ROOT, path.parent))
+            if not found:
+                missing.add(f"{path.relative_to(ROOT)}: {name}")
+    assert not missing, sorted(missing)

@@ -22,7 +22,7 @@ def parse_amount(text: str) -> int:
         raise ValueError(f"amount '{text}' is negative; amounts are 0 or more coins")
     m = _AMOUNT.match(s)
     if not s or m is None or (not m.group(1) and not m.group(2)):
-        raise ValueError(f"'{text}' is not an amount; write coins like 12.5 or 0.0001")
+        raise ValueError(f"'{text}' is not an amount")
     whole, frac = m.group(1) or "0", m.group(2) or ""
     if len(frac) > _DECIMALS:
         raise ValueError(f"amount '{text}' has more than {_DECIMALS} decimals; the smallest unit is 0.00000001")

@@ -1,8 +1,8 @@
 """Structured events: what the chain and the mempool report as they change.
 
 Nothing in `lab.chain` prints. Instead every consensus-relevant change is one
-small frozen value here; the layers above narrate them (DESIGN.md, principle
-5). Bitcoin Core has the same idea in its validation interface (realname:
+small frozen value here; the layers above narrate them (docs/ARCHITECTURE.md,
+"Events"). Bitcoin Core has the same idea in its validation interface (realname:
 CValidationInterface: BlockConnected, BlockDisconnected, UpdatedBlockTip,
 TransactionAddedToMempool, TransactionRemovedFromMempool, BlockChecked).
 

@@ -1,6 +1,6 @@
 """Invariants any honest node must keep, checked from scratch (tests and soak runs).
 
-These restate REFERENCE.md's "after a partition heals" list as code that
+These restate "after a partition heals" (docs/ARCHITECTURE.md) as code that
 does not trust the structures it checks: the UTXO set is compared with a
 replay of the active chain from genesis, the mempool is re-checked input by
 input. Each check returns plain sentences; an empty list means all is well.

@@ -50,8 +50,30 @@ def fit(args: list[str], name: str) -> bool:
     return fits(LANGUAGE.commands[name], args)
 
 
+TOOLBAR_HELP: list[Piece] = [
+    Line("The toolbar under the prompt", "bold"),
+    "  auto | step | live    the pacing mode (⛏: the auto-miners are on)",
+    "  +1.250s               virtual time since the lab started",
+    "  ● 5 3f9a2c A B D      a tip: its height, short hash and the online nodes on it;",
+    "                        ● ▲ ■ ◆ ★ tell tips apart, the most work first",
+    "  (D off)               a stopped node, on the tip it stopped at",
+    "  ⚭ connected           every online node reaches every other through its peers",
+    "  ✂ split A,B | C       groups that cannot reach each other (disconnect, partition, a stopped node)",
+    "  ✂ cut A->B            a one-way cut: A's messages to B are lost",
+    "  ⇄ 3 in flight         frames on their way (`queue` lists them)",
+    "  § lesson 7 · step 2/4 the lesson and step you are in",
+    "`status` says the same in words.",
+]
+
+
 # -- general ---------------------------------------------------------------------------------
 async def cmd_help(s: Session, args: list[str]) -> Output:
+    if args and args[0].lower() == "toolbar":
+        if s.styler.ascii_only:  # --plain: the toolbar's ASCII glyphs
+            plain = str.maketrans({"⛏": "*", "●": "*", "▲": "^", "■": "#", "◆": "%", "★": "&", "⚭": "=", "✂": "/",
+                                   "⇄": "~", "§": "#", "·": "-"})
+            return Output(tuple(p.translate(plain) if isinstance(p, str) else p for p in TOOLBAR_HELP))
+        return Output(tuple(TOOLBAR_HELP))
     if args:
         cmd = LANGUAGE.lookup(args[0])
         lines: list[Piece] = [Line(cmd.usage, "bold"), f"  {cmd.summary}"]
@@ -72,7 +94,8 @@ async def cmd_help(s: Session, args: list[str]) -> Output:
         if specs:
             out.append(Line(title, "bold"))
             out += [f"  {c.usage:<34} {c.summary}" for c in specs]
-    out.append("Type `help COMMAND` for details. `#` starts a comment, `;` separates commands.")
+    out.append("Type `help COMMAND` for details, `help toolbar` for the line under the prompt. "
+               "`#` starts a comment, `;` separates commands.")
     return Output(tuple(out))
 
 
@@ -82,7 +105,7 @@ async def cmd_quit(s: Session, args: list[str]) -> Output:
 
 async def cmd_seed(s: Session, args: list[str]) -> Output:
     need(args, "seed")
-    seed = parse_int(args[0], "seed", 0, 2**32)
+    seed = parse_int(args[0], "seed", 0, 2**32 - 1)
     cfg = s.config
     await s.rebuild(dataclasses.replace(cfg, seed=seed))
     return output(f"A fresh lab with seed {seed}: {len(reads.nodes(s.need_lab()))} nodes, {cfg.topology}.")
@@ -103,7 +126,18 @@ async def cmd_mine(s: Session, args: list[str]) -> Output:
     n = parse_int(args[1], "blocks", 1, 1000) if len(args) > 1 else 1
     if label:
         check_label(label)
-    await s.need_lab().mine(args[0], n, label)
+    lab = s.need_lab()
+    name = reads.node(lab, args[0]).name
+
+    def on_block(done: int) -> bool:
+        s.report_progress(f"mining on {name}", done, n)
+        return not s.stop_requested
+
+    with s.interruptible():
+        blocks = await lab.mine(args[0], n, label, on_block)
+    if len(blocks) < n:
+        return output(f"Interrupted: {name} mined {len(blocks)} of {n} blocks"
+                      + (f" (the last is {label})" if label else "") + "; what they caused follows.")
     return NOTHING
 
 
@@ -113,7 +147,7 @@ async def cmd_send(s: Session, args: list[str]) -> Output:
     args, via = take_option(args, "via")
     args, conflicting = take_option(args, "conflicting")
     need(args, "send")
-    amount = parse_amount(args[2])
+    amount = parse_amount(args[2], above_zero=True)
     fee = parse_amount(fee_text) if fee_text is not None else None
     if label:
         check_label(label)
@@ -204,7 +238,7 @@ async def cmd_run(s: Session, args: list[str]) -> Output:
         if len(args) != 2 or args[1].lower() != "quiet":
             raise usage("run", "did you mean `run until quiet`?")
         n = await lab.run_until_quiet()
-        return output(f"Delivered {n} events; the network is quiet at {fmt_time(reads.settings(lab).now)}.")
+        return output(f"Delivered {n} event{'s' if n != 1 else ''}; the network is quiet at {fmt_time(reads.settings(lab).now)}.")
     duration = parse_duration(args[0])
     await lab.run_for(duration)
     if reads.settings(lab).mode == "auto":

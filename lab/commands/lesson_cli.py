@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from lab.commands.lesson_runner import SessionRunner
-from lab.commands.lessons import LESSONS_FOOTER, lessons_table
+from lab.commands.lessons import SHELL_LESSONS_FOOTER, lessons_table
 from lab.commands.session import Session
 from lab.errors import LabError
 from lab.lessons.loader import find_lesson, load_all
@@ -18,7 +18,7 @@ from lab.render.style import Styler
 def lessons_listing(plain: bool = False) -> list[str]:
     """The `lessons` table with its footer, as lines."""
     from lab.render.output import render
-    return render(output(lessons_table(), LESSONS_FOOTER), Styler(False, plain))
+    return render(output(lessons_table(), SHELL_LESSONS_FOOTER), Styler(False, plain))
 
 
 async def check_lessons(key: str | None, out: Callable[[str], object]) -> int:

@@ -32,6 +32,9 @@ class SessionRunner:
                         k=start.topology_k or 3, seed=start.seed, difficulty=start.difficulty,
                         latency_ms=latency, host=self.session.config.host)
         await self.session.rebuild(cfg)
+        # Inside a lesson narration carries virtual times: when a block arrived where is what several
+        # lessons are about (a 30 s ocean crossing must not hide behind one merged line).
+        self.session.show_time = True
         for line in start.setup:
             out = await self.session.execute(line, hook=False)
             if not out.ok:

@@ -29,6 +29,7 @@ def lessons_table() -> Table:
 
 
 LESSONS_FOOTER = "Type `lesson 1` (or `lesson network`) to start one."
+SHELL_LESSONS_FOOTER = "Type `lab lesson 1` (or `lab lesson network`) to start one."  # at the shell, not the prompt
 
 
 async def open_lesson(s: Session, key: str, step: int | None = None, plain: bool = False) -> str:

@@ -12,6 +12,7 @@ from lab.commands.builtin import NOTHING, need, usage
 from lab.commands.parse import parse_duration, parse_groups, parse_int, parse_percent
 from lab.errors import CommandError
 from lab.render.output import Output, output
+from lab.render.words import plural
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
@@ -77,7 +78,7 @@ async def cmd_latency(s: Session, args: list[str]) -> Output:
                     for b in gb:
                         lab.set_latency(a, b, ms)
                         n += 1
-        return output(f"{n} links between the groups now take {ms:g} ms one way.")
+        return output(f"{plural(n, 'link')} between the groups now take {ms:g} ms one way.")
     if len(args) != 3:
         raise usage("latency", "name two nodes and a duration")
     lab.set_latency(args[0], args[1], ms)
@@ -98,7 +99,7 @@ async def cmd_topology(s: Session, args: list[str]) -> Output:
     lab = s.need_lab()
     await lab.set_topology(kind, k)
     s.config.topology, s.config.k = kind, k
-    return output(f"Topology {kind}{f' {k}' if kind == 'random' else ''}: {reads.settings(lab).links} links.")
+    return output(f"Topology {kind}{f' {k}' if kind == 'random' else ''}: {plural(reads.settings(lab).links, 'link')}.")
 
 
 async def cmd_hold(s: Session, args: list[str]) -> Output:

@@ -28,11 +28,17 @@ def parse_int(text: str, what: str, lo: int | None = None, hi: int | None = None
     return n
 
 
-def parse_amount(text: str) -> int:
+def parse_amount(text: str, *, above_zero: bool = False) -> int:
+    """Coins -> base units. `above_zero` (a payment): 0 and negative amounts get one and the same rule."""
+    if above_zero and text.strip().startswith("-"):
+        raise CommandError(f"cannot send {text.strip()} coins", "send an amount above 0, like 1.5")
     try:
-        return _parse_amount(text)
+        units = _parse_amount(text)
     except ValueError as e:
-        raise CommandError(f"'{text}' is not an amount: {e}", "amounts are coins, e.g. 12.5 or 0.001") from None
+        raise CommandError(str(e), "amounts are coins, e.g. 12.5 or 0.001") from None
+    if above_zero and units <= 0:
+        raise CommandError(f"cannot send {text.strip()} coins", "send an amount above 0, like 1.5")
+    return units
 
 
 def parse_duration(text: str) -> int:
@@ -91,4 +97,8 @@ def take_option(tokens: list[str], word: str) -> tuple[list[str], str | None]:
 def check_label(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]{0,31}", name) or name.upper() in ("LAST_TX", "LAST_BLOCK"):
         raise CommandError(f"'{name}' cannot be a label", "labels are a word like pay1 or fork_a")
+    if len(name) >= 4 and all(c in "0123456789abcdef" for c in name.lower()):
+        # a hash prefix names a block or transaction; a label must not shadow one
+        raise CommandError(f"'{name}' cannot be a label: it reads as a hash prefix",
+                           "use a word with a letter after f, like pay1 or fork_a")
     return name

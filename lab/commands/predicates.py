@@ -25,7 +25,7 @@ from lab.commands.parse import (
 )
 from lab.errors import CommandError
 from lab.language import PREDICATES, CheckOutcome, closest, tokenize
-from lab.render.narration import fmt_time
+from lab.render.narration import fmt_time, plural
 
 if TYPE_CHECKING:
     from lab.lab import Lab
@@ -74,10 +74,10 @@ def why_behind(lab: Lab, node: Node) -> str:
     held = [f for f in flights if f.dst == node.name and f.status == "held"]
     if held:
         links = sorted({f"{f.src} -> {f.dst}" for f in held})
-        reasons.append(f"the link {', '.join(links)} is held ({len(held)} frames waiting)")
+        reasons.append(f"the link {', '.join(links)} is held ({plural(len(held), 'frame')} waiting)")
     waiting = [f for f in flights if f.dst == node.name and f.status == "in-flight"]
     if waiting and reads.settings(lab).mode != "auto":
-        reasons.append(f"{len(waiting)} frames to it are still in flight (type `step` or `run until quiet`)")
+        reasons.append(f"{plural(len(waiting), 'frame')} to it {'is' if len(waiting) == 1 else 'are'} still in flight (type `step` or `run until quiet`)")
     by = reads.eclipsed_by(lab, node.name)
     if by:
         reasons.append(f"it is eclipsed by {','.join(by)}, which relay{'s' if len(by) == 1 else ''} it nothing but "
@@ -164,7 +164,7 @@ def p_reorgs(lab: Lab, tokens: list[str]) -> CheckOutcome:
     op, value = _op_args(tokens[1:], "reorgs NODE OP N")
     n = parse_int(value, "reorgs", 0)
     have = reads.reorg_count(lab, node.name)
-    return CheckOutcome(compare(have, op, n), f"reorgs {node.name} {op} {n}", f"{node.name} reorganised {have} times")
+    return CheckOutcome(compare(have, op, n), f"reorgs {node.name} {op} {n}", f"{node.name} reorganised {plural(have, 'time')}")
 
 
 def p_peers(lab: Lab, tokens: list[str]) -> CheckOutcome:
@@ -173,7 +173,7 @@ def p_peers(lab: Lab, tokens: list[str]) -> CheckOutcome:
     n = parse_int(value, "peers", 0)
     peers = reads.active_peer_names(node)
     return CheckOutcome(compare(len(peers), op, n), f"peers {node.name} {op} {n}",
-                        f"{node.name} has {len(peers)} peers ({', '.join(peers) or 'none'})")
+                        f"{node.name} has {plural(len(peers), 'peer')} ({', '.join(peers) or 'none'})")
 
 
 def p_mempool(lab: Lab, tokens: list[str]) -> CheckOutcome:
@@ -238,7 +238,8 @@ def p_stale(lab: Lab, tokens: list[str]) -> CheckOutcome:
     stale = reads.stale_blocks(lab)
     return CheckOutcome(compare(len(stale), op, n), f"stale blocks {op} {n}",
                         f"{len(stale)} stale block{'s' if len(stale) != 1 else ''}"
-                        + (f" ({', '.join(short_hex(h) for h in stale[:6])})" if stale else ""))
+                        + (f" ({', '.join(short_hex(h) for h in stale[:6])}{', …' if len(stale) > 6 else ''})"
+                           if stale else ""))
 
 
 def p_propagation(lab: Lab, tokens: list[str]) -> CheckOutcome:
@@ -257,6 +258,26 @@ def p_online(lab: Lab, tokens: list[str]) -> CheckOutcome:
     node = reads.node(lab, tokens[0])
     online = reads.is_online(node)
     return CheckOutcome(online, f"{node.name} online", f"{node.name} is {'online' if online else 'stopped'}")
+
+
+def p_conflict(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    """The two transactions spend at least one same outpoint (a double spend)."""
+    refs = [reads.resolve(lab, t, "tx") for t in tokens[:2]]
+    txs = [reads.seen_tx(lab, r.hash) for r in refs]
+    expected = f"{tokens[0]} and {tokens[1]} spend the same coin"
+    if refs[0].hash == refs[1].hash:
+        return CheckOutcome(False, expected, f"{tokens[0]} and {tokens[1]} are the same transaction")
+    if txs[0] is None or txs[1] is None:
+        return CheckOutcome(False, expected, "no node has seen one of them")
+    spent = [{(i.prevout.txid, i.prevout.index) for i in tx.inputs} for tx in (txs[0], txs[1])]
+    shared = sorted(spent[0] & spent[1])
+    if shared:
+        coins = ", ".join(f"{short_hex(t)}:{i}" for t, i in shared)
+        return CheckOutcome(True, expected, f"both spend {coins}")
+    def coins_of(k: int) -> str:
+        return ", ".join(f"{short_hex(t)}:{i}" for t, i in sorted(spent[k]))
+    return CheckOutcome(False, expected, f"{tokens[0]} spends {coins_of(0)}; {tokens[1]} spends {coins_of(1)}: "
+                                         "different coins")
 
 
 def _fraction(text: str) -> float:
@@ -316,5 +337,6 @@ EVALUATORS: dict[str, Evaluator] = {
     "peers": p_peers, "mempool": p_mempool, "confirmed": p_confirmed, "forked": p_forked,
     "connected": p_connected, "rejected": p_rejected, "stale": p_stale, "propagation": p_propagation,
     "online": p_online, "share": p_share, "reversed": p_reversed, "withheld": p_withheld,
+    "conflict": p_conflict,
 }
 assert set(EVALUATORS) == set(PREDICATES), "every declared predicate needs an evaluator"

@@ -85,6 +85,16 @@ def partitions(lab: Lab) -> list[list[list[str]]]:
     return [[list(g) for g in groups] for groups in lab.partitions]
 
 
+def tips(lab: Lab) -> list[tuple[BlockIndex, list[str], list[str]]]:
+    """Each distinct tip with the online and the stopped nodes on it, most work first."""
+    return lab.queries.tips()
+
+
+def groups(lab: Lab) -> list[list[str]]:
+    """The online nodes in connected groups of the actual peer graph, largest first."""
+    return lab.queries.groups()
+
+
 def one_way_cuts(lab: Lab) -> list[tuple[str, str]]:
     return sorted(lab.one_way_cuts)
 

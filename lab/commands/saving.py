@@ -191,6 +191,8 @@ async def load_into(s: Session, path: str) -> str:
         new = await replay(s, rec, unpack_known(data.sections.get("known")))
     except Diverged as e:
         raise CommandError(f"{why} and does not replay here: {e}", "load it with that version of the lab") from None
+    settings = data.sections.get("session")
+    new.show_time = bool(settings.get("show_time")) if isinstance(settings, dict) else False
     lab = new.need_lab()
     got = lab_digest(lab)
     problem = ""

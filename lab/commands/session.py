@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import re
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,16 @@ if TYPE_CHECKING:
 Outcome = CommandOutcome  # the name front ends and tests used before the result types were unified
 
 __all__ = ["LabConfig", "Outcome", "Session", "clip_quotes", "recorded"]
+
+
+def _mine_as_done(text: str, tokens: list[str], node: str, found: int) -> str:
+    """`mine A 1000 as x` that Ctrl-C stopped after 37 blocks did what `mine A 37 as x` does."""
+    from lab.commands.parse import take_option
+    args, label = take_option(list(tokens[1:]), "as")
+    asked = args[1] if len(args) > 1 else "1"
+    if not found or asked == str(found):
+        return text
+    return f"mine {node} {found}" + (f" as {label}" if label else "")
 
 
 def recorded(spec: CommandSpec) -> bool:
@@ -65,6 +75,44 @@ class Session:
         self.driver = BY_YOU  # who runs the commands now: BY_LESSON while the lesson engine does
         self.replaced = False  # a handler put a rebuilt lab in place (load, back): its past is not narrated
         self.swapped = False  # ... during this line: the lesson it brought back does not count the line
+        # Long work (`mine A 1000`): a front end may show progress and ask the work to stop early.
+        self.on_progress: Callable[[str, int, int], None] | None = None  # (what, done, total)
+        self.stop_requested = False  # Ctrl-C during interruptible work: stop at the next unit
+        self._interruptible = False
+        self._mark = 0  # the log's length when the current command began
+
+    # -- long work ------------------------------------------------------------------------
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """While this holds, Ctrl-C asks the work to stop at its next unit instead of cancelling it."""
+        self.stop_requested, self._interruptible = False, True
+        try:
+            yield
+        finally:
+            self.stop_requested, self._interruptible = False, False
+
+    def request_stop(self) -> bool:
+        """Ctrl-C: True when the running command will stop by itself (and settle and narrate)."""
+        if self._interruptible:
+            self.stop_requested = True
+        return self._interruptible
+
+    def report_progress(self, what: str, done: int, total: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(what, done, total)
+
+    async def after_interrupt(self) -> str:
+        """A command was cancelled half-way: deliver what is in flight (auto mode), narrate what happened."""
+        lab = self.lab
+        if lab is None:
+            return ""
+        if lab.mode == "auto":
+            await lab.settle()
+            last = self.recording.entries[-1] if self.recording.entries else None
+            if last is not None and not last.settle and self.recording.exact:  # an interrupted mine, now settled
+                self.recording.entries[-1] = dataclasses.replace(last, settle=True)
+        entries = lab.log[self._mark:] if self._mark <= len(lab.log) else []
+        return "\n".join(summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto"))
 
     def need_lab(self) -> Lab:
         """The running lab (a handler runs only once the session has started)."""
@@ -176,7 +224,8 @@ class Session:
         tokens = tokenize(text)
         if not tokens:
             return CommandOutcome("")
-        mark = len(lab.log)
+        before = lab
+        mark = self._mark = len(lab.log)
         lab.delivered.clear()
         started, began = lab, lab.sched.now
         self.replaced = False
@@ -188,6 +237,8 @@ class Session:
             with self.driving(BY_LESSON if spec.lesson_word else self.driver):
                 result: Output = await self.commands[spec.name].handler(self, tokens[1:])
             lab = self.need_lab()  # a handler may have rebuilt the lab
+            if spec.name == "mine" and miner is not None:  # Ctrl-C stops a long mine early: record what it did
+                text = _mine_as_done(text, tokens, miner.name, miner.blocks_mined - mined)
             if spec.settles and not result.check_failed and settle:
                 settling = True
                 await lab.settle()
@@ -215,9 +266,9 @@ class Session:
         if quiet:
             return CommandOutcome("", ok=not result.check_failed)
         # what the network did while the command ran: narration after the command's own output
-        entries = lab.log[mark:] if lab is self.lab and mark <= len(lab.log) else list(self.need_lab().log)
-        if self.replaced:
-            entries = []
+        # A handler that built a new lab (`seed`, `reset`, `lesson`) says what it did itself: the new lab's
+        # own history (a lesson's setup mining) is not narrated line by line.
+        entries = lab.log[mark:] if lab is before and mark <= len(lab.log) else []
         lines = render(result, self.styler)
         failed = result.check_failed
         lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")

@@ -14,9 +14,10 @@ from lab.commands import reads
 from lab.commands.builtin import fit, usage
 from lab.commands.parse import parse_int, take_option
 from lab.errors import CommandError
-from lab.render.narration import fmt_time
+from lab.render.narration import fmt_time, plural
 from lab.render.output import Line, Output, Piece, Table, Tree, output
 from lab.render.script import raw_hex, script_asm, tx_lines
+from lab.render.style import tip_glyph
 from lab.render.tree import TreeBlock
 
 if TYPE_CHECKING:
@@ -42,13 +43,20 @@ def table(headers: list[str], rows: list[list[object]]) -> Table:
 
 
 async def cmd_nodes(s: Session, args: list[str]) -> Output:
+    """Every node. OS ports differ on every laptop, so they show only with `--ports`: the rest is the
+    same for every student with the same seed and commands."""
+    if args and args[0].lower() not in ("--ports", "ports"):
+        raise usage("nodes", f"'{args[0]}' is not an option of nodes")
+    ports = bool(args)
     rows: list[list[object]] = []
     for n in reads.nodes(s.need_lab()):
         tip = reads.tip(n)
-        rows.append([n.name, reads.listening(n) or "stopped", tip.height, short_hex(tip.hash),
+        where = (reads.listening(n) or "stopped") if ports else ("online" if reads.is_online(n) else "stopped")
+        rows.append([n.name, where, tip.height, short_hex(tip.hash),
                      ",".join(sorted(reads.active_peer_names(n))) or "-", len(reads.mempool_txs(n)),
                      reads.address(n)])
-    return output(table(["node", "listening", "height", "tip", "peers", "mempool", "address"], rows))
+    return output(table(["node", "listening" if ports else "state", "height", "tip", "peers", "mempool", "address"],
+                        rows))
 
 
 async def cmd_status(s: Session, args: list[str]) -> Output:
@@ -59,8 +67,9 @@ async def cmd_status(s: Session, args: list[str]) -> Output:
         tips.setdefault(reads.tip(n).hash, []).append(n.name)
     best = reads.best_tip_node(lab)
     agree = "all online nodes agree" if len(tips) <= 1 else f"{len(tips)} different tips"
-    cut = reads.partitions(lab)
-    parts = " | ".join(",".join(g) for groups in cut for g in groups) if cut else "no"
+    groups = reads.groups(lab)
+    parts = " | ".join(",".join(g) for g in groups) + (" (all connected)" if len(groups) == 1 else "")
+    cuts = reads.one_way_cuts(lab)
     d = reads.difficulty_at(lab, reads.tip(best).height + 1)
     stopped = [n.name for n in reads.nodes(lab) if not reads.is_online(n)]
     lines: list[Piece] = [
@@ -68,9 +77,15 @@ async def cmd_status(s: Session, args: list[str]) -> Output:
         + f", virtual time {fmt_time(now.now)}, seed {now.seed}",
         f"{len(reads.nodes(lab))} nodes ({now.topology}{' ' + str(now.topology_k) if now.topology == 'random' else ''})"
         + (f", stopped: {', '.join(stopped)}" if stopped else "") + f"; {agree}; best tip {tip_text(best)} on {best.name}",
-        f"difficulty {d} zero bits; autominer {'on' if now.autominer else 'off'}; partitioned: {parts}; "
+        f"groups: {parts}" + (f"; one-way cuts: {', '.join(f'{x}->{y}' for x, y in cuts)}" if cuts else ""),
+        f"difficulty {d} zero bits; autominer {'on' if now.autominer else 'off'}; "
         f"frames in flight: {len(reads.flights(lab))}",
     ]
+    groups_by_tip = reads.tips(lab)
+    if len(groups_by_tip) > 1:  # the toolbar's glyphs, explained where they appear in words
+        glyphs = [f"{tip_glyph(i, s.styler.ascii_only)} {t.height} {short_hex(t.hash)} "
+                  + " ".join(on + [f"({n} off)" for n in off]) for i, (t, on, off) in enumerate(groups_by_tip)]
+        lines.append("tips (as the toolbar marks them, most work first): " + "  ".join(glyphs))
     attackers = [(n.name, reads.mode_of(lab, n.name), len(reads.withheld(n))) for n in reads.nodes(lab)
                  if reads.mode_of(lab, n.name) != "honest"]
     eclipses = reads.eclipses(lab)
@@ -134,7 +149,7 @@ async def cmd_tree(s: Session, args: list[str]) -> Output:
     best = reads.best_tip_node(lab)
     blocks: dict[bytes, TreeBlock] = {}
     genesis = reads.active_chain(best)[0]
-    blocks[genesis.hash] = TreeBlock(genesis.hash, None, 0, best=True)
+    blocks[genesis.hash] = TreeBlock(genesis.hash, None, 0, best=True, work=genesis.chain_work)
     for node in reads.nodes(lab):
         for h, idx in reads.block_index(node).items():
             if h in blocks:
@@ -143,7 +158,7 @@ async def cmd_tree(s: Session, args: list[str]) -> Output:
                 if not idx.have_data and not idx.failed:
                     continue
                 tb = blocks[h] = TreeBlock(h, idx.parent.hash if idx.parent else None, idx.height,
-                                           best=reads.on_active(best, h))
+                                           best=reads.on_active(best, h), work=idx.chain_work)
             tb.seen_by += 1
             if idx.failed:
                 tb.invalid = True
@@ -193,7 +208,7 @@ async def cmd_block(s: Session, args: list[str]) -> Output:
         f"  version     {hd.version}", f"  prev        {hash_hex(hd.prev_hash)}",
         f"  merkle root {hash_hex(hd.merkle_root)}", f"  time        {hd.time}",
         f"  bits        {hd.bits:#010x} ({zero_bits_of(hd.bits):g} zero bits)", f"  nonce       {hd.nonce}",
-        f"  size        {block.size} bytes, {len(block.txs)} transactions"]
+        f"  size        {block.size} bytes, {plural(len(block.txs), 'transaction')}"]
     for i, tx in enumerate(block.txs):
         outs = ", ".join(f"{format_amount(o.value)}->{owner_name(lab, o.pubkey_hash)}" for o in tx.outputs)
         lines.append(f"  tx {i} {short_hex(tx.txid)} {'coinbase ' if tx.is_coinbase() else ''}{outs}")
@@ -256,7 +271,9 @@ async def cmd_diff(s: Session, args: list[str]) -> Output:
     lines: list[Piece] = [f"common ancestor: {fork.height} {short_hex(fork.hash)}" if fork else "no common block (?)"]
     fh = fork.height if fork else -1
     for n, chain in ((a, ca), (b, cb)):
-        only = ", ".join(f"{i.height} {short_hex(i.hash)}" for i in list(chain[fh + 1:])[-8:]) or "nothing"
+        mine = list(chain[fh + 1:])
+        only = ("…, " if len(mine) > 8 else "") + ", ".join(f"{i.height} {short_hex(i.hash)}" for i in mine[-8:])
+        only = only or "nothing"
         lines.append(f"only on {n.name}: " + only + f" (work {reads.tip(n).chain_work:,})")
     ma = {t.txid for t in reads.mempool_txs(a)}
     mb = {t.txid for t in reads.mempool_txs(b)}

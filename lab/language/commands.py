@@ -34,7 +34,7 @@ SPECS: tuple[CommandSpec, ...] = (
                 in_lesson_files=False),
     CommandSpec("seed", "seed N", "start a fresh lab with this seed (same nodes and topology)", category="meta",
                 settles=False, in_lesson_files=False, arity=(1, 1)),
-    CommandSpec("reset", "reset", "start the lab again from its seed (or restart the lesson)", category="meta",
+    CommandSpec("reset", "reset", "start again: a fresh lab from its seed; in a lesson, this step (`reset lesson`: the whole lesson)", category="meta",
                 settles=False, lesson_word=True, in_lesson_files=False),
     # -- mining and payments -----------------------------------------------------------------------
     CommandSpec("mine", "mine NODE [N] [as NAME]", "NODE finds N blocks now (real proof of work)",
@@ -149,7 +149,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 category="meta", settles=False, read_only=True, arity=(0, 0),
                 help="Two labs with the same digest agree on every node's tip, coins and waiting transactions."),
     # -- looking around -------------------------------------------------------------------------------
-    _view("nodes", "nodes", "every node: address, height, tip, peers, mempool"),
+    _view("nodes", "nodes [--ports]", "every node: height, tip, peers, mempool, address (--ports: its socket)",
+          arity=(0, 1)),
     _view("status", "status", "mode, virtual time, agreement, partitions, frames in flight"),
     _view("balance", "balance [NODE]", "what each node's wallet sees: spendable, maturing, pending",
           args=(NODE,)),

@@ -86,6 +86,8 @@ SPECS: tuple[PredicateSpec, ...] = (
     PredicateSpec("share", "share NODE OP FRACTION", _op_at(1, 3)),
     PredicateSpec("reversed", "reversed NAME [on NODE]", _name_maybe_on),
     PredicateSpec("withheld", "withheld NODE OP N", _op_at(1, 3)),
+    # issue 13: two transactions spend the same coin (a double spend), whatever each node holds
+    PredicateSpec("conflict", "conflict NAME NAME2", _exactly(2)),
 )
 
 PREDICATES: dict[str, PredicateSpec] = {p.name: p for p in SPECS}

@@ -1,6 +1,7 @@
 """Words of the command language: splitting a line, tokenising a command, "did you mean".
 
-One command per line; `#` starts a comment; `;` separates commands on a line.
+One command per line (a pasted block runs line by line); `#` starts a comment; `;`
+separates commands on a line.
 Every reader of command text (the session, the lesson loader, the REPL's
 lexer and completer) splits and tokenises here, so they cannot disagree.
 """
@@ -25,12 +26,18 @@ LABEL_PLACEHOLDERS = frozenset({"NAME", "ID"})
 
 
 def split_with_offsets(line: str) -> list[tuple[int, str]]:
-    """(offset, text) of each command on a line, comment removed, split at `;` (empty parts kept)."""
-    code = line.split("#", 1)[0]
-    out, start = [], 0
-    for part in code.split(";"):
-        out.append((start, part))
-        start += len(part) + 1
+    """(offset, text) of each command, comment removed, split at `;` (empty parts kept).
+
+    Text with several lines (a paste) is one command per line: each line loses its own comment.
+    """
+    out, base = [], 0
+    for row in line.splitlines(keepends=True) or [""]:
+        code = row.rstrip("\r\n").split("#", 1)[0]
+        start = base
+        for part in code.split(";"):
+            out.append((start, part))
+            start += len(part) + 1
+        base += len(row)
     return out
 
 

@@ -45,8 +45,18 @@ async def run_line(runner: LabRunner, line: str) -> CommandOutcome:
 
 async def evaluate_goal(runner: LabRunner, step: Step, index: int) -> GoalReport:
     """Check each predicate of a step's goal on the lab; `not ` negates."""
+    return GoalReport(index, await check_all(runner, step.goal))
+
+
+async def false_facts(runner: LabRunner, step: Step) -> list[GoalItem]:
+    """The facts a step's notice states that do not hold in the lab now (empty: the notice is true)."""
+    return [item for item in await check_all(runner, step.facts) if not item.ok]
+
+
+async def check_all(runner: LabRunner, predicates: tuple[str, ...]) -> tuple[GoalItem, ...]:
+    """Each predicate checked on the lab; `not ` negates; an error (an unknown label) does not hold."""
     items = []
-    for predicate in step.goal:
+    for predicate in predicates:
         negated, inner = split_negation(predicate)
         try:
             out = await runner.check(inner)
@@ -54,4 +64,15 @@ async def evaluate_goal(runner: LabRunner, step: Step, index: int) -> GoalReport
             items.append(GoalItem(predicate, False, str(e), predicate))
             continue
         items.append(GoalItem(predicate, out.ok != negated, out.found, out.expected))
-    return GoalReport(index, tuple(items))
+    return tuple(items)
+
+
+def diagnose(report: GoalReport) -> str:
+    """Which parts of a goal fail, as the lab finds them, and the way back for a learner off the path."""
+    failing = [item for item in report.items if not item.ok]
+    if not failing:
+        return ""
+    lines = ["Not yet:"] + [f"  `{item.predicate}`" + (f": {item.found}" if item.found else "") for item in failing]
+    lines.append("Off the path? `undo` takes back your last command; `reset` starts this step again "
+                 "from the reference solutions of the steps before it.")
+    return "\n".join(lines)

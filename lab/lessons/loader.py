@@ -34,7 +34,7 @@ MAX_NODES = 64
 
 LESSON_FIELDS = ("id", "title", "summary", "concepts", "start", "explain", "steps", "outro")
 START_FIELDS = ("nodes", "names", "topology", "seed", "difficulty", "latency", "setup")
-STEP_FIELDS = ("title", "say", "demo", "goal", "hints", "solution", "notice")
+STEP_FIELDS = ("title", "say", "demo", "goal", "hints", "solution", "notice", "facts")
 EXPLAIN_FIELDS = ("event", "say")
 
 
@@ -199,6 +199,11 @@ def _step(source: str, i: int, table: Any) -> Step:
         problem = language.check_predicate(predicate)
         if problem:
             raise f.error(problem, f"goal[{j}]")
+    facts = f.texts("facts", required=False)
+    for j, predicate in enumerate(facts):
+        problem = language.check_predicate(predicate)
+        if problem:
+            raise f.error(problem, f"facts[{j}]")
     return Step(
         say=f.text("say"),
         goal=tuple(" ".join(p.split()) for p in goal),
@@ -207,6 +212,7 @@ def _step(source: str, i: int, table: Any) -> Step:
         notice=f.text("notice", required=False),
         demo=f.commands("demo", required=False, single_ok=True),
         title=f.text("title", required=False),
+        facts=tuple(" ".join(p.split()) for p in facts),
     )
 
 

@@ -69,6 +69,9 @@ class Step:
     notice: str = ""  # what to notice once the goal is reached
     demo: tuple[str, ...] = ()  # command lines the lab runs for the learner when the step starts
     title: str = ""  # short heading, e.g. "Cut a link"
+    # What the notice states about the learner's lab, as predicates: they must hold whenever the goal is
+    # reached, on every route (`lab lessons check` and the suite check them), so the notice never lies.
+    facts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lab.errors import LabError
 from lab.lessons import language
-from lab.lessons.goals import GoalReport, evaluate_goal, run_line
+from lab.lessons.goals import GoalReport, evaluate_goal, false_facts, run_line
 from lab.lessons.model import Lesson
 from lab.lessons.progress import Progress
 from lab.lessons.runner import LabRunner
@@ -141,5 +141,6 @@ async def check_lesson(lesson: Lesson, runner: LabRunner) -> LessonCheck:
             if not outcome.ok:
                 failed.append(f"`{line}`: {outcome.text.strip()}")
         after = await evaluate_goal(runner, step, k)
+        failed += [f"the notice states `{item.predicate}`, but: {item.found}" for item in await false_facts(runner, step)]
         results.append(StepCheck(k, before.reached, after.reached, tuple(failed), before, after))
     return LessonCheck(lesson, tuple(results))

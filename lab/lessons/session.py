@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from lab.errors import CommandError
 from lab.lessons import language
-from lab.lessons.goals import GoalItem, GoalReport, evaluate_goal, run_line
+from lab.lessons.goals import GoalItem, GoalReport, diagnose, evaluate_goal, false_facts, run_line
 from lab.lessons.model import Lesson, Step
 from lab.lessons.progress import Progress
 from lab.lessons.runner import CommandOutcome, LabRunner
@@ -37,9 +37,7 @@ WORDS = {True: "holds", False: "not yet"}
 __all__ = ["GoalItem", "GoalReport", "LessonSession", "Reply", "catalog", "evaluate_goal", "run_line"]
 
 CONFIRM_WORDS = frozenset({"yes", "y", "confirm", "-y", "--yes"})
-MEASURED = frozenset(
-    {"propagation", "stale"}
-)  # predicates whose finding is worth showing on success
+MEASURED = frozenset({"propagation", "stale"})  # predicates whose finding is worth showing on success
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +115,8 @@ class LessonSession:
         self._hint_tier = [0] * n
         self._solution_shown = [False] * n
         self._explained: set[str] = set()  # event kinds already explained
+        # (step, fact, found): a reached step's notice stated a fact false on this route (the suite forbids it)
+        self.false_facts: list[tuple[int, str, str]] = []
 
     # -- state a front end may show --------------------------------------------------------
 
@@ -164,6 +164,8 @@ class LessonSession:
         self.started = True
         self.progress.set_current(self.lesson.id, k)
         head = f"Lesson {self.lesson.number} · {self.lesson.title}\n{self.lesson.summary}"
+        if self.lesson.start.setup:  # one line, not the narration of every block it mined
+            head += "\nSet up for you: " + ", ".join(f"`{line}`" for line in self.lesson.start.setup) + "."
         note = ""
         if resumed:
             note = (
@@ -255,12 +257,15 @@ class LessonSession:
             return Reply(self._finished_text())
         k, hints = self.index, self.step.hints
         tier = self._hint_tier[k]
+        # once the learner tried something here: what fails, and the way back
+        diagnosis = diagnose(await self._goal_report()) if self._history[k] else ""
         if tier >= len(hints):
-            return Reply("No more hints for this step. `solution` shows the reference solution.")
+            return Reply(_join(["No more hints for this step. `solution` shows the reference solution.",
+                                diagnosis]))
         self._hint_tier[k] = tier + 1
         self.progress.hint_taken(self.lesson.id, k, tier + 1)
         more = "" if tier + 1 == len(hints) else " (`hint` again for more)"
-        return Reply(f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}")
+        return Reply(_join([f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}", diagnosis]))
 
     async def solution(self, confirm: bool = False) -> Reply:
         """The reference solution; asks first while the learner has not solved the step."""
@@ -307,7 +312,8 @@ class LessonSession:
         history = self._history[self.index]
         last_ok = max((i for i, e in enumerate(history) if e.ok), default=None)
         if last_ok is None:
-            return Reply("Nothing to undo in this step yet. (`reset` starts the step again.)")
+            return Reply("Nothing to undo in this step yet. (`reset` starts this step again; "
+                         "`reset lesson` the whole lesson.)")
         undone, kept = history[last_ok], history[:last_ok]
         await self._rebuild(self.index, demo=True, then=[e.line for e in kept])
         self._history[self.index] = kept
@@ -382,6 +388,7 @@ class LessonSession:
                 if item.found and language.split_negation(item.predicate)[1].split()[0] in MEASURED
             )
         parts.append(reached)
+        self.false_facts += [(k, item.predicate, item.found) for item in await false_facts(self.runner, step)]
         parts.append(step.notice)
         self._reached[k] = True
         self._route[k] = tuple(e.line for e in self._history[k])

@@ -14,6 +14,7 @@ from lab import attack_events as av
 from lab import events as ev
 from lab.chain.amount import format_amount
 from lab.chain.crypto import short_hex
+from lab.render.words import plural
 
 
 def _detail(detail: str) -> str:
@@ -80,7 +81,7 @@ def _peer_connected(e: ev.PeerConnected) -> str:
 
 def _healed(e: ev.Healed) -> str:
     if e.reconnected:
-        return f"the network is healed: {e.reconnected} links reconnected"
+        return f"the network is healed: {plural(e.reconnected, 'link')} reconnected"
     return "the network is healed (no link needed reconnecting)"
 
 
@@ -171,7 +172,7 @@ _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
     ev.LinkUp: lambda e: f"{e.node} connected to {e.peer}",
     ev.LinkDown: lambda e: f"{e.node} and {e.peer} disconnected",
     ev.Partitioned: lambda e: (f"the network is split: {' | '.join(','.join(g) for g in e.groups)} "
-                               f"({e.cut} links cut)"),
+                               f"({plural(e.cut, 'link')} cut)"),
     ev.Healed: _healed,
     ev.OneWayCut: lambda e: (f"one-way cut: {e.src}'s messages to {e.dst} are now lost "
                              f"({e.dst} still reaches {e.src})"),
@@ -180,7 +181,7 @@ _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
                                "it reconnects and catches up"),
     ev.NodeAdded: lambda e: (f"{e.node} joined the network with an empty chain, connecting to "
                              f"{', '.join(e.peers) or 'nobody'}"),
-    ev.StillBusy: lambda e: (f"the network is still busy: the auto-miners found {e.mined} blocks while messages "
+    ev.StillBusy: lambda e: (f"the network is still busy: the auto-miners found {plural(e.mined, 'block')} while messages "
                              "were in flight; type `run until quiet` to go on, or `autominer off`"),
 }
 

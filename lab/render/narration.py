@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Reversible
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from lab import events as ev
 from lab.chain.crypto import short_hex
 from lab.events import Record
 from lab.render.events import is_quiet, sentence
 from lab.render.style import Styler
+from lab.render.words import plural
 from lab.sched import SECOND
+
+__all__ = ["Merged", "fmt_time", "join_names", "last_lines", "merge", "plural", "summarize"]
 
 
 def fmt_time(us: int) -> str:
@@ -51,12 +54,26 @@ def _merge_key(e: Any) -> tuple[str, bytes] | None:
     return None
 
 
-def _merged_text(first: Any, names: list[str]) -> str:
+def timed_names(arrivals: list[tuple[str, int]]) -> str:
+    """Each node with its own arrival time: "C +1.092s, D +1.392s and E +1.692s" (long lists cut with …)."""
+    shown = [f"{n} {fmt_time(t)}" for n, t in arrivals]
+    if len(shown) > 8:
+        last = arrivals[-1]
+        return ", ".join(shown[:6]) + f", … and {len(shown) - 6} more (the last, {last[0]}, {fmt_time(last[1])})"
+    return join_names(shown)
+
+
+def _merged_text(first: Any, arrivals: list[tuple[str, int]], with_time: bool) -> tuple[str, bool]:
+    """The merged line, and whether it carries its own times: with times, each node keeps its own
+    arrival time unless they all arrived at once."""
+    names = [n for n, _ in arrivals]
+    timed = with_time and len({t for _, t in arrivals}) > 1
+    who = timed_names(arrivals) if timed else join_names(names)
     if type(first) is ev.BlockAccepted:
-        return f"{join_names(names)} accepted block {first.height} {short_hex(first.block)}: new tip"
+        return f"{who} accepted block {first.height} {short_hex(first.block)}: new tip", timed
     many = len(names) > 1
-    return (f"{join_names(names)} accepted transaction {short_hex(first.tx)} into "
-            f"{'their mempools' if many else 'its mempool'}")
+    return (f"{who} accepted transaction {short_hex(first.tx)} into "
+            f"{'their mempools' if many else 'its mempool'}"), timed
 
 
 @dataclass
@@ -72,19 +89,28 @@ class Merged:
 
 
 def merge(records: list[Record]) -> list[Record | Merged]:
-    """The records of one stretch, per-node acceptances merged by hash, quiet detail left out."""
-    groups: dict[tuple[str, bytes], Merged] = {}
+    """The records of one stretch, per-node acceptances merged by hash, quiet detail left out.
+
+    Lines keep causal order: a node's acceptance joins an earlier merged line only if
+    nothing was said about that node since (a reorg comes before the new tip it causes).
+    """
+    groups: dict[tuple[str, bytes], int] = {}  # key -> index in out of its open merged line
+    last_said: dict[str, int] = {}  # node -> index in out of the last line about it
     out: list[Record | Merged] = []
     for r in records:
         e = r.event
         key = _merge_key(e)
         if key is not None:
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = Merged(e)
-                out.append(g)
-            g.arrivals.append((e.node, r.time))
+            at = groups.get(key)
+            if at is None or last_said.get(e.node, -1) > at:
+                at = groups[key] = len(out)
+                out.append(Merged(e))
+            cast(Merged, out[at]).arrivals.append((e.node, r.time))
+            last_said[e.node] = at
         elif not is_quiet(e) and sentence(e) is not None:
+            node = getattr(e, "node", None)
+            if isinstance(node, str):
+                last_said[node] = len(out)
             out.append(r)
     return out
 
@@ -95,10 +121,10 @@ def summarize(entries: list[Record], styler: Styler, with_time: bool = False) ->
     for item in merge(entries):
         if isinstance(item, Merged):
             kind, t = item.first.kind, item.time
-            text = _merged_text(item.first, [n for n, _ in item.arrivals])
+            text, timed = _merged_text(item.first, item.arrivals, with_time)
         else:
-            kind, t, text = item.kind, item.time, sentence(item.event) or ""
-        prefix = f"{fmt_time(t)} " if with_time else ""
+            kind, t, text, timed = item.kind, item.time, sentence(item.event) or "", False
+        prefix = f"{fmt_time(t)} " if with_time and not timed else ""
         lines.append(styler.line(kind, prefix + text))
     return lines
 

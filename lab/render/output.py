@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lab.language.outcomes import CheckOutcome
 from lab.render.style import Styler
 from lab.render.tables import table
-from lab.render.tree import TreeBlock, render_tree
+from lab.render.tree import TreeBlock, mark_ties, render_tree, tie_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,9 @@ def render_piece(p: Piece, styler: Styler) -> list[str]:
     if isinstance(p, Tree):
         legend = ("<- node tips   * most-work chain   (stale) lost a race" if styler.ascii_only
                   else "◀ node tips   ★ most-work chain   (stale) lost a race")
-        return [*render_tree(p.blocks, p.root, styler), styler.dim(legend)]
+        tied = mark_ties(p.blocks)
+        extra = [tie_line(tied, styler.ascii_only)] if tied else []
+        return [*render_tree(p.blocks, p.root, styler), *extra, styler.dim(legend)]
     out = p.outcome
     if out.ok:
         return [styler.line("ok", f"check {p.predicate}: {out.found}")]

@@ -47,6 +47,15 @@ STYLES: dict[str, tuple[str, str, int]] = {
 }
 DEFAULT = ("·", "-", 250)
 
+# Tip groups (the toolbar, `status`): the group with the most work first, one glyph each.
+TIP_GLYPHS = ("●", "▲", "■", "◆", "★")
+TIP_GLYPHS_ASCII = ("*", "^", "#", "%", "&")
+
+
+def tip_glyph(i: int, ascii_only: bool) -> str:
+    glyphs = TIP_GLYPHS_ASCII if ascii_only else TIP_GLYPHS
+    return glyphs[i] if i < len(glyphs) else "?"
+
 
 def color_wanted(stream_isatty: bool, plain: bool = False) -> bool:
     return stream_isatty and not plain and not os.environ.get("NO_COLOR")  # no-color.org: non-empty

@@ -23,6 +23,26 @@ class TreeBlock:
     tips: list[str] = field(default_factory=list)  # nodes whose tip this is
     seen_by: int = 0  # how many nodes store it
     children: list[bytes] = field(default_factory=list)
+    work: int = 0  # cumulative work of the chain ending here (expected hashes since genesis)
+    tie: bool = False  # a branch tip with as much work as the best one: neither side has "less work"
+
+
+def mark_ties(blocks: dict[bytes, TreeBlock]) -> list[TreeBlock]:
+    """Mark valid branch tips that share the most work; returns them (empty: no tie)."""
+    leaves = [b for b in blocks.values() if not b.children and not b.invalid]
+    top = max((b.work for b in leaves), default=0)
+    tied = [b for b in leaves if b.work == top]
+    if len(tied) < 2:
+        return []
+    for b in tied:
+        b.tie = True
+    return sorted(tied, key=lambda b: (not b.best, b.hash))
+
+
+def tie_line(tied: list[TreeBlock], ascii_only: bool = False) -> str:
+    """'tie: A C on 1 b4e904 | B D on 1 87964b (the same work; each node keeps the one it saw first)'."""
+    sides = [f"{' '.join(b.tips) or 'no node'} on {b.height} {short_hex(b.hash)}" for b in tied]
+    return "tie: " + " | ".join(sides) + " (the same work; each node keeps the one it saw first)"
 
 
 def render_tree(blocks: dict[bytes, TreeBlock], root: bytes, styler: Styler, fold: int = 4) -> list[str]:
@@ -52,6 +72,9 @@ def render_tree(blocks: dict[bytes, TreeBlock], root: bytes, styler: Styler, fol
             text += ("  <- " if asc else "  ◀ ") + " ".join(b.tips)
         if b.invalid:
             return styler.paint("block-rejected", text + ("  x invalid" if asc else "  ✗ invalid"))
+        if b.tie:
+            text += "  = tie, same work"
+            return styler.bold(text) if b.tips else text
         if b.best and not b.children:
             text += f"  {star} most work"
         if not b.best:

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -34,16 +35,18 @@ from prompt_toolkit.utils import is_dumb_terminal
 from lab import __version__
 from lab.errors import LabError
 from lab.language import LANGUAGE
+from lab.render import progress as pg
 from lab.render.style import Styler, color_wanted
 from lab.repl.completer import LabCompleter, find_command
 from lab.repl.history import open_history, state_dir
 from lab.repl.lexer import LabLexer, first_word, is_prefix
 from lab.repl.narrator import Narrator
-from lab.repl.style import build_mono_style, build_style, color_depth, glyph
+from lab.repl.style import PlainAttributes, build_mono_style, build_style, color_depth, glyph
 from lab.repl.toolbar import Toolbar
 
 TICK_SECONDS = 0.25  # how often the toolbar looks for changes it was not told about (live clock)
 PROMPT = "lab> "
+PROGRESS_AFTER = 0.5  # wall seconds a command runs before it shows progress
 
 
 class Shell:
@@ -61,6 +64,10 @@ class Shell:
         self.prompting = False  # the prompt is up (on a dumb terminal prompt.app is not the app that runs)
         self.dumb = is_dumb_terminal()  # TERM=dumb: prompt_toolkit's plain prompt, no redraws
         self._ctrl_c_hint = True
+        self._progress_start: float | None = None  # wall time the current command's long work began
+        self._progress_printed: int | None = None  # plain mode: the count at the last line printed
+        self._progress_drawn = False  # a terminal progress line is on the screen
+        session.on_progress = self._progress
         self.prompt: PromptSession[str] = PromptSession(
             PROMPT,
             history=history if history is not None else InMemoryHistory(),
@@ -71,6 +78,7 @@ class Shell:
             bottom_toolbar=self.toolbar,
             rprompt=self._rprompt,
             style=build_style() if color else build_mono_style(),
+            style_transformation=None if color else PlainAttributes(),
             include_default_pygments_style=False,
             color_depth=color_depth(color),
             search_ignore_case=True,
@@ -158,8 +166,7 @@ class Shell:
                     self.prompting = False
                 if not line.strip():
                     continue
-                outcome = await self.execute(line)
-                if outcome is not None and outcome.quit:
+                if await self.execute_paste(line):
                     return 0
         finally:
             ticker.cancel()
@@ -168,6 +175,51 @@ class Shell:
             except asyncio.CancelledError:
                 pass
             self.narrator.detach()
+
+    async def execute_paste(self, text: str) -> bool:
+        """Run what was entered: a pasted block (bracketed paste keeps its newlines) runs one command
+        per line, each shown after the prompt as if typed, stopping at the first that fails. True: quit."""
+        rows = [r for r in text.splitlines() if r.strip()]
+        for i, row in enumerate(rows):
+            if len(rows) > 1:
+                self.echo(PROMPT + row)
+            outcome = await self.execute(row)
+            if outcome is not None and outcome.quit:
+                return True
+            if len(rows) > 1 and (outcome is None or not outcome.ok):
+                if i + 1 < len(rows):
+                    self.echo(self.session.styler.dim(f"(the pasted lines after this one were not run: "
+                                                      f"{len(rows) - i - 1} left)"))
+                break
+        return False
+
+    # -- progress of long work ---------------------------------------------------------------------
+    def _progress(self, what: str, done: int, total: int) -> None:
+        """A long command's progress: one rewritten line on a terminal, a line every tenth in plain mode."""
+        now = time.monotonic()
+        if self._progress_start is None:
+            self._progress_start = now
+        elapsed = now - self._progress_start
+        if elapsed < PROGRESS_AFTER and not self._progress_drawn and self._progress_printed is None:
+            return  # short work shows no progress at all
+        p = pg.Progress(done, total, elapsed, what)
+        if self.plain or self.dumb:
+            if pg.plain_due(self._progress_printed, done, total):
+                self._progress_printed = done
+                self.echo(pg.line(p, ascii_only=self.plain) + "  (Ctrl-C stops)")
+            return
+        out = self.prompt.output
+        width = out.get_size().columns
+        out.write_raw(pg.frame(p, width=width))
+        out.flush()
+        self._progress_drawn = True
+
+    def _progress_done(self) -> None:
+        if self._progress_drawn:
+            out = self.prompt.output
+            out.write_raw("\r" + " " * (out.get_size().columns - 1) + "\r")
+            out.flush()
+        self._progress_start, self._progress_printed, self._progress_drawn = None, None, False
 
     async def execute(self, line: str) -> Any:
         """Run one line through the Session and print what it says; never raises for a bad line."""
@@ -182,12 +234,20 @@ class Shell:
         except asyncio.CancelledError:
             if not self.interrupted:
                 raise
+            self._progress_done()
             # "\r": over the "^C" the terminal echoed
             self.echo("\r" + self.session.styler.line("error", "interrupted; the lab keeps its state so far "
                                                       "(frames already delivered stay delivered)"))
+            try:  # settle what is in flight (auto mode) and tell what happened before the interruption
+                told = await self.session.after_interrupt()
+            except Exception as e:  # noqa: BLE001 - never lose the prompt over it
+                told = self._crash_report(line, e)
+            if told:
+                self.echo(told)
         except Exception as e:  # noqa: BLE001 - a bug in a lower layer must not end the learner's session
             self.echo(self._crash_report(line, e))
         finally:
+            self._progress_done()
             self.narrator.busy = False
             self.refresh()
         if outcome is not None and outcome.text:
@@ -195,6 +255,10 @@ class Shell:
         return outcome
 
     def _interrupt(self, task: asyncio.Future) -> None:
+        """Ctrl-C while a command runs: long work stops at its next unit and reports; the rest is cancelled."""
+        stop = getattr(self.session, "request_stop", None)
+        if stop is not None and stop():
+            return
         self.interrupted = True
         task.cancel()
 
@@ -235,10 +299,12 @@ def _interrupt_cancels(task: asyncio.Future, on_interrupt: Callable[[asyncio.Fut
 
 
 def banner(session: Any, styler: Styler) -> str:
+    """The first line: the lab as it is now (inside a lesson: the lesson's own nodes and topology)."""
     lab = session.lab
     cfg = session.config
+    topology = cfg.topology + (f" {cfg.k}" if cfg.topology == "random" else "")
     return "\n".join([
-        styler.bold(f"Blockchain Lab {__version__}") + f": {len(lab.nodes)} nodes ({cfg.topology}), seed {cfg.seed}, "
+        styler.bold(f"Blockchain Lab {__version__}") + f": {len(lab.nodes)} nodes ({topology}), seed {cfg.seed}, "
         f"difficulty {cfg.difficulty} bits",
         styler.dim("Type `help` for the commands, `lessons` for guided lessons. "
                    "Tab completes, Ctrl-R searches history, Ctrl-D leaves."),
@@ -273,18 +339,32 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
             return 1
         try:
             shell = Shell(session, plain=plain, color=color, history=history)
+            held: list[str] = []  # the lesson's first words, shown after the banner that describes its lab
+            opened = None
+            if lesson is not None:
+                echo, shell.echo = shell.echo, held.append
+                try:
+                    opened = await shell.execute(f"lesson {lesson}")
+                finally:
+                    shell.echo = echo
+            loaded = True
+            if load is not None:  # `lab --load FILE`: the banner then describes the loaded lab
+                from lab.commands.saving import load_at_start
+                echo, shell.echo = shell.echo, held.append
+                try:
+                    loaded = await load_at_start(session, load, shell.echo)
+                finally:
+                    shell.echo = echo
             shell.echo(banner(session, styler))
             if warning:
                 shell.echo(styler.dim(warning))
-            if load is not None:
-                from lab.commands.saving import load_at_start
-                if not await load_at_start(session, load, shell.echo):
-                    return 1
-                shell.refresh()
-            if lesson is not None:
-                opened = await shell.execute(f"lesson {lesson}")
-                if opened is None or not opened.ok:
-                    return 2
+            if not loaded:
+                shell.echo(held[-1])
+                return 1
+            for text in held:
+                shell.echo(text)
+            if lesson is not None and (opened is None or not opened.ok):
+                return 2
             return await shell.run(first_lines)
         finally:
             await session.close()

@@ -2,14 +2,18 @@
 
 Colour never carries meaning alone: an unknown command is underlined and
 flagged with a glyph, tip groups in the toolbar each have their own glyph.
-With NO_COLOR the prompt renders at 1-bit colour depth (bold, underline and
-reverse survive); with --plain the glyphs are ASCII too.
+With NO_COLOR or --plain the prompt has no colour and no attributes (no bold,
+reverse or underline); with --plain the glyphs are ASCII too.
 """
 
 from __future__ import annotations
 
 from prompt_toolkit.output import ColorDepth
-from prompt_toolkit.styles import Style
+from prompt_toolkit.styles import Attrs, Style, StyleTransformation
+
+from lab.render.style import TIP_GLYPHS, TIP_GLYPHS_ASCII, tip_glyph
+
+__all__ = ["TIP_GLYPHS", "TIP_GLYPHS_ASCII", "PlainAttributes", "build_mono_style", "build_style", "color_depth", "glyph", "tip_glyph"]
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common
 # form of colour blindness. No red-against-green pair is used anywhere.
@@ -22,9 +26,7 @@ VERMILLION = "#d55e00"
 PURPLE = "#cc79a7"  # reddish purple
 GREY = "#999999"
 
-# Tip groups in the toolbar: the group with the most work first. Glyph + colour each.
-TIP_GLYPHS = ("●", "▲", "■", "◆", "★")
-TIP_GLYPHS_ASCII = ("*", "^", "#", "%", "&")
+# Tip groups in the toolbar: the group with the most work first. Glyph (lab/render/style.py) + colour each.
 TIP_COLOURS = (SKY, ORANGE, YELLOW, PURPLE, GREEN)
 
 # Glyphs the toolbar and prompt use, (unicode, ascii).
@@ -45,9 +47,6 @@ def glyph(name: str, ascii_only: bool) -> str:
     return asc if ascii_only else uni
 
 
-def tip_glyph(i: int, ascii_only: bool) -> str:
-    glyphs = TIP_GLYPHS_ASCII if ascii_only else TIP_GLYPHS
-    return glyphs[i] if i < len(glyphs) else "?"
 
 
 def build_style() -> Style:
@@ -83,16 +82,20 @@ def build_style() -> Style:
 
 
 def build_mono_style() -> Style:
-    """No colour at all (NO_COLOR, --plain): meaning is carried by attributes and glyphs."""
-    return Style.from_dict({
-        "cmd": "bold",
-        "cmd.unknown": "bold underline",
-        "comment": "italic",
-        "bottom-toolbar": "reverse",
-        "tb.mode": "bold",
-        "tb.split": "bold",
-        "tb.tip0": "bold",
-    })
+    """No colour and no attributes at all (NO_COLOR, --plain): meaning is carried by glyphs and words.
+
+    prompt_toolkit's own defaults (a reversed toolbar, a bold prompt) are switched off too, by
+    `PlainAttributes` below, so the prompt looks like the rest of the lab's plain output.
+    """
+    return Style.from_dict({"bottom-toolbar": "noreverse"})
+
+
+class PlainAttributes(StyleTransformation):
+    """Drops bold, underline, italic, reverse, blink and dim: NO_COLOR and --plain mean plain."""
+
+    def transform_attrs(self, attrs: Attrs) -> Attrs:
+        return attrs._replace(bold=False, underline=False, strike=False, italic=False, blink=False,
+                              reverse=False, dim=False)
 
 
 def color_depth(color: bool) -> ColorDepth | None:

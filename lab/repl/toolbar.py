@@ -101,7 +101,8 @@ class Toolbar:
         if lab is None:
             return ()
         return (id(lab), lab.sched.now, len(lab.log), len(lab.fabric.flights), lab.mode,
-                len(lab.nodes), len(lab.partitions), id(session.lesson))
+                len(lab.nodes), len(lab.partitions), sum(len(n.peers) for n in lab.nodes.values()),
+                id(session.lesson))
 
     def refresh(self, session: Any) -> bool:
         """Rebuild from the session's lab; True if anything changed."""
@@ -139,8 +140,9 @@ class Toolbar:
         if len(groups) > MAX_GROUPS:
             tips.append(("", f"  +{len(groups) - MAX_GROUPS} tips"))
         segments.append(tips)
-        if lab.partitions:
-            text = " ; ".join(" | ".join(",".join(g) for g in groups_) for groups_ in lab.partitions)
+        parts = lab.queries.groups()
+        if len(parts) > 1:  # the actual peer graph, whatever split it (disconnect, partition, stop)
+            text = " | ".join(",".join(g) for g in parts)
             segments.append([("class:tb.split", f"{glyph('split', a)} split {text}")])
         elif getattr(lab, "one_way_cuts", None):
             cuts = ", ".join(f"{x}->{y}" for x, y in sorted(lab.one_way_cuts))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import gc
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -199,8 +200,9 @@ class Lab:
         await self.pacing.stop_live()
 
     # -- mining --------------------------------------------------------------------------------
-    async def mine(self, name: str, count: int = 1, label: str | None = None) -> list[Block]:
-        return await self.mining.mine(name, count, label)
+    async def mine(self, name: str, count: int = 1, label: str | None = None,
+                   on_block: Callable[[int], bool] | None = None) -> list[Block]:
+        return await self.mining.mine(name, count, label, on_block)
 
     async def forge(self, name: str, rule: str, label: str | None = None) -> Block:
         return await self.mining.forge(name, rule, label)

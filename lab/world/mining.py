@@ -59,13 +59,20 @@ class Mining:
     def add(self, name: str) -> None:
         self.hashrate.setdefault(name, 1.0)
 
-    async def mine(self, name: str, count: int = 1, label: str | None = None) -> list[Block]:
+    async def mine(self, name: str, count: int = 1, label: str | None = None,
+                   on_block: Callable[[int], bool] | None = None) -> list[Block]:
+        """Mine `count` blocks on NODE. `on_block(done)` is told after each block; when it returns
+        False the work stops there (Ctrl-C): the blocks found so far stay found."""
         node = self.find(name)
         if not node.online:
             raise CommandError(f"{node.name} is stopped", f"type `start {node.name}` first")
-        blocks = []
+        blocks: list[Block] = []
         for _ in range(count):
             blocks.append(await self.mine_one(node))
+            if on_block is not None:
+                if not on_block(len(blocks)):
+                    break
+                await asyncio.sleep(0)  # a turn for the prompt: Ctrl-C and the progress line
         if blocks:
             self.ledger.label(label, "block", blocks[-1].hash)
         return blocks

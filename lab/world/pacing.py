@@ -1,4 +1,4 @@
-"""Pacing: how virtual time moves (DESIGN.md §3).
+"""Pacing: how virtual time moves (docs/ARCHITECTURE.md, "How a message travels").
 
 - auto: after each command the network runs until no frame is in flight;
 - step: nothing moves until `step` (one frame each) or `run`;

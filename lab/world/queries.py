@@ -49,6 +49,30 @@ class Queries:
             (entry[1] if node.online else entry[2]).append(name)
         return sorted(groups.values(), key=lambda g: (-g[0].chain_work, -g[0].height))
 
+    def groups(self) -> list[list[str]]:
+        """The online nodes in connected groups of the actual peer graph (finished handshakes, open
+        connections), whatever split them: `disconnect`, `partition`, a stopped node in the middle.
+        Largest group first, names in lab order."""
+        online = [n for n in self.nodes.values() if n.online]
+        order = {name: i for i, name in enumerate(self.nodes)}
+        seen: set[str] = set()
+        out: list[list[str]] = []
+        for start in online:
+            if start.name in seen:
+                continue
+            seen.add(start.name)
+            group, stack = [], [start]
+            while stack:
+                n = stack.pop()
+                group.append(n.name)
+                for p in n.active_peers():
+                    other = self.nodes.get(p.remote)
+                    if other is not None and other.online and p.remote not in seen:
+                        seen.add(p.remote)
+                        stack.append(other)
+            out.append(sorted(group, key=order.__getitem__))
+        return sorted(out, key=lambda g: (-len(g), order[g[0]]))
+
     # -- blocks --------------------------------------------------------------------------
     def stale_blocks(self) -> list[bytes]:
         """Valid blocks some node stored that are not on the most-work chain."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from labtest import lab_session
+
 from lab.attack_events import (
     BlocksPublished,
     Eclipsed,
@@ -12,19 +14,13 @@ from lab.attack_events import (
     TxWithheld,
     WithholdSet,
 )
-from lab.commands.config import LabConfig
-from lab.commands.session import Session
 
 
 def play(lines: list[str], nodes: int = 4, seed: int = 3):
     async def go():
-        s = Session(LabConfig(nodes=nodes, difficulty=8, seed=seed))
-        await s.start()
-        try:
+        async with lab_session(nodes=nodes, difficulty=8, seed=seed) as (_, s):
             outs = [await s.execute(line) for line in lines]
             return outs, list(s.need_lab().log)
-        finally:
-            await s.close()
 
     return asyncio.run(go())
 

@@ -13,8 +13,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+from labtest import lab_session, run_ok
+
 from lab.attack_events import BlocksPublished, BlockWithheld, StrategyMove
-from lab.commands.config import LabConfig
 from lab.commands.session import Session
 from lab.events import TxAccepted
 
@@ -23,9 +24,7 @@ from robustkit import converged_problems, internal_errors, lost_transactions  # 
 
 
 async def ok(s: Session, line: str) -> str:
-    out = await s.execute(line)
-    assert out.ok and not out.check_failed, f"{line!r} failed:\n{out.text}"
-    return out.text
+    return (await run_ok(s, line)).text
 
 
 async def fails(s: Session, line: str) -> str:
@@ -55,12 +54,8 @@ async def converged(s: Session, attackers: tuple[str, ...], payments: set[bytes]
 
 def story(nodes: int, body) -> None:
     async def go() -> None:
-        s = Session(LabConfig(nodes=nodes, difficulty=8, seed=7))
-        await s.start()
-        try:
+        async with lab_session(nodes=nodes, difficulty=8, seed=7) as (_, s):
             await body(s)
-        finally:
-            await s.close()
 
     asyncio.run(go())
 

@@ -35,7 +35,7 @@ from bitcoin.core.scripteval import SCRIPT_VERIFY_P2SH, VerifyScript
 from bitcoin.net import CBlockLocator, CInv
 from bitcoin.wallet import CBitcoinAddress, CKey
 from bitcoinkit import PROTOCOL, decode_frame, regtest
-from labtest import run
+from labtest import lab_session, run
 
 from lab.lab import Lab
 from lab.params import COIN
@@ -86,8 +86,7 @@ class BitcoinClient:
 
 
 async def _story() -> None:
-    lab = await Lab.create(3, difficulty=4, latency_ms=5)
-    try:
+    async with lab_session(nodes=3, difficulty=4, latency_ms=5) as (lab, _):
         await lab.mine("A", 5)
         await lab.settle()
         await lab.send("A", "B", 70 * COIN)
@@ -102,8 +101,6 @@ async def _story() -> None:
             await _sync(BitcoinClient(reader, writer), lab, pending.txid)
         finally:
             writer.close()
-    finally:
-        await lab.close()
 
 
 async def _sync(client: BitcoinClient, lab: Lab, pending_txid: bytes) -> None:

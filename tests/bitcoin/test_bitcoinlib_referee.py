@@ -36,13 +36,12 @@ from bitcoin.core.script import (
 from bitcoin.core.scripteval import SCRIPT_VERIFY_P2SH, VerifyScript
 from bitcoin.wallet import CBitcoinAddress, CKey
 from bitcoinkit import decode_frame, regtest
-from labtest import run
+from labtest import lab_session, run
 
 from lab.chain.block import GENESIS, Block
 from lab.chain.crypto import PrivateKey
 from lab.chain.tx import SighashCache, Tx
 from lab.chain.validation import check_block
-from lab.lab import Lab
 from lab.net import messages as m
 from lab.net.wire import encode_frame
 from lab.params import COIN, PROTOCOL_VERSION, USER_AGENT
@@ -57,8 +56,7 @@ class History:
 
 
 async def _story() -> History:
-    lab = await Lab.create(3, difficulty=4, latency_ms=5)
-    try:
+    async with lab_session(nodes=3, difficulty=4, latency_ms=5) as (lab, _):
         await lab.mine("A", 6)
         await lab.settle()
         await lab.send("A", "B", 120 * COIN)  # three 50-coin coinbases as inputs
@@ -79,8 +77,6 @@ async def _story() -> History:
         txs = {tx.txid: tx for b in blocks if b is not None for tx in b.txs}
         keys = {n.name: n.state.key for n in lab.nodes.values()}
         return History([b for b in blocks if b is not None], txs, keys, pending)
-    finally:
-        await lab.close()
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +144,7 @@ def test_the_legacy_signature_hash_equals_python_bitcoinlibs(history: History, h
 
 def test_a_tx_built_and_signed_by_python_bitcoinlib_with_a_lab_key_is_accepted() -> None:
     async def story() -> None:
-        lab = await Lab.create(2, difficulty=4, latency_ms=5)
-        try:
+        async with lab_session(nodes=2, difficulty=4, latency_ms=5) as (lab, _):
             await lab.mine("A", 4)
             await lab.settle()
             a, b = lab.node("A"), lab.node("B")
@@ -168,8 +163,6 @@ def test_a_tx_built_and_signed_by_python_bitcoinlib_with_a_lab_key_is_accepted()
             await lab.mine("B", 1)
             await lab.settle()
             assert any(op.txid == ours.txid for op, _coin in b.state.chain.utxo.coins_for(b.state.wallet.pkh))
-        finally:
-            await lab.close()
 
     run(story())
 

@@ -14,7 +14,7 @@ branches (reorgs). After every step:
 - side branches stay within their byte cap (small here, so trimming is
   exercised) and mempool package totals match a recount;
 - no transaction is lost: each one ever accepted or confirmed is confirmed,
-  in the mempool, or was reported evicted (REFERENCE.md, invariant 5).
+  in the mempool, or was reported evicted (docs/ARCHITECTURE.md, invariant 5).
 """
 
 from __future__ import annotations

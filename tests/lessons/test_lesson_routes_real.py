@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from labtest import run
+from labtest import lab_session, run
 
 from lab.commands.lesson_cli import run_lesson_stdin
 from lab.commands.lesson_runner import SessionRunner
@@ -37,8 +37,7 @@ async def _tips(s: Session) -> dict[str, bytes]:
 
 def test_undo_and_reset_rebuild_the_same_lab():
     async def story():
-        s = Session()
-        try:
+        async with lab_session() as (_, s):
             runner = SessionRunner(s)
             lesson = LessonSession(find_lesson("partition"), runner)
             await lesson.start(step=0)
@@ -64,7 +63,5 @@ def test_undo_and_reset_rebuild_the_same_lab():
             assert lesson.index == 2
             assert (await _tips(s)) == start_of_step_3
             return lesson
-        finally:
-            await s.close()
 
     run(story())

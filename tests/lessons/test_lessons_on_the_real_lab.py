@@ -4,11 +4,10 @@ its reference solution reaches every goal, and other routes count too."""
 from __future__ import annotations
 
 import pytest
-from labtest import run
+from labtest import lab_session, run
 
 from lab.commands.lesson_cli import run_lesson_stdin
 from lab.commands.lesson_runner import SessionRunner
-from lab.commands.session import Session
 from lab.lessons.loader import find_lesson, load_all
 from lab.lessons.script import check_lesson
 
@@ -18,11 +17,8 @@ LESSONS = load_all()
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: f"{lesson.number:02d}-{lesson.id}")
 def test_reference_solution_reaches_every_goal_and_no_goal_holds_early(lesson):
     async def go():
-        s = Session()
-        try:
+        async with lab_session() as (_, s):
             return await check_lesson(lesson, SessionRunner(s)), s.internal_errors
-        finally:
-            await s.close()
 
     result, errors = run(go())
     assert result.ok, result.text

@@ -1,17 +1,18 @@
 """The network, told as stories: real sockets on 127.0.0.1, the virtual clock, no sleeps.
 
-Each test reads as the scenario it checks (STYLE.md): who mines, how the
+Each test reads as the scenario it checks: who mines, how the
 network is cut, what every node must agree on afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 
-from labtest import run
+from labtest import lab_session, run, run_ok
 
 from lab.chain.invariants import check_node
-from lab.commands.session import LabConfig, Session
+from lab.commands.session import Session
 from lab.lab import Lab
 from lab.net import messages as m
 from lab.net.wire import FrameBuffer, encode_frame
@@ -36,59 +37,52 @@ def assert_converged(lab: Lab) -> None:
         assert n.internal_errors == []
 
 
-async def session(**cfg) -> Session:
-    return await Session(LabConfig(**{**FAST, **cfg})).start()
+def session(**cfg) -> AbstractAsyncContextManager[tuple[Lab, Session]]:
+    return lab_session(**{**FAST, **cfg})
 
 
 def test_partition_both_sides_grow_heal_and_reconcile_on_most_work():
     async def story():
-        s = await session()
-        lab = s.lab
-        try:
+        async with session() as (lab, s):
             # Alice (A) and Carol (C) earn coins while the network is whole.
             for line in ("mine A 4", "mine C 4", "mine D"):
-                assert (await s.execute(line)).ok
+                await run_ok(s, line)
             # The network splits in two.
-            assert (await s.execute("partition A,B | C,D")).ok
+            await run_ok(s, "partition A,B | C,D")
             # Left: A pays B, mined; A also pays C, not mined yet.
             # A double-spends its payment to B on the right side, through D.
             for line in ("send A B 20 as to_b", "mine B", "send A C 1 as left_pending",
                          "send A D 20 via D conflicting to_b as twin",
                          "send C D 5 as right_pay", "mine C 2"):
-                out = await s.execute(line)
-                assert out.ok, out.text
-            assert (await s.execute("check forked")).ok
+                await run_ok(s, line)
+            await run_ok(s, "check forked")
             left_stale = lab.nodes["A"].state.chain.tip.hash
             # Heal: the right side has more work, so the left side reorganises.
-            out = await s.execute("heal")
-            assert out.ok
+            out = await run_ok(s, "heal")
             assert "reorg" in out.events
             assert_converged(lab)
             assert lab.nodes["A"].state.chain.tip.hash != left_stale
             assert lab.reorg_counts["A"] == 1 and lab.reorg_counts["C"] == 0
             # The double spend that won is confirmed; the one that lost is gone everywhere.
-            assert (await s.execute("check confirmed twin")).ok
-            assert (await s.execute("check confirmed right_pay")).ok
+            await run_ok(s, "check confirmed twin")
+            await run_ok(s, "check confirmed right_pay")
             to_b = lab.labels["to_b"].hash
             for n in lab.nodes.values():
                 assert to_b not in n.state.mempool and n.state.chain.tx_block(to_b) is None
             # The non-conflicting payment from the losing side is in every mempool.
-            assert (await s.execute("check mempool C contains left_pending")).ok
+            await run_ok(s, "check mempool C contains left_pending")
             pending = lab.labels["left_pending"].hash
             assert all(pending in n.state.mempool for n in lab.nodes.values())
             # The reorg was narrated, naming what was dropped and adopted.
             reorgs = [sentence(e) for e in lab.log if e.kind == "reorg"]
             assert reorgs and "dropped 1" in reorgs[0] and "adopted 2" in reorgs[0]
-        finally:
-            await s.close()
 
     run(story())
 
 
 def test_a_fresh_node_joins_and_syncs_500_blocks_headers_first():
     async def story():
-        lab = await Lab.create(3, difficulty=1, latency_ms=5)
-        try:
+        async with lab_session(nodes=3, difficulty=1, latency_ms=5) as (lab, _):
             await lab.mine("A", 500)
             await lab.settle()
             assert {n.state.chain.tip.height for n in lab.nodes.values()} == {500}
@@ -99,20 +93,16 @@ def test_a_fresh_node_joins_and_syncs_500_blocks_headers_first():
             sent = [f.command for f in lab.fabric.history if f.dst == "E" or f.src == "E"]
             assert "headers" in sent and "getheaders" in sent
             assert sent.count("getdata") >= 500 // 16  # fetched in batches, not one request
-        finally:
-            await lab.close()
 
     run(story())
 
 
 def test_a_line_delivers_a_block_hop_by_hop_in_step_mode():
     async def story():
-        s = await session(nodes=5, topology="line")
-        lab = s.lab
-        try:
-            await s.execute("relay inv")  # the classic relay: announce, ask, send
-            await s.execute("mode step")
-            await s.execute("mine A")
+        async with session(nodes=5, topology="line") as (lab, s):
+            await run_ok(s, "relay inv")  # the classic relay: announce, ask, send
+            await run_ok(s, "mode step")
+            await run_ok(s, "mine A")
             heights = []
             commands = []
             while lab.sched.frames_pending:
@@ -125,22 +115,18 @@ def test_a_line_delivers_a_block_hop_by_hop_in_step_mode():
             assert heights[-1] == [1] * 5
             flights = [f for f in lab.fabric.history if f.status == "delivered" and f.command in ("inv", "getdata", "block")]
             assert [(f.src, f.dst, f.command) for f in flights][:3] == [("A", "B", "inv"), ("B", "A", "getdata"), ("A", "B", "block")]
-        finally:
-            await s.close()
 
     run(story())
 
 
 def test_a_one_way_cut_loses_one_direction_only():
     async def story():
-        s = await session(nodes=2)
-        lab = s.lab
-        try:
-            await s.execute("relay inv")  # announce, then fetch: needs both directions
-            await s.execute("cut A -> B")
-            await s.execute("mine A")
+        async with session(nodes=2) as (lab, s):
+            await run_ok(s, "relay inv")  # announce, then fetch: needs both directions
+            await run_ok(s, "cut A -> B")
+            await run_ok(s, "mine A")
             assert lab.nodes["B"].state.chain.tip.height == 0  # A's inv never arrives
-            await s.execute("mine B 2")
+            await run_ok(s, "mine B 2")
             # B's announcements reach A, but A's getdata back to B is lost:
             # request and response need both directions.
             assert any(f.command == "inv" and f.src == "B" and f.status == "delivered" for f in lab.fabric.history)
@@ -149,38 +135,31 @@ def test_a_one_way_cut_loses_one_direction_only():
             out = await s.execute("check same-tip")
             assert out.check_failed and "cut" in out.text
             # healing resets the half-dead connection; the nodes sync on the handshake
-            await s.execute("heal")
+            await run_ok(s, "heal")
             assert_converged(lab)
             assert lab.nodes["A"].state.chain.tip.height == 2
             # With push relay a new block needs no request: under a new cut A -> B,
             # B's next block still reaches A, while A's is lost on the way to B.
-            await s.execute("relay push")
-            await s.execute("cut A -> B")
-            await s.execute("mine B")
+            await run_ok(s, "relay push")
+            await run_ok(s, "cut A -> B")
+            await run_ok(s, "mine B")
             assert lab.nodes["A"].state.chain.tip.height == 3
-            await s.execute("mine A")
+            await run_ok(s, "mine A")
             assert lab.nodes["B"].state.chain.tip.height == 3  # A's push is lost on the cut
-        finally:
-            await s.close()
 
     run(story())
 
 
 def test_a_stopped_node_misses_blocks_and_catches_up_when_started():
     async def story():
-        s = await session()
-        lab = s.lab
-        try:
-            await s.execute("stop C")
-            await s.execute("mine A 3")
+        async with session() as (lab, s):
+            await run_ok(s, "stop C")
+            await run_ok(s, "mine A 3")
             assert lab.nodes["C"].state.chain.tip.height == 0
             assert not (await s.execute("mine C")).ok  # a stopped node cannot mine
-            out = await s.execute("start C")
-            assert out.ok
+            await run_ok(s, "start C")
             assert_converged(lab)
             assert lab.nodes["C"].state.chain.tip.height == 3
-        finally:
-            await s.close()
 
     run(story())
 
@@ -215,9 +194,8 @@ async def _ping(reader, writer, buf: FrameBuffer, nonce: int) -> bool:
 
 def test_a_raw_socket_sending_garbage_is_dropped_and_the_lab_keeps_working():
     async def story():
-        lab = await Lab.create(2, **FAST)
-        port = lab.nodes["A"].port
-        try:
+        async with lab_session(nodes=2, **FAST) as (lab, _):
+            port = lab.nodes["A"].port
             # an honest outside peer shakes hands and is answered
             hr, hw = await _raw(port)
             hbuf = FrameBuffer()
@@ -255,8 +233,6 @@ def test_a_raw_socket_sending_garbage_is_dropped_and_the_lab_keeps_working():
             assert all(not n.internal_errors for n in lab.nodes.values())
             for wr in (hw, w, w2):
                 wr.close()
-        finally:
-            await lab.close()
 
     run(story())
 

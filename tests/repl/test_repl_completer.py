@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+from labtest import run_ok
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from repl_helpers import new_session
@@ -94,12 +95,9 @@ def test_the_command_after_a_semicolon_completes_afresh():
 
 def test_labels_and_added_nodes_of_a_real_lab():
     async def go():
-        s = await new_session()
-        try:
-            await s.execute("mine A as fork_a; add-node ALICE")
+        async with new_session() as (_, s):
+            await run_ok(s, "mine A as fork_a; add-node ALICE")
             return complete("block ", s), complete("mine al", s)
-        finally:
-            await s.close()
 
     labels, nodes = asyncio.run(go())
     assert "fork_a" in labels and "LAST_BLOCK" in labels
@@ -108,11 +106,8 @@ def test_labels_and_added_nodes_of_a_real_lab():
 
 def test_lesson_ids_complete_after_lesson():
     async def go():
-        s = await new_session()  # a Session registers the lesson commands too
-        try:
+        async with new_session() as (_, s):  # a Session registers the lesson commands too
             return complete("lesson ", s), complete("lesson po", s)
-        finally:
-            await s.close()
 
     every, some = asyncio.run(go())
     assert "network" in every and "pow" in every

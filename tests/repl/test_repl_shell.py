@@ -33,12 +33,9 @@ async def drive(session, *chunks: str, color: bool = False):
 
 def test_a_typed_command_changes_the_lab_and_ctrl_d_leaves_with_0():
     async def go():
-        s = await new_session()
-        try:
+        async with new_session() as (_, s):
             code, text = await drive(s, "mine A\n", CTRL_D)
             return code, text, height(s, "A"), height(s, "D")
-        finally:
-            await s.close()
 
     code, text, a, d = asyncio.run(go())
     assert code == 0
@@ -48,12 +45,9 @@ def test_a_typed_command_changes_the_lab_and_ctrl_d_leaves_with_0():
 
 def test_quit_leaves_and_later_lines_are_not_run():
     async def go():
-        s = await new_session()
-        try:
+        async with new_session() as (_, s):
             code, _ = await drive(s, "quit\n", "mine A\n")
             return code, height(s, "A")
-        finally:
-            await s.close()
 
     assert asyncio.run(go()) == (0, 0)
 
@@ -61,12 +55,9 @@ def test_quit_leaves_and_later_lines_are_not_run():
 def test_ctrl_c_drops_the_line_and_the_prompt_comes_back():
     """Alice types a command, thinks better of it, presses Ctrl-C; the next line still runs."""
     async def go():
-        s = await new_session()
-        try:
+        async with new_session() as (_, s):
             code, text = await drive(s, "mine A 3", CTRL_C, "mine B\n", CTRL_D)
             return code, text, height(s, "A"), height(s, "B")
-        finally:
-            await s.close()
 
     code, text, a, b = asyncio.run(go())
     assert code == 0
@@ -76,12 +67,9 @@ def test_ctrl_c_drops_the_line_and_the_prompt_comes_back():
 
 def test_a_bad_line_gets_one_error_and_the_shell_goes_on():
     async def go():
-        s = await new_session()
-        try:
+        async with new_session() as (_, s):
             code, text = await drive(s, "frobnicate A\n", "mine Q\n", "mine C\n", CTRL_D)
             return code, text, height(s, "C")
-        finally:
-            await s.close()
 
     code, text, c = asyncio.run(go())
     assert code == 0 and c == 1
@@ -92,12 +80,9 @@ def test_a_bad_line_gets_one_error_and_the_shell_goes_on():
 def test_a_fork_is_made_and_healed_from_the_prompt():
     """The network splits, both halves mine, heal: every node ends on the longer chain."""
     async def go():
-        s = await new_session()
-        try:
+        async with new_session() as (_, s):
             await drive(s, "partition A,B | C,D\n", "mine A\n", "mine C 2\n", "heal\n", CTRL_D)
             return {n: height(s, n) for n in "ABCD"}, len({node.state.chain.tip.hash for node in s.lab.nodes.values()})
-        finally:
-            await s.close()
 
     heights, tips = asyncio.run(go())
     assert heights == {"A": 2, "B": 2, "C": 2, "D": 2} and tips == 1
@@ -106,17 +91,13 @@ def test_a_fork_is_made_and_healed_from_the_prompt():
 def test_the_shell_follows_the_new_lab_after_seed():
     """`seed` replaces the Lab object: completion, toolbar and narration must use the new one."""
     async def go():
-        s = await new_session()
-        old = s.lab
-        try:
+        async with new_session() as (old, s):
             out: list[str] = []
             with create_pipe_input() as inp:
                 shell = Shell(s, input=inp, output=DummyOutput(), echo=out.append)
                 inp.send_text("seed 7\nmine B\n" + CTRL_D)
                 await shell.run()
             return old is not s.lab, height(s, "B"), shell.narrator, old, s.lab, shell.toolbar.text
-        finally:
-            await s.close()
 
     replaced, b, narrator, old, new, toolbar = asyncio.run(go())
     assert replaced and b == 1
@@ -127,9 +108,8 @@ def test_the_shell_follows_the_new_lab_after_seed():
 def test_live_narration_is_printed_between_commands():
     """In live mode the auto-miners find blocks while the learner is at the prompt."""
     async def go():
-        s = await new_session()
-        out: list[str] = []
-        try:
+        async with new_session() as (_, s):
+            out: list[str] = []
             with create_pipe_input() as inp:
                 shell = Shell(s, input=inp, output=DummyOutput(), echo=out.append)
                 task = asyncio.ensure_future(shell.run())
@@ -139,8 +119,6 @@ def test_live_narration_is_printed_between_commands():
                 inp.send_text(CTRL_D)
                 code = await asyncio.wait_for(task, 10)
             return code, out, s.lab.mode, shell.toolbar.text
-        finally:
-            await s.close()
 
     code, out, mode, toolbar = asyncio.run(go())
     assert code == 0 and mode == "live"
@@ -152,10 +130,9 @@ def test_live_narration_is_printed_between_commands():
 def test_ctrl_c_interrupts_a_long_command_and_the_shell_goes_on():
     """`run 30s` in live mode takes 30 wall seconds; Ctrl-C (a SIGINT between prompts) cuts it short."""
     async def go():
-        s = await new_session()
-        out: list[str] = []
-        before = signal.getsignal(signal.SIGINT)
-        try:
+        async with new_session() as (_, s):
+            out: list[str] = []
+            before = signal.getsignal(signal.SIGINT)
             with create_pipe_input() as inp:
                 shell = Shell(s, input=inp, output=DummyOutput(), echo=out.append)
                 task = asyncio.ensure_future(shell.run())
@@ -168,8 +145,6 @@ def test_ctrl_c_interrupts_a_long_command_and_the_shell_goes_on():
                 inp.send_text("mine A\n" + CTRL_D)
                 code = await asyncio.wait_for(task, 10)
             return code, height(s, "A"), signal.getsignal(signal.SIGINT) is before
-        finally:
-            await s.close()
 
     code, a, restored = asyncio.run(go())
     assert code == 0 and a == 1
@@ -178,17 +153,13 @@ def test_ctrl_c_interrupts_a_long_command_and_the_shell_goes_on():
 
 def test_a_crash_below_the_shell_is_one_line_not_a_traceback(tmp_path, monkeypatch):
     async def go():
-        s = await new_session()
-
         async def broken(line, record=True):
             raise ZeroDivisionError("boom")
 
-        try:
+        async with new_session() as (_, s):
             s.execute = broken
             code, text = await drive(s, "mine A\n", CTRL_D)
             return code, text
-        finally:
-            await s.close()
 
     code, text = asyncio.run(go())
     assert code == 0
@@ -201,16 +172,13 @@ def test_history_is_shared_with_the_next_session(tmp_path):
     from lab.repl.history import open_history
 
     async def go():
-        s = await new_session()
-        try:
+        async with new_session() as (_, s):
             history, warning = open_history()
             with create_pipe_input() as inp:
                 shell = Shell(s, input=inp, output=DummyOutput(), echo=lambda _: None, history=history)
                 inp.send_text("mine A\n" + CTRL_D)
                 await shell.run()
             return warning, list(open_history()[0].load_history_strings())
-        finally:
-            await s.close()
 
     warning, strings = asyncio.run(go())
     assert warning is None and strings == ["mine A"]
@@ -233,22 +201,20 @@ def test_colour_follows_no_color_plain_and_dumb_terminals(monkeypatch):
 
 
 def test_plain_prompt_is_one_bit_and_flags_unknown_words_in_ascii():
+    from prompt_toolkit.formatted_text import to_formatted_text
     from prompt_toolkit.output import ColorDepth
 
     async def go():
-        s = await new_session(Styler(False, True))
-        try:
+        async with new_session(Styler(False, True)) as (_, s):
             with create_pipe_input() as inp:
                 shell = Shell(s, input=inp, output=DummyOutput(), plain=True, color=False)
                 shell.prompt.default_buffer.text = "mnie A"
-                unknown = "".join(t for _, t in shell._rprompt())
+                unknown = "".join(t for _, t, *_ in to_formatted_text(shell.prompt.rprompt))
                 shell.prompt.default_buffer.text = "mi"
-                typing = "".join(t for _, t in shell._rprompt())
+                typing = "".join(t for _, t, *_ in to_formatted_text(shell.prompt.rprompt))
                 shell.prompt.default_buffer.text = "mine A"
-                usage = "".join(t for _, t in shell._rprompt())
+                usage = "".join(t for _, t, *_ in to_formatted_text(shell.prompt.rprompt))
                 return shell.prompt.app.color_depth, unknown, typing, usage
-        finally:
-            await s.close()
 
     depth, unknown, typing, usage = asyncio.run(go())
     assert depth == ColorDepth.DEPTH_1_BIT

@@ -6,6 +6,7 @@ import asyncio
 
 from hypothesis import given
 from hypothesis import strategies as st
+from labtest import run_ok
 from repl_helpers import new_session
 
 from lab.repl.lexer import style_line, unknown_commands
@@ -56,19 +57,16 @@ def test_fmt_clock():
 def test_the_toolbar_shows_a_fork_as_two_tip_groups():
     """A and B mine apart from C and D: the toolbar shows two tips, each with its own glyph."""
     async def go():
-        s = await new_session()
-        try:
-            await s.execute("partition A,B | C,D; mine A 2; mine C")
+        async with new_session() as (_, s):
+            await run_ok(s, "partition A,B | C,D; mine A 2; mine C")
             fancy, plain = Toolbar(), Toolbar(ascii_only=True)
             fancy.refresh(s)
             plain.refresh(s)
             a, c = (s.lab.nodes[n].state.chain.tip.hash for n in "AC")
-            await s.execute("mode step; mine D")  # the block waits in flight
+            await run_ok(s, "mode step; mine D")  # the block waits in flight
             flight = Toolbar()
             flight.refresh(s)
             return fancy.text, plain.text, a, c, flight.text
-        finally:
-            await s.close()
 
     fancy, plain, a, c, flight = asyncio.run(go())
     from lab.chain.crypto import short_hex
@@ -90,15 +88,12 @@ def test_the_toolbar_marks_stopped_nodes_and_a_lesson_step():
             return "lesson 7 · step 2/4"
 
     async def go():
-        s = await new_session()
-        try:
-            await s.execute("stop D")
+        async with new_session() as (_, s):
+            await run_ok(s, "stop D")
             s.lesson = Lesson()
             t = Toolbar()
             t.refresh(s)
             return t.text
-        finally:
-            await s.close()
 
     text = asyncio.run(go())
     assert "A B C (D off)" in text

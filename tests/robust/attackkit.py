@@ -25,8 +25,11 @@ import os
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from labtest import lab_session, run_ok
 from robustkit import HOST, RawPeer, internal_errors, wait_for_condition
 
 from lab.chain.amount import COIN
@@ -36,6 +39,7 @@ from lab.chain.miner import BlockTemplate, Miner, make_template
 from lab.chain.pow import bits_for_zero_bits
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut, make_coinbase
 from lab.chain.wallet import script_sig_for, sign_inputs
+from lab.commands.session import Session
 from lab.lab import Lab
 from lab.net import messages as m
 from lab.net.wire import FrameBuffer, encode_frame
@@ -181,11 +185,11 @@ class Watch:
 DIFFICULTY = 8  # zero bits: cheap for the attacker and for the test; the mechanisms are the same at 16
 
 
-async def new_lab(nodes: int = 3, difficulty: int = DIFFICULTY) -> Lab:
-    lab = await Lab.create(nodes, difficulty=difficulty, latency_ms=5)
-    await lab.mine("A", 4)  # A's first coinbase is mature: the learner can pay
-    await lab.settle()
-    return lab
+@asynccontextmanager
+async def new_lab(nodes: int = 3, difficulty: int = DIFFICULTY) -> AsyncIterator[tuple[Lab, Session]]:
+    async with lab_session(nodes=nodes, difficulty=difficulty, latency_ms=5) as (lab, s):
+        await run_ok(s, "mine A 4")  # A's first coinbase is mature: the learner can pay
+        yield lab, s
 
 
 async def honest_payment_survives(lab: Lab) -> None:

@@ -5,7 +5,7 @@
 - `RawPeer` is a peer outside the lab speaking the wire protocol over a real
   socket to 127.0.0.1 and a node's real port. It waits for conditions (a
   pong, a closed socket) with asyncio timeouts on reads, never sleeps.
-- `converged_problems(lab)` and friends restate REFERENCE.md's "after a
+- `converged_problems(lab)` and friends restate docs/ARCHITECTURE.md's "after a
   partition heals" list as sentences; an empty list means all hold.
 """
 
@@ -192,7 +192,7 @@ def tips(lab: Any) -> dict[str, str]:
 
 
 def converged_problems(lab: Any) -> list[str]:
-    """REFERENCE.md "after a partition heals" 1, 2, 3, 4 and 6 over every online node."""
+    """docs/ARCHITECTURE.md "after a partition heals" 1, 2, 3, 4 and 6 over every online node."""
     problems: list[str] = []
     online = lab.online_nodes()
     best = max(n.state.chain.tip.chain_work for n in online)

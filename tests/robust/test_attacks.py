@@ -44,12 +44,12 @@ from attackkit import (
     split,
     tx_chain,
 )
+from labtest import lab_session
 from robustkit import internal_errors, run, wait_for_condition
 
 import lab.net.connection as conn_mod
 from lab.chain.amount import COIN
 from lab.chain.block import GENESIS
-from lab.lab import Lab
 from lab.net import messages as m
 from lab.params import (
     MAX_ANCESTORS,
@@ -76,8 +76,7 @@ def quick_timeouts(monkeypatch):
 
 def orphan_flood(n: int, size: int) -> None:
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             blocks = orphan_blocks(n, size, zero_bits=1, time=lab.clock())  # ~2 hashes each
             async with Watch(lab.nodes["B"].port) as watch:
@@ -85,8 +84,6 @@ def orphan_flood(n: int, size: int) -> None:
             assert len(a.state.chain.orphans) == 0  # not one was kept: their bits are easier than the lab's
             assert counts["sent"] + counts["refused"] == n
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=300)
 
@@ -112,8 +109,7 @@ def test_soak_100_orphan_blocks_of_1mb_claiming_one_zero_bit(capfd):
 def test_orphan_blocks_at_the_lab_difficulty_are_kept_within_their_byte_cap(capfd):
     """Paying the lab's real proof of work buys a place in the orphan pool, but only MAX_ORPHAN_BLOCK_BYTES."""
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             blocks = orphan_blocks(MAX_ORPHAN_BLOCK_BYTES // BLOCK_BYTES + 5, BLOCK_BYTES, zero_bits=DIFFICULTY, time=lab.clock())
             async with Watch(lab.nodes["B"].port) as watch:
@@ -123,8 +119,6 @@ def test_orphan_blocks_at_the_lab_difficulty_are_kept_within_their_byte_cap(capf
             assert pool.bytes <= MAX_ORPHAN_BLOCK_BYTES
             assert blocks[-1].hash in pool and blocks[0].hash not in pool  # the oldest went first
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=300)
     no_traceback(capfd)
@@ -132,8 +126,7 @@ def test_orphan_blocks_at_the_lab_difficulty_are_kept_within_their_byte_cap(capf
 
 def side_branch_flood(n: int, size: int, zero_bits: int, *, announce: bool) -> None:
     async def story():
-        lab = await new_lab(difficulty=zero_bits)
-        try:
+        async with new_lab(difficulty=zero_bits) as (lab, _):
             a = lab.nodes["A"]
             blocks = side_blocks_on_genesis(n, size, zero_bits)
             before = rss_mb()
@@ -158,8 +151,6 @@ def side_branch_flood(n: int, size: int, zero_bits: int, *, announce: bool) -> N
             assert chain.tip.height >= 4  # A did not move
             record(f"{n} side blocks of {size} bytes: memory {before:.0f} -> {rss_mb():.0f} MB")
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=600)
 
@@ -190,8 +181,7 @@ def test_soak_100_side_branch_blocks_of_1mb_at_16_bits(capfd):
 def test_a_long_low_work_header_chain_forking_deep_is_not_stored(capfd):
     """nMinimumChainWork / headers presync: headers forking at genesis that end 150 blocks below a 160-block tip."""
     async def story():
-        lab = await Lab.create(2, difficulty=4, latency_ms=1)
-        try:
+        async with lab_session(nodes=2, difficulty=4, latency_ms=1) as (lab, _):
             await lab.mine("A", 160)
             await lab.settle()
             a = lab.nodes["A"]
@@ -213,8 +203,6 @@ def test_a_long_low_work_header_chain_forking_deep_is_not_stored(capfd):
             assert len(a.state.chain.index) == known  # not one header stored
             assert watch.problems() == []
             assert internal_errors(lab) == []
-        finally:
-            await lab.close()
 
     run(story(), timeout=300)
     no_traceback(capfd)
@@ -222,8 +210,7 @@ def test_a_long_low_work_header_chain_forking_deep_is_not_stored(capfd):
 
 def mempool_chain(n: int) -> None:
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             mined = await mine_coins_into(a, a.port, 4)  # the attacker's own coinbase, mature after 3
             await lab.settle()
@@ -240,8 +227,6 @@ def mempool_chain(n: int) -> None:
             assert took < 1.0, f"mine A took {took:.2f} s"
             record(f"{n}-tx chain: {in_pool} accepted, mine A {took * 1e3:.0f} ms")
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=900)
 
@@ -260,8 +245,7 @@ def test_soak_a_5001_tx_chain_at_a_higher_fee(capfd):
 def test_a_full_mempool_narrates_the_learners_payment_leaving(capfd):
     """Outbid in a full mempool, the learner's payment may leave, but never silently."""
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             mined = await mine_coins_into(a, a.port, 4)
             await lab.settle()
@@ -281,8 +265,6 @@ def test_a_full_mempool_narrates_the_learners_payment_leaving(capfd):
             assert lines and "mempool-full" in lines[0], lines
             assert watch.problems() == []
             assert internal_errors(lab) == []
-        finally:
-            await lab.close()
 
     run(story(), timeout=300)
     no_traceback(capfd)
@@ -305,8 +287,7 @@ def test_soak_a_block_with_one_6500_input_tx(capfd):
 
 def sighash_block(n_inputs: int) -> None:
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             mined = await mine_coins_into(a, a.port, 4)
             await lab.settle()
@@ -325,8 +306,6 @@ def sighash_block(n_inputs: int) -> None:
                    + "; ".join(sentence(r) or "" for r in lab.log if r.kind == "block-rejected"))
             assert a.state.chain.tip.hash == first.hash
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=900)
 
@@ -335,8 +314,7 @@ def sighash_block(n_inputs: int) -> None:
 def test_inv_of_fake_tx_hashes_then_disconnect_repeated(capfd):
     """Never-delivered hashes are forgotten when their announcer leaves (core's one request tracker)."""
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             async with Watch(lab.nodes["B"].port) as watch:
                 for round_ in range(20):
@@ -349,8 +327,6 @@ def test_inv_of_fake_tx_hashes_then_disconnect_repeated(capfd):
             tracked = len(a.requested)  # the node's one request tracker
             assert tracked <= 5_000, f"{tracked} request entries kept for peers that left"
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=300)
     no_traceback(capfd)

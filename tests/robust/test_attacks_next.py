@@ -27,6 +27,7 @@ from attackkit import (
     side_blocks_on_genesis,
     split,
 )
+from labtest import lab_session
 from robustkit import internal_errors, run, wait_for_condition
 
 import lab.net.connection as conn_mod
@@ -43,8 +44,7 @@ def quick_timeouts(monkeypatch):
                    "buffer is full (fPauseSend)", strict=False)
 def test_getdata_asking_for_the_same_big_block_thousands_of_times(capfd):
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             big = await big_tip_block(lab, 400_000)
             msg = m.MsgGetdata(tuple(m.InvItem(m.MSG_BLOCK, big.hash) for _ in range(2_000)))
@@ -57,8 +57,6 @@ def test_getdata_asking_for_the_same_big_block_thousands_of_times(capfd):
                     await asyncio.sleep(0.5)  # an attacker that never reads: the node's send buffer fills
                     await peer.close()
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=300)
     no_traceback(capfd)
@@ -82,8 +80,7 @@ async def big_tip_block(lab: Lab, size: int):
                    "getheaders cannot hold the event loop", strict=False)
 def test_pipelined_getheaders_on_a_long_chain(capfd):
     async def story():
-        lab = await Lab.create(2, difficulty=4, latency_ms=1)
-        try:
+        async with lab_session(nodes=2, difficulty=4, latency_ms=1) as (lab, _):
             await lab.mine("A", 600)
             await lab.settle()
             await lab.mine("A", 4)
@@ -98,8 +95,6 @@ def test_pipelined_getheaders_on_a_long_chain(capfd):
                 await peer.ping(30.0)
                 await peer.close()
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=600)
     no_traceback(capfd)
@@ -109,15 +104,12 @@ def test_pipelined_getheaders_on_a_long_chain(capfd):
                    "before it is parsed, or parsed in slices (4 MB = 0.5 s of parsing today)", strict=False)
 def test_4mb_block_payloads_of_tiny_inputs(capfd):
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             blocks = side_blocks_on_genesis(3, 3_900_000, DIFFICULTY)
             async with Watch(lab.nodes["B"].port) as watch:
                 await send_each(a.port, [m.MsgBlock(b) for b in blocks], "4mb")
             await finish(lab, watch)
-        finally:
-            await lab.close()
 
     run(story(), timeout=300)
     no_traceback(capfd)
@@ -127,8 +119,7 @@ def test_4mb_block_payloads_of_tiny_inputs(capfd):
                    "punishments narrated in bounded lines", strict=False)
 def test_a_discouraged_outsider_cannot_come_back(capfd):
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             a = lab.nodes["A"]
             p = await connect_and_handshake(a.port, "punished")
             assert p is not None
@@ -137,8 +128,6 @@ def test_a_discouraged_outsider_cannot_come_back(capfd):
             again = await connect_and_handshake(a.port, "punished-again")
             assert again is None or await again.closed_by_node(1.0), "a discouraged host was let back in"
             assert internal_errors(lab) == []
-        finally:
-            await lab.close()
 
     run(story(), timeout=120)
     no_traceback(capfd)

@@ -18,10 +18,12 @@ one Bitcoin forgives) disconnects the forger.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
+from labtest import lab_session, run_ok
 from robustkit import RawPeer, internal_errors, run
 
 from lab.chain import pow
@@ -33,7 +35,7 @@ from lab.chain.node_state import FORGE_RULES
 from lab.chain.script import p2pkh_script_sig, script_sig_parts
 from lab.chain.tx import NULL_OUTPOINT, OutPoint, Tx, TxIn, TxOut, make_coinbase
 from lab.chain.wallet import script_sig_for, sign_inputs
-from lab.commands.session import LabConfig, Session
+from lab.commands.session import Session
 from lab.lab import Lab
 from lab.net import messages as m
 from lab.params import COIN, MAX_MONEY
@@ -257,17 +259,12 @@ def snapshot(lab: Lab) -> dict[str, tuple[bytes, frozenset[bytes]]]:
     return {n.name: (n.state.chain.tip.hash, frozenset(n.state.mempool.entries)) for n in lab.nodes.values()}
 
 
-async def funded_lab() -> Lab:
+@asynccontextmanager
+async def funded_lab() -> AsyncIterator[tuple[Lab, Session]]:
     """A, B, C; C owns mature coins and one confirmed payment sits on the tip."""
-    lab = await Lab.create(3, difficulty=DIFFICULTY, latency_ms=5)
-    await lab.mine("C", 5)
-    await lab.settle()
-    await lab.send("C", "B", 1 * COIN)
-    await lab.settle()
-    await lab.mine("C", 1)
-    await lab.settle()
-    assert len({n.state.chain.tip.hash for n in lab.nodes.values()}) == 1
-    return lab
+    async with lab_session(nodes=3, difficulty=DIFFICULTY, latency_ms=5) as (lab, s):
+        await run_ok(s, "mine C 5; send C B 1; mine C; check same-tip")
+        yield lab, s
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -275,8 +272,7 @@ def test_a_broken_block_or_tx_from_an_outsider(name):
     case = CASES[name]
 
     async def story():
-        lab = await funded_lab()
-        try:
+        async with funded_lab() as (lab, _):
             node = lab.nodes["A"]
             fg = Forger(lab)
             msgs = case.build(fg)
@@ -327,24 +323,19 @@ def test_a_broken_block_or_tx_from_an_outsider(name):
             else:
                 assert after == before, f"{name}: an honest node's tip or mempool changed"
             assert internal_errors(lab) == []
-        finally:
-            await lab.close()
 
     run(story())
 
 
 def test_a_non_punished_rejection_comes_back_as_a_reject_naming_the_code():
     async def story():
-        lab = await funded_lab()
-        try:
+        async with funded_lab() as (lab, _):
             fg = Forger(lab)
             outsider = await RawPeer.connect(lab.nodes["A"].port, "learner")
             await outsider.handshake(height=fg.height())
             outsider.send(m.MsgTx(fg.pay(value=545)))
             got = await outsider.expect(lambda c, _m: c == "reject", 2.0)
             assert got is not None and got.reason == "dust" and got.message == "tx"
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -353,15 +344,12 @@ def test_a_non_punished_rejection_comes_back_as_a_reject_naming_the_code():
 def test_a_lab_node_forges_a_block_and_honest_peers_reject_it(rule):
     """`forge C RULE`: B and D check the block themselves; C is cut off unless the rule is forgivable."""
     async def story():
-        s = await Session(LabConfig(nodes=4, difficulty=DIFFICULTY, latency_ms=5)).start()
-        lab = s.lab
-        try:
+        async with lab_session(nodes=4, difficulty=DIFFICULTY, latency_ms=5) as (lab, s):
             for line in ("mine C 5", "send C A 1", "mine A"):
-                assert (await s.execute(line)).ok
+                await run_ok(s, line)
             before = snapshot(lab)
             mark = len(lab.log)
-            out = await s.execute(f"forge C {rule} as bad")
-            assert out.ok, out.text
+            await run_ok(s, f"forge C {rule} as bad")
             bad = lab.labels["bad"].hash
             honest = [n for n in lab.nodes.values() if n.name != "C"]
             punished = rule != "future-time"
@@ -375,8 +363,6 @@ def test_a_lab_node_forges_a_block_and_honest_peers_reject_it(rule):
             assert len(codes) == 1, codes
             assert internal_errors(lab, s) == []
             # The forger's honest peers keep working among themselves.
-            assert (await s.execute("mine A; check same-tip A,B,D")).ok
-        finally:
-            await s.close()
+            await run_ok(s, "mine A; check same-tip A,B,D")
 
     run(story())

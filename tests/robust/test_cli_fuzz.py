@@ -25,11 +25,12 @@ import random
 import time
 
 import pytest
+from labtest import lab_session, run_ok
 from robustkit import converged_problems, internal_errors, run
 
 from lab.chain.invariants import check_node
 from lab.commands.registry import REGISTRY
-from lab.commands.session import LabConfig, Session
+from lab.commands.session import Session
 
 SEED = 20_240_7
 LINES = 6_000
@@ -159,9 +160,8 @@ def problems_of(s: Session) -> list[str]:
 
 async def fuzz(seed: int, count: int) -> dict[str, int]:
     rng = random.Random(seed)
-    s = await Session(LabConfig(nodes=4, seed=seed % 1000, difficulty=4, latency_ms=5)).start()
-    stats = {"ok": 0, "error": 0, "check-failed": 0, "quit": 0}
-    try:
+    async with lab_session(nodes=4, seed=seed % 1000, difficulty=4, latency_ms=5) as (_, s):
+        stats = {"ok": 0, "error": 0, "check-failed": 0, "quit": 0}
         for n in range(count):
             line = next_line(rng)
             t0 = time.perf_counter()
@@ -199,24 +199,22 @@ async def fuzz(seed: int, count: int) -> dict[str, int]:
         # (`disconnect` and `forge` may have cut nodes off for good: a mesh and explicit
         # connects bring everyone back, as a learner would.)
         for line in ["mode auto", "autominer off", "heal", "latency all 5ms", "topology mesh"]:
-            assert (await s.execute(line)).ok, line
+            await run_ok(s, line)
         for a in lab.nodes:
             if not lab.nodes[a].online:
-                assert (await s.execute(f"start {a}")).ok
+                await run_ok(s, f"start {a}")
         for a in lab.nodes:
             for b in lab.nodes:
                 if a != b:
                     await s.execute(f"release {a} {b}")
                     await s.execute(f"loss {a} {b} 0%")
                     await s.execute(f"connect {a} {b}")
-        assert (await s.execute("run until quiet")).ok
-        assert (await s.execute(f"mine {next(iter(lab.nodes))}")).ok
+        await run_ok(s, "run until quiet")
+        await run_ok(s, f"mine {next(iter(lab.nodes))}")
         problems = problems_of(s) + converged_problems(s.lab)
         assert not problems, problems
         print(f"cli fuzz seed {seed}: {count} lines, {stats}")
         return stats
-    finally:
-        await s.close()
 
 
 def test_thousands_of_random_and_mutated_command_lines(tmp_path, monkeypatch):
@@ -237,18 +235,14 @@ def test_auto_miners_faster_than_the_network_never_keep_the_prompt_away():
     """Regression (found by this fuzzer): `autominer on 1s` with slow links made every
     auto-mode command run until a quiet moment that never came (2,000,000 events)."""
     async def story():
-        s = await Session(LabConfig(nodes=4, seed=3, difficulty=4, latency_ms=5)).start()
-        try:
+        async with lab_session(nodes=4, seed=3, difficulty=4, latency_ms=5) as (_, s):
             for line in ("mine A 3", "latency all 3s", "autominer on 1s"):
-                assert (await s.execute(line)).ok
-            out = await s.execute("mine B")
-            assert out.ok
+                await run_ok(s, line)
+            out = await run_ok(s, "mine B")
             assert "still-busy" in out.events
             assert "still busy" in out.text and "autominer off" in out.text
-            out = await s.execute("autominer off; run until quiet")
-            assert out.ok and s.lab.sched.quiet
+            await run_ok(s, "autominer off; run until quiet")
+            assert s.lab.sched.quiet
             assert internal_errors(s.lab, s) == []
-        finally:
-            await s.close()
 
     run(story())

@@ -17,6 +17,7 @@ exceed subsidies, undo data round-trips, nothing lost, no internal error.
 from __future__ import annotations
 
 import pytest
+from labtest import lab_session
 from robustkit import converged_problems, internal_errors, lost_transactions, run
 from test_nemesis import conflicting
 
@@ -55,9 +56,8 @@ async def grow(lab: Lab, miner: str, blocks: int, payer: str, payee: str, every:
 
 
 async def deep_reorg_and_back(depth: int) -> None:
-    lab = await Lab.create(3, difficulty=4, latency_ms=5)
-    accepted = watch(lab)
-    try:
+    async with lab_session(nodes=3, difficulty=4, latency_ms=5) as (lab, _):
+        accepted = watch(lab)
         # Everyone starts with coins; a first payment from Alice is confirmed everywhere.
         for name in ("A", "B"):
             await lab.mine(name, 6)
@@ -118,8 +118,6 @@ async def deep_reorg_and_back(depth: int) -> None:
         assert not problems, problems
         print(f"deep reorg: {depth} blocks each way, height {lab.nodes['A'].state.chain.height}, "
               f"{len(accepted)} txs accepted, reorgs {lab.reorg_counts}")
-    finally:
-        await lab.close()
 
 
 def test_a_200_block_reorg_and_back_with_transactions():
@@ -140,9 +138,8 @@ def test_a_payment_from_a_dropped_coinbase_comes_back_when_its_block_does():
     payment stayed lost. Now it waits aside and returns with its block.
     """
     async def story():
-        lab = await Lab.create(3, difficulty=4, latency_ms=5)
-        accepted = watch(lab)
-        try:
+        async with lab_session(nodes=3, difficulty=4, latency_ms=5) as (lab, _):
+            accepted = watch(lab)
             await lab.mine("A", 4)
             await lab.settle()
             # B mines a block alone, and pays from its coinbase once it has matured.
@@ -168,7 +165,5 @@ def test_a_payment_from_a_dropped_coinbase_comes_back_when_its_block_does():
             assert pay.txid in node.state.mempool
             problems = all_good(lab, accepted)
             assert not problems, problems
-        finally:
-            await lab.close()
 
     run(story())

@@ -4,14 +4,14 @@ The story of every case: an honest outsider has connected to node A and
 finished its handshake. An offender connects to A's real port on 127.0.0.1
 and sends one kind of bad bytes. Then:
 
-- the offender is treated exactly as the protocol issue (issue 3) says:
+- the offender is treated exactly as the README's Security section says:
   *discouraged* (disconnected and remembered as misbehaving), *dropped*
   (disconnected by a timeout, not punished), or *ignored* (the bad frame
   has no effect and the connection stays up);
 - the honest peer's ping is answered within one second;
 - the lab keeps working: A mines, B follows, nobody hit an internal error.
 
-What issue 3 and REFERENCE.md specify, case by case:
+What the README's Security section promises, case by case:
 
     wrong magic, length > 4,000,000, malformed command field,
     undecodable payload of any type, oversized inv/getdata/notfound/
@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from labtest import lab_session
 from robustkit import RawPeer, internal_errors, run
 
 import lab.net.connection as conn_mod
@@ -195,16 +196,13 @@ def quick_timeouts(monkeypatch):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_one_kind_of_bad_bytes(case):
     async def story():
-        lab = await Lab.create(2, difficulty=6, latency_ms=5)
-        try:
+        async with lab_session(nodes=2, difficulty=6, latency_ms=5) as (lab, _):
             honest = await RawPeer.connect(lab.nodes["A"].port, "honest")
             await honest.handshake()
             await play(lab, honest, case)
             await lab_keeps_working(lab)
             assert await honest.ping(1.0)
             await honest.close()
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -212,8 +210,7 @@ def test_one_kind_of_bad_bytes(case):
 def test_every_case_in_a_row_against_one_lab():
     """The gauntlet: one honest peer stays connected while every offender takes its turn."""
     async def story():
-        lab = await Lab.create(3, difficulty=6, latency_ms=5)
-        try:
+        async with lab_session(nodes=3, difficulty=6, latency_ms=5) as (lab, _):
             honest = await RawPeer.connect(lab.nodes["A"].port, "honest")
             await honest.handshake()
             for case in CASES:
@@ -223,8 +220,6 @@ def test_every_case_in_a_row_against_one_lab():
             # The lab's own links survived it all.
             assert set(lab.nodes["A"].peers) >= {"B", "C"}
             await honest.close()
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -289,8 +284,7 @@ def test_thousands_of_well_formed_random_messages_break_nothing(seed):
 
     async def story():
         rng = random.Random(seed)
-        lab = await Lab.create(3, difficulty=4, latency_ms=5)
-        try:
+        async with lab_session(nodes=3, difficulty=4, latency_ms=5) as (lab, _):
             await lab.mine("B", 5)
             await lab.settle()
             node = lab.nodes["A"]
@@ -319,8 +313,6 @@ def test_thousands_of_well_formed_random_messages_break_nothing(seed):
                 assert check_node(n.state) == [], n.name
             print(f"seed {seed}: {sent} messages over {reconnects} connections")
             await lab_keeps_working(lab)
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -328,8 +320,7 @@ def test_thousands_of_well_formed_random_messages_break_nothing(seed):
 def test_every_node_listens_on_the_loopback_address_only():
     """Security: a lab is reachable from this machine only, unless someone explicitly asks otherwise."""
     async def story():
-        lab = await Lab.create(3, difficulty=6, latency_ms=5)
-        try:
+        async with lab_session(nodes=3, difficulty=6, latency_ms=5) as (lab, _):
             await lab.add_node("D")
             await lab.stop_node("B")
             await lab.start_node("B")
@@ -338,7 +329,5 @@ def test_every_node_listens_on_the_loopback_address_only():
                 assert addrs == {"127.0.0.1"}, (node.name, addrs)
                 for peer in node.peers.values():
                     assert peer.transport.get_extra_info("peername")[0] == "127.0.0.1"
-        finally:
-            await lab.close()
 
     run(story())

@@ -9,7 +9,7 @@ side of a partition, and mining on every side. Then the nemesis stops:
 heal, start every node, run until quiet, and one last block settles the
 double spends no chain had decided yet.
 
-After every run (REFERENCE.md, "After a partition heals"):
+After every run (docs/ARCHITECTURE.md, "After a partition heals"):
 1. every online node is on the same tip, the one with the most work;
 2. every UTXO set is identical and equals a replay of the chain;
 3. every transaction any node ever accepted is confirmed on that chain, in
@@ -30,10 +30,10 @@ import random
 from dataclasses import dataclass, field
 
 import pytest
+from labtest import lab_session, run_ok
 from robustkit import converged_problems, internal_errors, lost_transactions, run
 
-from lab.chain.tx import Tx, TxOut
-from lab.chain.wallet import WalletCoin
+from lab.chain.tx import Tx
 from lab.commands.session import LabConfig, Session
 from lab.errors import LabError
 from lab.lab import Lab
@@ -62,13 +62,10 @@ def watch(lab: Lab, rec: Record, nodes: list[str] | None = None) -> None:
 
 def conflicting(lab: Lab, payer: str, original: Tx, to: str) -> Tx:
     """A tx signed by `payer` spending exactly the inputs of `original`, paying someone else."""
-    coins = []
-    for txin in original.inputs:
-        prev = lab.txs[txin.prevout.txid]
-        coins.append(WalletCoin(txin.prevout, prev.outputs[txin.prevout.index], None, "spendable"))
-    total = sum(c.out.value for c in coins)
+    spends = [(i.prevout, lab.txs[i.prevout.txid].outputs[i.prevout.index]) for i in original.inputs]
+    total = sum(out.value for _, out in spends)
     wallet = lab.nodes[payer].state.wallet
-    return wallet._sign(coins, (TxOut.to_pkh(total - 20_000, lab.nodes[to].state.wallet.pkh),))
+    return wallet.respend(spends, lab.nodes[to].state.wallet.pkh, total - 20_000, fee=20_000)
 
 
 # --- the schedule --------------------------------------------------------------------------------------
@@ -239,8 +236,7 @@ async def one_run(seed: int, steps: int) -> Record:
         order = list(lab.nodes)
         random.Random(seed).shuffle(order)
         for name in order:
-            out = await s.execute(f"mine {name}")
-            assert out.ok, out.text
+            await run_ok(s, f"mine {name}")
         after = problems_after(s, rec)
         assert not after, f"seed {seed}: " + "; ".join(after) + "\n" + "\n".join(rec.actions)
         reorgs = sum(lab.reorg_counts.values())
@@ -283,18 +279,14 @@ def test_a_link_whose_handshake_was_lost_is_started_again_by_heal():
     """A link that looked connected but whose version/verack never arrived carried nothing, and
     `heal` left it alone ("no link needed reconnecting"): B never heard of A's blocks again."""
     async def story():
-        s = await Session(LabConfig(nodes=2, seed=5, difficulty=4, latency_ms=5)).start()
-        lab = s.lab
-        try:
+        async with lab_session(nodes=2, seed=5, difficulty=4, latency_ms=5) as (lab, s):
             for line in ("loss A B 100%", "disconnect A B", "connect A B", "loss A B 0%", "mine A"):
-                assert (await s.execute(line)).ok, line
+                await run_ok(s, line)
             assert "B" in lab.nodes["A"].peers and not lab.nodes["A"].peers["B"].active  # half open
             assert lab.nodes["B"].state.chain.height == 0
-            assert (await s.execute("heal")).ok
+            await run_ok(s, "heal")
             assert lab.nodes["A"].peers["B"].active and lab.nodes["B"].peers["A"].active
             assert not converged_problems(lab)
-        finally:
-            await s.close()
 
     run(story())
 
@@ -303,8 +295,7 @@ def test_blocks_whose_requests_were_given_up_are_fetched_when_the_next_block_com
     """B learned A's headers, but every block it asked for was lost until it gave up. A's
     next block then sat on a "side branch" for ever (narrated as a fork of *equal* work)."""
     async def story():
-        lab = await Lab.create(2, seed=5, difficulty=4, latency_ms=5)
-        try:
+        async with lab_session(nodes=2, seed=5, difficulty=4, latency_ms=5) as (lab, _):
             losing = True
             transmit = lab.fabric.transmit
 
@@ -332,8 +323,6 @@ def test_blocks_whose_requests_were_given_up_are_fetched_when_the_next_block_com
             await lab.settle()
             assert b.state.chain.tip.hash == lab.nodes["A"].state.chain.tip.hash
             assert not [e for e in lab.log[mark:] if e.kind == "fork"]  # no "fork of equal work" story
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -343,8 +332,7 @@ def test_a_payment_relayed_to_a_node_that_is_behind_reaches_its_mempool_once_it_
     spends mature: refused as premature, and nobody would announce it again. Now C keeps it
     and accepts it when its chain catches up."""
     async def story():
-        lab = await Lab.create(3, seed=5, difficulty=4, latency_ms=5)
-        try:
+        async with lab_session(nodes=3, seed=5, difficulty=4, latency_ms=5) as (lab, _):
             await lab.stop_node("C")
             await lab.mine("A", 4)
             await lab.settle()
@@ -355,7 +343,5 @@ def test_a_payment_relayed_to_a_node_that_is_behind_reaches_its_mempool_once_it_
             assert lab.nodes["C"].state.chain.height == 4
             assert pay.txid in lab.nodes["C"].state.mempool
             assert all(pay.txid in n.state.mempool for n in lab.nodes.values())
-        finally:
-            await lab.close()
 
     run(story())

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from labtest import lab_session
 from robustkit import RawPeer, run, wait_for_condition
 
 from lab.chain.crypto import sha256d
-from lab.lab import Lab
 from lab.net import messages as m
 
 
 def test_an_outsiders_undelivered_announcements_are_forgotten_when_it_leaves():
     async def story():
-        lab = await Lab.create(2, difficulty=6, latency_ms=5)
-        try:
+        async with lab_session(nodes=2, difficulty=6, latency_ms=5) as (lab, _):
             node = lab.nodes["A"]
             p = await RawPeer.connect(node.port, "announcer")
             await p.handshake()
@@ -25,7 +24,5 @@ def test_an_outsiders_undelivered_announcements_are_forgotten_when_it_leaves():
             await wait_for_condition(lambda: p.remote not in node.peers, 5.0, "the node to notice the close")
             assert not any(x in node.requested for x in fake)
             assert node.requested.count(p.remote) == 0
-        finally:
-            await lab.close()
 
     run(story())

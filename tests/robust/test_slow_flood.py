@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+from contextlib import AbstractAsyncContextManager
 
 import pytest
+from labtest import lab_session
 from robustkit import RawPeer, internal_errors, run, wait_for_condition
 
 import lab.net.connection as conn_mod
@@ -31,6 +33,7 @@ from lab.chain.miner import BlockTemplate, Miner
 from lab.chain.pow import bits_for_zero_bits
 from lab.chain.script import p2pkh_script_sig
 from lab.chain.tx import OutPoint, Tx, TxIn, TxOut
+from lab.commands.session import Session
 from lab.lab import Lab
 from lab.net import messages as m
 from lab.net.wire import HEADER_SIZE, encode_frame
@@ -47,8 +50,8 @@ def quick_timeouts(monkeypatch):
     monkeypatch.setattr(conn_mod, "HANDSHAKE_TIMEOUT", HANDSHAKE_TIMEOUT)
 
 
-async def new_lab() -> Lab:
-    return await Lab.create(2, difficulty=6, latency_ms=5)
+def new_lab() -> AbstractAsyncContextManager[tuple[Lab, Session]]:
+    return lab_session(nodes=2, difficulty=6, latency_ms=5)
 
 
 def rand32(i: int, tag: bytes) -> bytes:
@@ -59,8 +62,7 @@ def rand32(i: int, tag: bytes) -> bytes:
 @pytest.mark.parametrize("handshake", [False, True], ids=["before-handshake", "after-handshake"])
 def test_a_peer_that_sends_half_a_header_and_stalls_is_closed_by_the_frame_timeout(handshake):
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             slow = await RawPeer.connect(node.port, "slow")
             if handshake:
@@ -73,8 +75,6 @@ def test_a_peer_that_sends_half_a_header_and_stalls_is_closed_by_the_frame_timeo
             assert slow.remote not in node.discouraged  # slow is not malicious
             reasons = [sentence(e) for e in lab.log if e.kind == "peer-disconnected"]
             assert any("stalled" in r or "handshake" in r for r in reasons), reasons
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -85,8 +85,7 @@ def test_a_peer_that_trickles_a_frame_byte_by_byte_is_closed_in_time():
     The deadline runs from the frame's first byte, so trickling does not buy time.
     """
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             slow = await RawPeer.connect(node.port, "trickler")
             await slow.handshake()
@@ -102,8 +101,6 @@ def test_a_peer_that_trickles_a_frame_byte_by_byte_is_closed_in_time():
             assert closed, "a trickling peer kept its connection for the whole frame"
             assert loop.time() - t0 < FRAME_TIMEOUT + 1.0
             assert slow.remote not in node.discouraged
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -111,8 +108,7 @@ def test_a_peer_that_trickles_a_frame_byte_by_byte_is_closed_in_time():
 @pytest.mark.parametrize("says", [(), ("version",), ("verack",)], ids=["silent", "version-only", "verack-only"])
 def test_a_peer_that_never_finishes_the_handshake_is_closed_by_timeout(says):
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             lazy = await RawPeer.connect(node.port, "lazy")
             if "version" in says:
@@ -122,8 +118,6 @@ def test_a_peer_that_never_finishes_the_handshake_is_closed_by_timeout(says):
             assert await lazy.closed_by_node(HANDSHAKE_TIMEOUT + 1.0)
             assert lazy.remote not in node.peers and lazy.remote not in node.discouraged
             assert internal_errors(lab) == []
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -148,8 +142,7 @@ async def flood(peer: RawPeer, frames: list[bytes], stop: asyncio.Event, sent: l
 
 def test_a_flood_of_max_size_junk_never_starves_honest_peers():
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             honest = await RawPeer.connect(node.port, "honest")
             await honest.handshake()
@@ -186,8 +179,6 @@ def test_a_flood_of_max_size_junk_never_starves_honest_peers():
             await lab.mine("A")
             await lab.settle()
             assert lab.nodes["B"].state.chain.tip.hash == node.state.chain.tip.hash
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -220,8 +211,7 @@ def orphan_block(i: int) -> m.MsgBlock:
 
 def test_orphan_pools_stay_within_their_caps():
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             p = await RawPeer.connect(node.port, "orphan-maker")
             await p.handshake()
@@ -235,16 +225,13 @@ def test_orphan_pools_stay_within_their_caps():
             assert len(node.state.mempool.orphans) == MAX_ORPHAN_TXS
             assert len(node.state.chain.orphans) == MAX_ORPHAN_BLOCKS
             assert len(node.requested) <= peer_mod.MAX_PEER_TX_REQUESTS
-        finally:
-            await lab.close()
 
     run(story())
 
 
 def test_announcements_and_rejects_stay_within_their_caps():
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             p = await RawPeer.connect(node.port, "announcer")
             await p.handshake()
@@ -265,8 +252,6 @@ def test_announcements_and_rejects_stay_within_their_caps():
             # The node narrates a few of the outsider's rejections, then counts them quietly.
             from_p = [e for e in lab.log if e.data.get("peer") == p.remote]
             assert len(from_p) <= 2 * peer_mod.MAX_NARRATED_PER_PEER
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -276,8 +261,7 @@ def test_a_peer_that_never_reads_is_dropped_when_its_send_queue_is_full(monkeypa
     monkeypatch.setattr(conn_mod, "MAX_SEND_QUEUE", cap)
 
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             honest = await RawPeer.connect(node.port, "honest")
             await honest.handshake()
@@ -301,16 +285,13 @@ def test_a_peer_that_never_reads_is_dropped_when_its_send_queue_is_full(monkeypa
             # Dropped means gone: nothing stays buffered for it.
             assert peer.transport.get_write_buffer_size() == 0
             assert await honest.ping(1.0)
-        finally:
-            await lab.close()
 
     run(story())
 
 
 def test_outsiders_get_a_bounded_number_of_connections():
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             crowd = [await RawPeer.connect(node.port, f"crowd{i}") for i in range(peer_mod.MAX_LIVE_PEERS + 8)]
             refused = [c for c in crowd if await c.closed_by_node(0.05)]
@@ -323,8 +304,6 @@ def test_outsiders_get_a_bounded_number_of_connections():
             assert "E" in node.peers
             for c in crowd:
                 await c.close()
-        finally:
-            await lab.close()
 
     run(story())
 
@@ -333,8 +312,7 @@ def test_stopping_a_node_with_peers_and_outsiders_connected_returns_at_once():
     """Regression: on Python 3.12.1+ Server.wait_closed() waits for every accepted
     connection, and the node waited for it before closing them: `stop B` hung."""
     async def story():
-        lab = await new_lab()
-        try:
+        async with new_lab() as (lab, _):
             node = lab.nodes["A"]
             outsider = await RawPeer.connect(node.port, "watcher")
             await outsider.handshake()
@@ -347,7 +325,6 @@ def test_stopping_a_node_with_peers_and_outsiders_connected_returns_at_once():
             await lab.mine("B")
             await lab.settle()
             assert node.state.chain.tip.hash == lab.nodes["B"].state.chain.tip.hash
-        finally:
-            await asyncio.wait_for(lab.close(), 5)
+            await asyncio.wait_for(lab.close(), 5)  # closing with an outsider connected returns too
 
     run(story())

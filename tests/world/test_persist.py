@@ -360,3 +360,32 @@ def test_keeping_commands_mixed_into_random_lines_never_crash_and_back_always_re
             await s.close()
 
     run(story())
+
+
+def test_a_long_mine_stopped_early_is_recorded_as_the_blocks_it_found(tmp_path):
+    async def story():
+        s = await started(difficulty=12, latency_ms=20)
+        try:
+            await say(s, "mine A 4")
+            a = s.lab.nodes["A"]
+            task = asyncio.ensure_future(s.execute("mine A 500 as far"))
+            while a.blocks_mined < 7:  # Ctrl-C at the prompt asks a long mine to stop after its block
+                await asyncio.sleep(0)
+            assert s.request_stop()
+            out = await task
+            assert out.ok and "Interrupted" in out.text
+            found = a.blocks_mined - 4
+            assert s.recording.entries[-1].line == f"mine A {found} as far"
+            assert (await s.execute(f"save {tmp_path / 'x.lab'}")).ok
+            rest = ["block far", "mine B", "tree", "digest"]
+            outs = [await say(s, line) for line in rest]
+        finally:
+            await s.close()
+        again = await started()
+        try:
+            assert (await again.execute(f"load {tmp_path / 'x.lab'}")).ok
+            assert [await say(again, line) for line in rest] == outs
+        finally:
+            await again.close()
+
+    run(story())

@@ -1,0 +1,83 @@
+"""Issue 13 findings 6 and 7 at the prompt: a pasted block, long work with progress and Ctrl-C."""
+
+from __future__ import annotations
+
+from labtest import run
+
+from lab.chain.crypto import short_hex
+from lab.commands.session import LabConfig, Session
+
+
+async def _session(**cfg) -> Session:
+    return await Session(LabConfig(**{"difficulty": 6, **cfg})).start()
+
+
+def test_a_bracketed_paste_runs_one_command_per_line():
+    import asyncio
+
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from lab.repl.app import Shell
+
+    async def go():
+        s = await _session()
+        out: list[str] = []
+        try:
+            await s.execute("mine A 3")
+            with create_pipe_input() as inp:
+                shell = Shell(s, input=inp, output=DummyOutput(), echo=out.append)
+                # what a terminal sends for a pasted block, then Enter, then Ctrl-D
+                inp.send_text("\x1b[200~mine B\nsend A B 5 as p5\nnodes\x1b[201~\r\x04")
+                code = await asyncio.wait_for(shell.run(), 30)
+            return code, "\n".join(out), s.lab.nodes["B"].state.chain.tip.height, "p5" in s.lab.labels
+        finally:
+            await s.close()
+
+    code, text, b_height, labelled = run(go())
+    assert code == 0 and "takes at most" not in text
+    assert b_height == 4 and labelled
+    assert "lab> send A B 5 as p5" in text and "mempool" in text  # the third line ran too
+
+
+def test_long_mining_shows_progress_and_ctrl_c_leaves_the_lab_settled(monkeypatch):
+    import asyncio
+    import os
+    import signal
+
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+    from repl_helpers import wait_until
+
+    from lab import events as ev
+    from lab.repl import app
+
+    monkeypatch.setattr(app, "PROGRESS_AFTER", 0.0)
+
+    async def go():
+        s = await _session()
+        out: list[str] = []
+        try:
+            with create_pipe_input() as inp:
+                shell = app.Shell(s, input=inp, output=DummyOutput(), echo=out.append, plain=True)
+                task = asyncio.ensure_future(shell.run())
+                inp.send_text("mine A 1000\n")
+                await wait_until(lambda: any("mining on A" in o for o in out), "a progress line")
+                os.kill(os.getpid(), signal.SIGINT)
+                await wait_until(lambda: any("Interrupted" in o for o in out), "the interruption reported")
+                inp.send_text("\x04")
+                await asyncio.wait_for(task, 30)
+            text = "\n".join(out)
+            mined = [r.event.block for r in s.lab.log.of(ev.BlockMined)]
+            return text, mined, len(s.lab.fabric.flights), {n.state.chain.tip.hash for n in s.lab.nodes.values()}
+        finally:
+            await s.close()
+
+    text, mined, in_flight, tips = run(go())
+    assert "1000" in text and "(Ctrl-C stops)" in text  # progress with count and total
+    assert 0 < len(mined) < 1000
+    assert f"Interrupted: A mined {len(mined)} of 1000 blocks" in text
+    assert in_flight == 0 and len(tips) == 1  # settled: nothing stranded in flight, every node on A's tip
+    narrated = [x for x in text.splitlines() if "A mined block" in x]
+    for h in mined:  # every block mined before Ctrl-C is narrated
+        assert any(short_hex(h) in x for x in narrated)
