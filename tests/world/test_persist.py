@@ -1,6 +1,6 @@
 """save, load, back: a lab brought back continues exactly as if it had never stopped.
 
-Stories (STYLE.md): a learner works through a lesson, saving after every
+Stories: a learner works through a lesson, saving after every
 command; each save is loaded into a fresh lab and the rest of the lesson is
 played on it: every line it prints must be the uninterrupted run's, byte for
 byte. A damaged, cut, foreign or newer save is one line and changes nothing.
