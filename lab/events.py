@@ -150,6 +150,31 @@ class Reorg(_Event):
 
 
 @event
+class HeadersAsked(_Event):
+    """A node sent `getheaders`: the headers after the last block it knows (its locator), please."""
+
+    kind: ClassVar[str] = "headers-asked"
+    node: str
+    peer: str  # asked
+    start: bytes  # the first locator entry: the newest block the node names
+    locator: int  # hashes in the locator
+
+
+@event
+class HeadersReceived(_Event):
+    """A `headers` message passed every check (proof of work, link, time): the blocks it names get fetched."""
+
+    kind: ClassVar[str] = "headers"
+    node: str
+    peer: str  # sent them
+    count: int  # headers in the message
+    first_height: int
+    last_height: int
+    last: bytes  # the last header's hash
+    asked: int  # blocks now asked from `peer` (getdata) because of them
+
+
+@event
 class BlockForged(_Event):
     """The learner made a node mine a block that breaks a rule, sent to its peers."""
 

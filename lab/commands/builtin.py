@@ -201,9 +201,22 @@ async def cmd_difficulty(s: Session, args: list[str]) -> Output:
     if not args:
         d = reads.next_difficulty(lab)
         return output(f"Difficulty: {d} zero bits (about {2 ** d:,} tries per block).")
+    if args[0].lower() == "retarget":
+        return _retarget(s, args[1:])
     bits = parse_int(args[0], "zero bits", MIN_DIFFICULTY, MAX_DIFFICULTY)
     h = lab.set_difficulty(bits)
     return output(f"From height {h} on, a block hash must start with {bits} zero bits (about {2 ** bits:,} tries).")
+
+
+def _retarget(s: Session, args: list[str]) -> Output:
+    if len(args) != 1:
+        raise usage("difficulty", "say how many blocks a window has, e.g. `difficulty retarget 2`, or `off`")
+    n = 0 if args[0].lower() == "off" else parse_int(args[0], "blocks per window", 2, 10_000)
+    s.need_lab().set_retarget(n)
+    if not n:
+        return output("Retargeting off: every block needs the scheduled difficulty.")
+    return output(f"Every {n} blocks the target follows how fast the last ones came: ten minutes a block keeps it,\n"
+                  "faster makes it harder, slower easier (at most x4 each time, as Bitcoin every 2,016 blocks).")
 
 
 # -- pacing -----------------------------------------------------------------------------------

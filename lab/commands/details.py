@@ -5,6 +5,7 @@ Every read goes through lab/commands/reads.py; handlers return data (an Output).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from lab.chain.crypto import hash_hex, short_hex
@@ -17,8 +18,9 @@ from lab.errors import CommandError
 from lab.net.messages import decode_message
 from lab.render.events import reorg_change, sentence
 from lab.render.narration import fmt_time
-from lab.render.output import Line, Output, Piece, output
+from lab.render.output import Line, Output, Piece, Trace, output
 from lab.render.tables import hexdump
+from lab.world.queries import chatter
 
 if TYPE_CHECKING:
     from lab.chain.chainstate import BlockIndex
@@ -43,7 +45,8 @@ async def cmd_explain(s: Session, args: list[str]) -> Output:
             why = ("so it stays where it is" if rel == "less" else
                    "and it saw its own tip first, so it keeps it (first seen wins a tie)" if rel == "the same" else
                    "but some of its blocks are missing or invalid")
-            lines.append(f"  It also knows a branch ending at {t.height} {short_hex(t.hash)} with {rel} work, {why}.")
+            lines.append(f"  It also knows a branch ending at {t.height} {short_hex(t.hash)} with {rel} work "
+                         f"({t.chain_work:,}), {why}.")
         failed = [i for i in reads.block_index(node).values() if i.failed]
         if failed:
             lines.append(f"  It refused {len(failed)} invalid block{'s' if len(failed) != 1 else ''}, "
@@ -68,6 +71,22 @@ def _leaves(node: Node) -> list[BlockIndex]:
     parents = {i.parent.hash for i in index.values() if i.parent is not None and i.have_data and not i.failed}
     leaves = [i for i in index.values() if i.have_data and not i.failed and i.hash not in parents]
     return sorted(leaves, key=lambda i: (-i.chain_work, i.seq))
+
+
+async def cmd_trace(s: Session, args: list[str]) -> Output:
+    if not fit(args, "trace"):
+        raise usage("trace", "name one block or transaction, e.g. `trace b1` or `trace LAST_TX`")
+    lab = s.need_lab()
+    label = reads.resolve(lab, args[0])
+    if label.kind == "block":
+        heights = [i.height for n in reads.nodes(lab) if (i := reads.block_index(n).get(label.hash)) is not None]
+        what = f"block {heights[0]} {short_hex(label.hash)}" if heights else f"block {short_hex(label.hash)}"
+    else:
+        what = "tx " + short_hex(label.hash)
+    title = what if args[0].lower() == short_hex(label.hash)[:len(args[0])] else f"{args[0]} ({what})"
+    p = reads.propagation(lab, label.kind, label.hash)
+    p = dataclasses.replace(p, chatter=chatter(reads.frame_history(lab), label.hash, p.first))
+    return output(Trace(title, p))
 
 
 async def cmd_log(s: Session, args: list[str]) -> Output:

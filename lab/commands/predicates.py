@@ -128,10 +128,15 @@ def p_same_tip(lab: Lab, tokens: list[str]) -> CheckOutcome:
 
 def p_height(lab: Lab, tokens: list[str]) -> CheckOutcome:
     node = reads.node(lab, tokens[0])
-    op, value = _op_args(tokens[1:], "height NODE OP N")
-    n = parse_int(value, "blocks", 0)
+    op, value = _op_args(tokens[1:], "height NODE OP N|NODE2")
     h = reads.tip(node).height
     found = f"{node.name} is at height {h}"
+    if not value.isdigit():  # another node: compare the two heights
+        other = reads.node(lab, value)
+        n = reads.tip(other).height
+        return CheckOutcome(compare(h, op, n), f"height {node.name} {op} height {other.name}",
+                            f"{found}, {other.name} at height {n}")
+    n = parse_int(value, "blocks", 0)
     if not compare(h, op, n) and (w := why_behind(lab, node)):
         found += f" ({w})"
     return CheckOutcome(compare(h, op, n), f"height {node.name} {op} {n}", found)
@@ -260,6 +265,49 @@ def p_online(lab: Lab, tokens: list[str]) -> CheckOutcome:
     return CheckOutcome(online, f"{node.name} online", f"{node.name} is {'online' if online else 'stopped'}")
 
 
+def p_work(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    a = reads.node(lab, tokens[0])
+    op, other = _op_args(tokens[1:], "work NODE OP NODE2")
+    b = reads.node(lab, other)
+    wa, wb = reads.tip(a).chain_work, reads.tip(b).chain_work
+    return CheckOutcome(compare(wa, op, wb), f"work of {a.name}'s chain {op} work of {b.name}'s",
+                        f"{a.name}: {wa:,} at height {reads.tip(a).height}; {b.name}: {wb:,} at height "
+                        f"{reads.tip(b).height}")
+
+
+def p_hops(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    ref = reads.resolve(lab, tokens[0])
+    op, value = _op_args(tokens[1:], "hops NAME OP N")
+    n = parse_int(value, "hops", 0)
+    p = reads.propagation(lab, ref.kind, ref.hash)
+    if not p.heard:
+        return CheckOutcome(False, f"hops {tokens[0]} {op} {n}", "no node has it")
+    far = max(p.heard, key=lambda h: h.hops)
+    return CheckOutcome(compare(far.hops, op, n), f"hops {tokens[0]} {op} {n}",
+                        f"the farthest node ({far.node}) had it {far.hops} hop{'s' if far.hops != 1 else ''} "
+                        f"from where it started ({len(p.heard)} nodes have it; `trace {tokens[0]}`)")
+
+
+def p_difficulty(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    node = reads.node(lab, tokens[0])
+    op, value = _op_args(tokens[1:], "difficulty NODE OP BITS")
+    want = parse_int(value, "zero bits", 0)
+    tip = reads.tip(node)
+    bits = reads.zero_bits(tip)
+    return CheckOutcome(compare(bits, op, want), f"difficulty of {node.name}'s tip {op} {want} zero bits",
+                        f"{node.name}'s tip {tip.height} {short_hex(tip.hash)} needed {bits} zero bits")
+
+
+def p_headers(lab: Lab, tokens: list[str]) -> CheckOutcome:
+    node = reads.node(lab, tokens[0])
+    op, value = _op_args(tokens[1:], "headers NODE OP N")
+    n = parse_int(value, "headers", 0)
+    best = reads.best_header(node)
+    h, blocks = best.height, reads.tip(node).height
+    return CheckOutcome(compare(h, op, n), f"headers {node.name} {op} {n}",
+                        f"{node.name} knows valid headers up to height {h} and has blocks up to height {blocks}")
+
+
 def p_conflict(lab: Lab, tokens: list[str]) -> CheckOutcome:
     """The two transactions spend at least one same outpoint (a double spend)."""
     refs = [reads.resolve(lab, t, "tx") for t in tokens[:2]]
@@ -338,5 +386,6 @@ EVALUATORS: dict[str, Evaluator] = {
     "connected": p_connected, "rejected": p_rejected, "stale": p_stale, "propagation": p_propagation,
     "online": p_online, "share": p_share, "reversed": p_reversed, "withheld": p_withheld,
     "conflict": p_conflict,
+    "work": p_work, "hops": p_hops, "difficulty": p_difficulty, "headers": p_headers,
 }
 assert set(EVALUATORS) == set(PREDICATES), "every declared predicate needs an evaluator"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lab.chain.pow import zero_bits_of
 from lab.lab import LAB_EPOCH
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from lab.lab import Lab, Label, LogEntry
     from lab.net.fabric import Flight, LinkState
     from lab.net.node import Node
+    from lab.world.queries import Propagation
 
 
 # -- the lab ------------------------------------------------------------------------------------
@@ -187,6 +189,11 @@ def propagation_time(lab: Lab, h: bytes) -> int | None:
     return lab.propagation_time(h)
 
 
+def propagation(lab: Lab, kind: str, h: bytes) -> Propagation:
+    """Who first had block or tx `h` when, and from whom (lab/world/queries.py)."""
+    return lab.queries.propagation(kind, h)
+
+
 def has_seen(lab: Lab, h: bytes, name: str) -> bool:
     return name in lab.first_seen.get(h, {})
 
@@ -195,6 +202,11 @@ def has_seen(lab: Lab, h: bytes, name: str) -> bool:
 def flights(lab: Lab) -> list[Flight]:
     """Frames in flight or held, in the order they were sent."""
     return list(lab.fabric.flights.values())
+
+
+def frame_history(lab: Lab) -> list[Flight]:
+    """The last frames delivered, dropped or lost (the fabric keeps 2,000), oldest first."""
+    return list(lab.fabric.history)
 
 
 def flights_by_arrival(lab: Lab) -> list[Flight]:
@@ -218,6 +230,16 @@ def drop_frame(lab: Lab, fid: int) -> Flight | None:
 # -- one node ---------------------------------------------------------------------------------------
 def tip(n: Node) -> BlockIndex:
     return n.state.chain.tip
+
+
+def best_header(n: Node) -> BlockIndex:
+    """The most-work header the node knows that is not known invalid (block data or not)."""
+    return max((i for i in n.state.chain.index.values() if not i.failed), key=lambda i: (i.chain_work, -i.seq))
+
+
+def zero_bits(i: BlockIndex) -> int:
+    """The difficulty a block carries, in leading zero bits (as `chain` shows it)."""
+    return int(zero_bits_of(i.header.bits))
 
 
 def active_chain(n: Node) -> Sequence[BlockIndex]:

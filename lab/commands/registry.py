@@ -43,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
     "nodes": views.cmd_nodes, "status": views.cmd_status, "balance": views.cmd_balance,
     "mempool": views.cmd_mempool, "chain": views.cmd_chain, "tree": views.cmd_tree, "block": views.cmd_block,
     "tx": views.cmd_tx, "peers": views.cmd_peers, "diff": views.cmd_diff, "explain": details.cmd_explain,
+    "trace": details.cmd_trace,
     "log": details.cmd_log, "queue": details.cmd_queue, "msg": details.cmd_msg,
     # keeping a lab
     "save": saving.cmd_save, "load": saving.cmd_load, "back": saving.cmd_back, "history": saving.cmd_history,

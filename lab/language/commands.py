@@ -59,9 +59,14 @@ SPECS: tuple[CommandSpec, ...] = (
                 arity=(1, 2)),
     CommandSpec("hashrate", "hashrate NODE PERCENT", "set NODE's share of the mining power", args=(NODE,),
                 arity=(2, 2)),
-    CommandSpec("difficulty", "difficulty BITS", "proof of work for new blocks: hashes must start with BITS zero bits",
+    CommandSpec("difficulty", "difficulty BITS|retarget N",
+                "proof of work for new blocks: hashes must start with BITS zero bits",
+                examples=("difficulty 12", "difficulty retarget 2"),
                 help="16 bits means about 65,536 tries per block. Takes effect from the next block height,\n"
-                     "like a rule change with an activation height."),
+                     "like a rule change with an activation height.\n"
+                     "`difficulty retarget N`: every N blocks each branch adjusts its own target to how fast its\n"
+                     "last blocks came (one per 10 virtual minutes wanted), as Bitcoin does every 2,016 blocks;\n"
+                     "`difficulty retarget off` ends it."),
     # -- the attacker's seat (issue 14) ----------------------------------------------------------------
     CommandSpec("withhold", "withhold NODE on|off", "NODE keeps the blocks it mines and its own txs to itself",
                 args=(NODE, "word:on|off"), examples=("withhold E on", "mine E 2", "publish E"),
@@ -166,6 +171,8 @@ SPECS: tuple[CommandSpec, ...] = (
           args=(NODE, NODE), arity=(2, 2)),
     _view("explain", "explain [NODE]", "in words: why NODE is on its tip, and what its last reorg did",
           args=(NODE,)),
+    _view("trace", "trace NAME", "who first had a block or transaction, from whom, and when: the propagation tree",
+          args=("label",), arity=(1, 1)),
     _view("log", "log [N]", "the last N narrated events, including the details"),
     _view("queue", "queue", "frames in flight: id, link, type, summary, arrival"),
     _view("msg", "msg ID", "one frame: decoded fields and its bytes", arity=(1, 1)),

@@ -15,7 +15,7 @@ EVENT_KINDS = frozenset(
     mined forged block-accepted orphan tx-accepted tx-rejected tx-orphan
     tx-evicted reject-received link-up link-down peer-connected
     peer-disconnected partition heal cut node-added node-stopped node-started
-    frame-dropped
+    frame-dropped headers-asked headers
     withhold withheld tx-withheld published strategy move eclipse eclipse-ended
     """.split()
 )

@@ -70,7 +70,7 @@ class PredicateSpec:
 
 SPECS: tuple[PredicateSpec, ...] = (
     PredicateSpec("same-tip", "same-tip [NODES]", _any),
-    PredicateSpec("height", "height NODE OP N", _op_at(1, 3)),
+    PredicateSpec("height", "height NODE OP N|NODE2", _op_at(1, 3)),
     PredicateSpec("tip", "tip NODE == NODE2", _tip),
     PredicateSpec("balance", "balance NODE OP AMOUNT", _op_at(1, 3)),
     PredicateSpec("reorgs", "reorgs NODE OP N", _op_at(1, 3)),
@@ -83,6 +83,10 @@ SPECS: tuple[PredicateSpec, ...] = (
     PredicateSpec("stale", "stale OP N", _op_at(0, 2)),
     PredicateSpec("propagation", "propagation NAME OP DURATION", _op_at(1, 3)),
     PredicateSpec("online", "online NODE", _exactly(1)),
+    PredicateSpec("work", "work NODE OP NODE2", _op_at(1, 3)),
+    PredicateSpec("hops", "hops NAME OP N", _op_at(1, 3)),
+    PredicateSpec("difficulty", "difficulty NODE OP BITS", _op_at(1, 3)),
+    PredicateSpec("headers", "headers NODE OP N", _op_at(1, 3)),
     PredicateSpec("share", "share NODE OP FRACTION", _op_at(1, 3)),
     PredicateSpec("reversed", "reversed NAME [on NODE]", _name_maybe_on),
     PredicateSpec("withheld", "withheld NODE OP N", _op_at(1, 3)),

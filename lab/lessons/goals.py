@@ -76,3 +76,16 @@ def diagnose(report: GoalReport) -> str:
     lines.append("Off the path? `undo` takes back your last command; `reset` starts this step again "
                  "from the reference solutions of the steps before it.")
     return "\n".join(lines)
+
+
+async def diagnose_state(runner: LabRunner, step: Step) -> str:
+    """The first of the step's own diagnoses whose predicate holds on the lab now, as a line ("" if none)."""
+    for d in step.diagnose:
+        negated, inner = split_negation(d.when)
+        try:
+            holds = (await runner.check(inner)).ok != negated
+        except LabError:  # e.g. a label not made yet: this diagnosis does not apply
+            continue
+        if holds:
+            return f"In your lab: {d.say}"
+    return ""

@@ -24,7 +24,7 @@ from typing import Any
 from lab.errors import CommandError, LessonError
 from lab.language.words import TOPOLOGIES, TOPOLOGY_CHOICES
 from lab.lessons import language
-from lab.lessons.model import DEFAULT_LESSON_DIFFICULTY, Explain, Lesson, Scenario, Step
+from lab.lessons.model import DEFAULT_LESSON_DIFFICULTY, Diagnosis, Explain, Lesson, Scenario, Step
 from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY
 
 FILE_NAME = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.toml$")
@@ -34,7 +34,8 @@ MAX_NODES = 64
 
 LESSON_FIELDS = ("id", "title", "summary", "concepts", "start", "explain", "steps", "outro")
 START_FIELDS = ("nodes", "names", "topology", "seed", "difficulty", "latency", "setup")
-STEP_FIELDS = ("title", "say", "demo", "goal", "hints", "solution", "notice", "facts")
+STEP_FIELDS = ("title", "say", "demo", "goal", "hints", "diagnose", "solution", "notice", "facts")
+DIAGNOSE_FIELDS = ("when", "say")
 EXPLAIN_FIELDS = ("event", "say")
 
 
@@ -213,7 +214,17 @@ def _step(source: str, i: int, table: Any) -> Step:
         demo=f.commands("demo", required=False, single_ok=True),
         title=f.text("title", required=False),
         facts=tuple(" ".join(p.split()) for p in facts),
+        diagnose=tuple(_diagnosis(source, f"steps[{i}].diagnose[{j}]", t) for j, t in enumerate(f.tables("diagnose"))),
     )
+
+
+def _diagnosis(source: str, path: str, table: Any) -> Diagnosis:
+    f = _Fields(source, path, table, DIAGNOSE_FIELDS)
+    when = " ".join(f.text("when").split())
+    problem = language.check_predicate(when)
+    if problem:
+        raise f.error(problem, "when")
+    return Diagnosis(when=when, say=f.text("say"))
 
 
 def _explain(source: str, i: int, table: Any) -> Explain:

@@ -59,6 +59,14 @@ class Explain:
 
 
 @dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """A hint tied to the lab's state: shown with `hint` while `when` holds (a predicate, `not ` allowed)."""
+
+    when: str  # e.g. "not work A > C"
+    say: str  # what went wrong and how to get back, e.g. "C's blocks came fast too ... `undo`"
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One idea: narration, something to do, and a goal checked on lab state."""
 
@@ -69,6 +77,7 @@ class Step:
     notice: str = ""  # what to notice once the goal is reached
     demo: tuple[str, ...] = ()  # command lines the lab runs for the learner when the step starts
     title: str = ""  # short heading, e.g. "Cut a link"
+    diagnose: tuple[Diagnosis, ...] = ()  # checked in order by `hint`; the first that holds is shown first
     # What the notice states about the learner's lab, as predicates: they must hold whenever the goal is
     # reached, on every route (`lab lessons check` and the suite check them), so the notice never lies.
     facts: tuple[str, ...] = ()

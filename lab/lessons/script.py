@@ -54,7 +54,10 @@ async def run_lesson_script(
             out.append(outcome.text)
             reply = await session.after_command(line, outcome)
         out.append(reply.text)
-    reached = session.all_reached
+    # facts a notice stated that did not hold when its goal was reached: the route fails
+    wrong = [f"step {k + 1}'s notice states `{fact}`: {found}" for k, fact, found in session.false_facts]
+    out += [f"LESSON BUG: {w}" for w in wrong]
+    reached = session.all_reached and not wrong
     if reached:
         out.append(f"Every goal of lesson {lesson.number} ({lesson.id}) was reached.")
     else:

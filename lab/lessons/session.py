@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lab.errors import CommandError
-from lab.lessons import language
+from lab.lessons import goals, language
 from lab.lessons.goals import GoalItem, GoalReport, diagnose, evaluate_goal, false_facts, run_line
 from lab.lessons.model import Lesson, Step
 from lab.lessons.progress import Progress
@@ -259,13 +259,14 @@ class LessonSession:
         tier = self._hint_tier[k]
         # once the learner tried something here: what fails, and the way back
         diagnosis = diagnose(await self._goal_report()) if self._history[k] else ""
+        seen = await goals.diagnose_state(self.runner, self.step)  # the step's own diagnosis of the lab, if any
         if tier >= len(hints):
-            return Reply(_join(["No more hints for this step. `solution` shows the reference solution.",
+            return Reply(_join([seen, "No more hints for this step. `solution` shows the reference solution.",
                                 diagnosis]))
         self._hint_tier[k] = tier + 1
         self.progress.hint_taken(self.lesson.id, k, tier + 1)
         more = "" if tier + 1 == len(hints) else " (`hint` again for more)"
-        return Reply(_join([f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}", diagnosis]))
+        return Reply(_join([seen, f"Hint {tier + 1}/{len(hints)}: {hints[tier]}{more}", diagnosis]))
 
     async def solution(self, confirm: bool = False) -> Reply:
         """The reference solution; asks first while the learner has not solved the step."""

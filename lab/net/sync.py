@@ -33,7 +33,9 @@ class Sync:
         self.relay: Relay | None = None  # set by the node: what it keeps from whom (withheld, eclipse)
 
     def ask_headers(self, peer: Peer) -> None:
-        peer.send(m.MsgGetheaders(tuple(self.node.state.chain.locator())))
+        locator = tuple(self.node.state.chain.locator())
+        peer.send(m.MsgGetheaders(locator))
+        self.emit(ev.HeadersAsked(self.node.name, peer.remote, locator[0], len(locator)))
 
     def on_getheaders(self, peer: Peer, msg: m.MsgGetheaders) -> None:
         stop = None if msg.hash_stop == b"\x00" * 32 else msg.hash_stop
@@ -61,6 +63,14 @@ class Sync:
             return
         self.downloads.queue_blocks(wanted, peer.remote)
         self.downloads.fetch_blocks(peer)
+        last = msg.headers[-1].hash
+        index = state.chain.index
+        first_i, last_i = index.get(msg.headers[0].hash), index.get(last)
+        if first_i is not None and last_i is not None:
+            tracker = self.downloads.tracker
+            self.emit(ev.HeadersReceived(self.node.name, peer.remote, len(msg.headers), first_i.height,
+                                         last_i.height, last, sum(1 for h in wanted if h in tracker)))
         if len(msg.headers) == MAX_HEADERS:  # there may be more: continue from the last one
-            last = msg.headers[-1].hash
-            peer.send(m.MsgGetheaders((last, *state.chain.locator())[:101]))
+            locator = (last, *state.chain.locator())[:101]
+            peer.send(m.MsgGetheaders(locator))
+            self.emit(ev.HeadersAsked(self.node.name, peer.remote, last, len(locator)))

@@ -179,6 +179,11 @@ _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
     ev.NodeStopped: lambda e: f"{e.node} stopped: it keeps its chain but hears nothing until started",
     ev.NodeStarted: lambda e: (f"{e.node} started again at height {e.height}; "
                                "it reconnects and catches up"),
+    ev.HeadersAsked: lambda e: (f"{e.node} asked {e.peer} for headers after {short_hex(e.start)} "
+                                f"(getheaders, a locator of {e.locator} hash{'es' if e.locator != 1 else ''})"),
+    ev.HeadersReceived: lambda e: (f"{e.node} got {e.count} header{'s' if e.count != 1 else ''} from {e.peer} "
+                                   f"(heights {e.first_height}..{e.last_height}, up to {short_hex(e.last)}), checked "
+                                   f"them, and asked {e.peer} for {e.asked} block{'s' if e.asked != 1 else ''} (getdata)"),
     ev.NodeAdded: lambda e: (f"{e.node} joined the network with an empty chain, connecting to "
                              f"{', '.join(e.peers) or 'nobody'}"),
     ev.StillBusy: lambda e: (f"the network is still busy: the auto-miners found {plural(e.mined, 'block')} while messages "
@@ -186,7 +191,8 @@ _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
 }
 
 # Detail: shown by `log`, left out of the summary after a command.
-_QUIET: frozenset[type] = frozenset({ev.BlockAccepted, ev.BlockOrphan, ev.TxOrphan, ev.RejectReceived})
+_QUIET: frozenset[type] = frozenset({ev.BlockAccepted, ev.BlockOrphan, ev.TxOrphan, ev.RejectReceived,
+                                     ev.HeadersAsked, ev.HeadersReceived})
 
 
 def sentence(event: Any) -> str | None:

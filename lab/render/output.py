@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from lab.language.outcomes import CheckOutcome
 from lab.render.style import Styler
 from lab.render.tables import table
+from lab.render.trace import render_trace
 from lab.render.tree import TreeBlock, mark_ties, render_tree, tie_line
+from lab.world.queries import Propagation
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,14 @@ class Tree:
 
 
 @dataclass(frozen=True, slots=True)
+class Trace:
+    """`trace NAME`: the propagation tree of one block or transaction."""
+
+    title: str  # e.g. "b1 (block 1 288f01)"
+    propagation: Propagation
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
     """`check PREDICATE` and how it came out."""
 
@@ -48,7 +58,7 @@ class Check:
     outcome: CheckOutcome
 
 
-Piece = str | Line | Table | Tree | Check
+Piece = str | Line | Table | Tree | Trace | Check
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,8 @@ def render_piece(p: Piece, styler: Styler) -> list[str]:
         tied = mark_ties(p.blocks)
         extra = [tie_line(tied, styler.ascii_only)] if tied else []
         return [*render_tree(p.blocks, p.root, styler), *extra, styler.dim(legend)]
+    if isinstance(p, Trace):
+        return render_trace(p.propagation, p.title, styler)
     out = p.outcome
     if out.ok:
         return [styler.line("ok", f"check {p.predicate}: {out.found}")]

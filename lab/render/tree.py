@@ -1,8 +1,9 @@
 """The fork tree: every block any node knows, drawn like `git log --graph`.
 
 Each block shows its height and short hash; every node's tip is marked with
-the node's name; the most-work chain is marked ★, stale branches are dimmed
-and invalid blocks crossed. Long straight runs are folded ("┊ 40 blocks").
+the node's name and each branch's end with its cumulative work; the most-work
+chain is marked ★, stale branches are dimmed and invalid blocks crossed.
+Long straight runs are folded ("┊ 40 blocks").
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def render_tree(blocks: dict[bytes, TreeBlock], root: bytes, styler: Styler, fol
         text = f"{b.height:>4} {short_hex(b.hash)}"
         if b.tips:
             text += ("  <- " if asc else "  ◀ ") + " ".join(b.tips)
+        if b.work and not b.children:
+            text += f"  work {b.work:,}"
         if b.invalid:
             return styler.paint("block-rejected", text + ("  x invalid" if asc else "  ✗ invalid"))
         if b.tie:

@@ -213,6 +213,11 @@ class Lab:
     def set_hashrate(self, name: str, share: float) -> None:
         self.mining.set_hashrate(name, share)
 
+    def set_retarget(self, interval: int) -> int:
+        """Every `interval` blocks the target follows how fast the last ones came (0: off); from the next height."""
+        self.consensus.retarget_interval = interval
+        return max(n.state.chain.tip.height for n in self.nodes.values()) + 1
+
     def set_difficulty(self, zero_bits: int) -> int:
         height = max(n.state.chain.tip.height for n in self.nodes.values()) + 1
         self.consensus.set_difficulty(height, zero_bits)

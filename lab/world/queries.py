@@ -7,7 +7,9 @@ here changes the lab.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from lab import events as ev
 from lab.events import Record
@@ -17,6 +19,76 @@ from lab.world.log import EventLog
 if TYPE_CHECKING:
     from lab.chain.chainstate import BlockIndex
     from lab.net.node import Node
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One node in a propagation tree: when it first had a block or transaction, and from whom."""
+
+    node: str
+    peer: str | None  # whom it first had it from; None: where it started (mined, or its wallet's)
+    time: int  # virtual µs
+    hops: int  # links from where it started (0 there)
+
+
+@dataclass(frozen=True, slots=True)
+class Propagation:
+    """Who had a block or transaction when, and from whom (`trace`): the tree of first arrivals."""
+
+    kind: str  # "block" | "tx"
+    hash: bytes
+    origin: str | None  # the miner, or the wallet that made the transaction (None: not known)
+    start: int | None  # virtual µs when it was mined or made (None: before the log)
+    heard: tuple[Heard, ...]  # in order of arrival
+    missing: tuple[str, ...]  # nodes that do not have it (yet)
+    chatter: Chatter | None = None  # the frames about it, when the fabric's history is given
+    refused: tuple[tuple[str, str], ...] = ()  # (node, reason code) of every node that rejected it
+    forged: bool = False  # a block the origin forged (`forge`): it breaks a rule on purpose
+
+    @property
+    def first(self) -> dict[str, int]:
+        return {x.node: x.time for x in self.heard}
+
+
+@dataclass(frozen=True, slots=True)
+class Chatter:
+    """The frames about one block or transaction that reached a node (the fabric's recent history)."""
+
+    counts: tuple[tuple[str, int], ...]  # (msgtype, frames delivered), in order of first use
+    unneeded: int  # block / tx frames that reached a node which already had it (pushed twice)
+    unasked: int  # `inv`s the node did not answer with getdata: it had it or had asked already
+
+
+def chatter(frames: Iterable[Any], h: bytes, first: dict[str, int]) -> Chatter:
+    """Count the delivered frames that carry or announce `h`; `first`: node -> when it first had it."""
+    counts: dict[str, int] = {}
+    unneeded = 0
+    invs: list[tuple[str, str]] = []
+    asked: set[tuple[str, str]] = set()
+    for f in frames:
+        if f.status != "delivered" or not _about(f.msg, h):
+            continue
+        counts[f.command] = counts.get(f.command, 0) + 1
+        had = first.get(f.dst)
+        if f.command in ("block", "tx") and had is not None and f.due is not None and had < f.due:
+            unneeded += 1
+        elif f.command == "inv":
+            invs.append((f.src, f.dst))
+        elif f.command == "getdata":
+            asked.add((f.dst, f.src))
+    return Chatter(tuple(counts.items()), unneeded, sum(1 for x in invs if x not in asked))
+
+
+def _about(msg: Any, h: bytes) -> bool:
+    items = getattr(msg, "items", None)
+    if items is not None:
+        return any(i.hash == h for i in items)
+    if (block := getattr(msg, "block", None)) is not None:
+        return bool(block.hash == h)
+    if (tx := getattr(msg, "tx", None)) is not None:
+        return bool(tx.txid == h)
+    headers = getattr(msg, "headers", None)
+    return headers is not None and any(x.hash == h for x in headers)
 
 
 class Queries:
@@ -125,6 +197,58 @@ class Queries:
                 return None
             times.append(seen[n.name])
         return max(times) - start if times else None
+
+    def propagation(self, kind: str, h: bytes) -> Propagation:
+        """Every node's first arrival of block or tx `h`, whom it came from, and the hops from its origin.
+
+        Blocks: BlockMined and BlockStored; transactions: TxAccepted (its `peer`
+        sent the tx) and TxHanded (`send ... via`). A node's first record counts.
+        """
+        first: dict[str, tuple[str | None, int]] = {}
+        origin: str | None = None
+        start: int | None = None
+        forged = False
+        if kind == "block":
+            mined = self.mined_at.get(h)
+            if mined is not None:
+                origin, start = mined
+            for r in self.log.of(ev.BlockForged):
+                if r.event.block == h and origin is None:
+                    origin, start, forged = r.event.node, r.time, True
+            for r in self.log.of(ev.BlockStored):
+                e = r.event
+                if e.block == h and e.node not in first:
+                    first[e.node] = (None if e.node == origin else e.peer, r.time)
+        else:
+            for r in self.log.of(ev.TxAccepted, ev.TxHanded):
+                e = r.event
+                if e.tx != h:
+                    continue
+                if type(e) is ev.TxHanded:  # the wallet of `wallet` handed it to `node`
+                    if origin is None:
+                        origin, start = e.wallet, r.time
+                    first.setdefault(e.node, (None, r.time))
+                elif e.node not in first:
+                    own = e.peer == e.node or e.peer not in self.nodes
+                    first[e.node] = (None if own else e.peer, r.time)
+                    if own and origin is None:
+                        origin, start = e.node, r.time
+        hops: dict[str, int] = {}
+
+        def hop(name: str, seen: frozenset[str] = frozenset()) -> int:
+            if name not in hops:
+                peer = first[name][0] if name in first else None
+                hops[name] = 0 if peer is None or peer not in first or peer in seen else 1 + hop(peer, seen | {name})
+            return hops[name]
+
+        heard = tuple(sorted((Heard(n, p, t, hop(n)) for n, (p, t) in first.items()), key=lambda x: x.time))
+        refused: dict[str, str] = {}
+        for r in self.log.of(ev.BlockRejected if kind == "block" else ev.TxRejected):
+            e = r.event
+            if (e.block if kind == "block" else e.tx) == h:
+                refused.setdefault(e.node, e.code)
+        missing = tuple(n for n in self.nodes if n not in first and n not in refused and not (forged and n == origin))
+        return Propagation(kind, h, origin, start, heard, missing, None, tuple(refused.items()), forged)
 
     def forged_by(self, node: str, h: bytes) -> bool:
         return any(r.event.block == h and r.event.node == node for r in self.log.of(ev.BlockForged))
