@@ -28,6 +28,7 @@ def lesson_state(ls: LessonSession) -> dict[str, Json]:
         "hint_tier": list(ls._hint_tier),
         "solution_shown": list(ls._solution_shown),
         "explained": sorted(ls._explained),
+        "false_facts": [list(f) for f in getattr(ls, "false_facts", [])],
     }
 
 
@@ -47,5 +48,7 @@ def restore_lesson_state(ls: LessonSession, state: dict[str, Json]) -> None:
         ls._hint_tier = [int(x) for x in state["hint_tier"]]
         ls._solution_shown = [bool(x) for x in state["solution_shown"]]
         ls._explained = {str(x) for x in state["explained"]}
+        if hasattr(ls, "false_facts"):
+            ls.false_facts = [(int(k), str(fact), str(found)) for k, fact, found in state.get("false_facts", [])]
     except (KeyError, TypeError) as e:
         raise ValueError(f"not a lesson state ({e})") from None
