@@ -15,7 +15,8 @@ import pytest
 from lab import bench
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("start", "hashrate", "hop", "flood", "experiment", "sync", "sigs", "keep", "scale", "responsive")  # keep: issue 15
+FIGURES = ("start", "hashrate", "hop", "flood", "experiment", "sync", "sigs", "sighash", "keep", "scale",
+           "responsive")  # keep: issue 15
 
 
 def _bench(*args: str) -> subprocess.CompletedProcess:
@@ -51,6 +52,7 @@ def test_figures_with_two_targets_carry_the_second_as_a_nested_entry(quick: dict
     assert quick["sigs"]["connect"]["unit"] == "ms per 100 tx"
     assert quick["scale"]["memory"]["unit"] == "MB"
     assert quick["scale"]["memory"]["median"] > 0
+    assert quick["sighash"]["small"]["unit"] == "ms" and quick["sighash"]["per_input"]["unit"] == "x"
 
 
 def test_hop_and_flood_carry_their_floor_and_the_ratio_lab_over_floor(quick: dict) -> None:

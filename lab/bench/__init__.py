@@ -26,6 +26,8 @@ Figures (figures.py has the exact sizes):
     sigs        signature verifications per second while 1,000 payments cross a
                 10-node line; and ms per 100 transactions to connect the block
                 that confirms them (signatures already verified: sig cache)
+    sighash     ms to check a 1,000-input and a 100-input tx (every signature), and
+                the per-input ratio of the two: 1 when the legacy sighash is linear
     keep        `save` and `load` of a 10,000-block lab; `back` on a 1,000-block lab
     scale       1,000 nodes, random 4: start, connect, agree on one block; peak memory
     responsive  event-loop stall p99 while 4 auto-miners run in live mode
@@ -35,8 +37,9 @@ the same links by a bare asyncio relay (floor.py), and the ratio lab / floor.
 
 Modules: figures (the list and the run), table (summaries and the text
 table), drive (sessions and what the bench reads), network (hop, flood),
-floor (the bare relay), workload (experiment, sync, sigs, responsive), keeping (keep),
-process (start, hashrate, scale), machine (what it ran on).
+floor (the bare relay), workload (experiment, sync, sigs, responsive),
+process (start, hashrate, scale), sighash (below the lab, as hashrate),
+keeping (keep), machine (what it ran on).
 """
 
 from __future__ import annotations

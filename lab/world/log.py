@@ -7,7 +7,7 @@ told of each record as it is appended. Queries over one kind of event read
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from lab.events import Record
@@ -16,7 +16,7 @@ from lab.sched import Scheduler
 _new_record = tuple.__new__  # a Record without the Python-level __new__ namedtuple adds: one per event
 
 
-class EventLog:
+class EventLog(Sequence[Record]):
     def __init__(self, sched: Scheduler) -> None:
         self._sched = sched  # its `now`: virtual microseconds
         self._records: list[Record] = []
