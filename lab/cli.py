@@ -81,7 +81,7 @@ def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, c
     """Blockchain Lab: a small blockchain network of real nodes, driven from one prompt."""
     ctx.ensure_object(dict)
     ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain,
-                   host=host, load=load)
+                   host=host, load=load, commands=commands)
     if topology.split(" ")[0] not in TOPOLOGIES:
         choices = ", ".join(TOPOLOGIES[:-1]) + ", 'random K'"
         raise click.BadParameter(f"'{topology}' is not a topology ({choices})", param_hint="--topology")
@@ -121,27 +121,50 @@ def lessons_cmd(ctx: click.Context) -> None:
 
 
 @lessons_cmd.command("check")
-@click.argument("lesson_id", required=False)
+@click.argument("lessons", nargs=-1)
 @click.pass_context
-def lessons_check_cmd(ctx: click.Context, lesson_id) -> None:
-    """Replay the reference solutions and report each lesson (for authors)."""
+def lessons_check_cmd(ctx: click.Context, lessons) -> None:
+    """Replay the reference solutions and report each lesson: all, or these ids or FILE.toml (for authors)."""
     from lab.commands.lesson_cli import check_lessons
-    ctx.exit(_run(check_lessons(lesson_id, click.echo)))
+    ctx.exit(_run(check_lessons(list(lessons), click.echo)))
+
+
+@lessons_cmd.command("new")
+@click.argument("file")
+@click.pass_context
+def lessons_new_cmd(ctx: click.Context, file) -> None:
+    """Write a lesson skeleton from a lab built by -c "COMMANDS" or by the commands on stdin (for authors)."""
+    from lab.commands.lesson_cli import new_lesson
+    o = ctx.obj
+    config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
+    lines = [o["commands"]] if o["commands"] is not None else ([] if sys.stdin.isatty() else list(sys.stdin))
+    ctx.exit(_run(new_lesson(config, lines, file, click.echo)))
 
 
 @main.command("lesson")
 @click.argument("lesson_id")
+@click.option("--submit", "submit", default=None, metavar="FILE",
+              help="Keep a submission in FILE as you work (for `lab grade`).")
 @click.pass_context
-def lesson_cmd(ctx: click.Context, lesson_id) -> None:
+def lesson_cmd(ctx: click.Context, lesson_id, submit) -> None:
     """Open the lab inside a lesson (with stdin not a terminal: take commands from stdin)."""
     plain = ctx.obj["plain"]
     if sys.stdin.isatty() and sys.stdout.isatty():
         from lab.repl.app import run_repl
         o = ctx.obj
         config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
-        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id)))
+        ctx.exit(_run(run_repl(config, plain=plain, lesson=lesson_id, submit=submit)))
     from lab.commands.lesson_cli import run_lesson_stdin
-    ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True)))
+    ctx.exit(_run(run_lesson_stdin(lesson_id, sys.stdin, click.echo, plain=True, submit=submit)))
+
+
+@main.command("grade")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--csv", "csv_path", default=None, metavar="FILE", help="Also write the rows as CSV to FILE.")
+def grade_cmd(paths, csv_path) -> None:
+    """Replay every submission (files or folders) and print one row per learner and lesson."""
+    from lab.commands.grading_cli import grade_command
+    sys.exit(grade_command(paths, csv_path, click.echo))
 
 
 @main.command("bench")

@@ -43,3 +43,15 @@ def test_counts_and_facts_are_queries_over_typed_events():
             assert all(len(r.event.adopted) == 2 and len(r.event.dropped) == 1 for r in reorgs)
 
     asyncio.run(story())
+
+
+def test_every_event_class_has_a_sentence_template_and_a_kind():
+    """Adding an event (docs/ARCHITECTURE.md) means a template too: narration must never meet an unknown type."""
+    from lab import attack_events as av
+    from lab.render.events import _TEMPLATES
+
+    classes = [c for mod in (ev, av) for c in vars(mod).values()
+               if isinstance(c, type) and issubclass(c, ev._Event) and c is not ev._Event and c.__module__ == mod.__name__]
+    assert len(classes) > 30
+    assert [c.__name__ for c in classes if c not in _TEMPLATES] == []
+    assert all(isinstance(c.kind, str) and c.kind for c in classes)  # shared on purpose: rejected headers are "block-rejected"

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from lab.bench import keeping, network, process, sighash, workload
+from lab.bench import grading, keeping, network, process, sighash, workload
 from lab.bench.drive import now
 from lab.bench.machine import machine
 from lab.bench.table import Figure, Part, Sample, render_table, run_figure
@@ -51,6 +51,8 @@ FIGURES: list[Figure] = [
            [Part("value", "s"), Part("memory", "MB", 300, "<=", "peak memory of the lab process (RSS high-water mark)")]),
     Figure("responsive", "event-loop stall p99, 4 auto-miners in live mode (speed 10000)",
            _in_loop(workload.responsive), 3, [Part("value", "ms", 20, "<=")]),
+    Figure("grade", f"lab grade: {grading.CLASS_SIZE} submissions of a 5-step lesson, each replayed", grading.grade, 3,
+           [Part("value", "s", 10, "<=")]),
 ]
 BY_NAME = {f.name: f for f in FIGURES}
 

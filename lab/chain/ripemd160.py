@@ -1,7 +1,8 @@
 """RIPEMD-160 in pure Python, used only where hashlib lacks it (OpenSSL 3).
 
 Follows the reference description (Dobbertin, Bosselaers, Preneel 1996), as
-Bitcoin Core's test framework does (test_framework/crypto/ripemd160.py).
+Bitcoin Core's test framework does (test/functional/test_framework/crypto/ripemd160.py
+in the bitcoin/bitcoin repository).
 Slow (~20k hashes/s) but needed only once per key and address.
 """
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
+from lab.commands.config import LabConfig
 from lab.commands.lesson_runner import SessionRunner
 from lab.commands.lessons import SHELL_LESSONS_FOOTER, lessons_table
 from lab.commands.session import Session
@@ -21,9 +22,10 @@ def lessons_listing(plain: bool = False) -> list[str]:
     return render(output(lessons_table(), SHELL_LESSONS_FOOTER), Styler(False, plain))
 
 
-async def check_lessons(key: str | None, out: Callable[[str], object]) -> int:
+async def check_lessons(keys: Sequence[str], out: Callable[[str], object]) -> int:
+    """`lab lessons check [ID|FILE]...`: every installed lesson, or these (ids, numbers or lesson files)."""
     try:
-        lessons = [find_lesson(key)] if key else load_all()
+        lessons = [find_lesson(key) for key in keys] if keys else load_all()
     except LabError as e:  # a malformed lesson file or an unknown id: one line, no traceback
         out(f"error: {e}")
         return 1
@@ -40,18 +42,42 @@ async def check_lessons(key: str | None, out: Callable[[str], object]) -> int:
     return 1 if failed else 0
 
 
-async def run_lesson_stdin(key: str, lines: Iterable[str], out: Callable[[str], object], plain: bool = True) -> int:
-    """`lab lesson ID` with stdin not a terminal: the learner's commands come from stdin."""
+async def run_lesson_stdin(key: str, lines: Iterable[str], out: Callable[[str], object], plain: bool = True,
+                           submit: str | None = None) -> int:
+    """`lab lesson ID [--submit FILE]` with stdin not a terminal: the learner's commands come from stdin."""
+    from lab.commands.grading_cli import LessonRecorder
+    s = Session()
     try:
         lesson = find_lesson(key)
+        watch = LessonRecorder(submit, lesson, s).watch if submit else None
     except LabError as e:
         out(f"error: {e}")
         return 2
-    s = Session()
     try:
         reached, transcript = await run_lesson_script(lesson, SessionRunner(s), lines, progress=Progress.load(),
-                                                      plain=plain)
+                                                      plain=plain, watch=watch)
     finally:
         await s.close()
     out(transcript)
     return 0 if reached else 1
+
+
+async def new_lesson(config: LabConfig, lines: Sequence[str], file: str, out: Callable[[str], object]) -> int:
+    """`lab lessons new FILE`: run the commands on a fresh lab, then write the skeleton (lab/commands/authoring)."""
+    from lab.commands.authoring import write_skeleton
+    s = Session(config, Styler(False, True))
+    try:
+        await s.start()
+        for n, line in enumerate(lines, 1):
+            outcome = await s.execute(line)
+            if not outcome.ok:
+                out(outcome.text)
+                out(f"line {n}: command failed: {line.strip()}; no lesson written")
+                return 1
+        out(write_skeleton(s, file))
+        return 0
+    except LabError as e:
+        out(f"error: {e}")
+        return 1
+    finally:
+        await s.close()

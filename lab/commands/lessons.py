@@ -40,6 +40,9 @@ async def open_lesson(s: Session, key: str, step: int | None = None, plain: bool
 
 
 async def cmd_lessons(s: Session, args: list[str]) -> Output:
+    if args and args[0].lower() == "new":
+        from lab.commands.authoring import cmd_lessons_new
+        return await cmd_lessons_new(s, args[1:])
     return output(lessons_table(), LESSONS_FOOTER)
 
 

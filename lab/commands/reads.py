@@ -204,6 +204,11 @@ def flights(lab: Lab) -> list[Flight]:
     return list(lab.fabric.flights.values())
 
 
+def frames_in_flight(lab: Lab) -> int:
+    """How many frames are in flight or held (O(1): the toolbar asks on every tick)."""
+    return len(lab.fabric.flights)
+
+
 def frame_history(lab: Lab) -> list[Flight]:
     """The last frames delivered, dropped or lost (the fabric keeps 2,000), oldest first."""
     return list(lab.fabric.history)
@@ -317,6 +322,11 @@ def peers(n: Node) -> list[PeerView]:
 def active_peer_names(n: Node) -> list[str]:
     """Names of the peers n finished the handshake with."""
     return [p.remote for p in n.active_peers()]
+
+
+def connection_count(lab: Lab) -> int:
+    """Connections summed over every node (each link counts at both ends)."""
+    return sum(len(n.peers) for n in lab.nodes.values())
 
 
 def is_connected(a: Node, b: Node) -> bool:

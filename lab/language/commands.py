@@ -177,7 +177,8 @@ SPECS: tuple[CommandSpec, ...] = (
     _view("queue", "queue", "frames in flight: id, link, type, summary, arrival"),
     _view("msg", "msg ID", "one frame: decoded fields and its bytes", arity=(1, 1)),
     # -- lessons --------------------------------------------------------------------------------------
-    _lesson("lessons", "lessons", "the lessons, with your progress", read_only=True),
+    _lesson("lessons", "lessons [new FILE]", "the lessons, with your progress; `lessons new FILE`: a lesson "
+            "skeleton from this lab (for authors)", args=("word:new",), read_only=True),
     _lesson("lesson", "lesson ID", "start a lesson (by number or name); your lab is replaced by its scenario",
             args=("lesson",), arity=(1, 1)),
     _lesson("objective", "objective", "what the current lesson step asks you to do"),

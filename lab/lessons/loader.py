@@ -348,7 +348,15 @@ def _check_unique(lessons: list[Lesson], errors: list[LessonError] | None) -> No
 
 
 def find_lesson(key: str | int, lessons: Iterable[Lesson] | None = None) -> Lesson:
-    """`network`, `1`, `01` or 1 -> that lesson; CommandError with a suggestion otherwise."""
+    """`network`, `1`, `01` or 1 -> that lesson; CommandError with a suggestion otherwise.
+
+    A key ending in `.toml` is a lesson file anywhere (an author's own), loaded and validated.
+    """
+    if isinstance(key, str) and key.strip().lower().endswith(".toml"):
+        path = Path(key.strip()).expanduser()
+        if not path.is_file():
+            raise CommandError(f"no lesson file '{key.strip()}'", "check the path; lesson files are NN-slug.toml")
+        return load_lesson(path)
     pool = list(lessons) if lessons is not None else load_all()
     text = str(key).strip().lower()
     for lesson in pool:

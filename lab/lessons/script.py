@@ -12,7 +12,7 @@ before the solution and DID hold after it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from lab.errors import LabError
@@ -33,14 +33,19 @@ async def run_lesson_script(
     *,
     progress: Progress | None = None,
     plain: bool = True,
+    watch: Callable[[str | None, LessonSession], Awaitable[None]] | None = None,
 ) -> tuple[bool, str]:
     """Play `lines` as the learner; (every goal reached, transcript).
 
     Blank lines and `#` comments are skipped; `quit` ends the script. A
     `solution` needs `solution yes` here, as nobody can answer the question.
+    `watch(line, session)` is awaited once the lesson started (line None) and
+    after every line it ran (`--submit` keeps the submission with it).
     """
     session = LessonSession(lesson, runner, progress, plain=plain)
     out = [(await session.start(step=0)).text]
+    if watch is not None:
+        await watch(None, session)
     for raw in lines:
         line = raw.rstrip("\r\n")
         if not language.split_commands(line):
@@ -54,6 +59,8 @@ async def run_lesson_script(
             out.append(outcome.text)
             reply = await session.after_command(line, outcome)
         out.append(reply.text)
+        if watch is not None:
+            await watch(line.strip(), session)
     # facts a notice stated that did not hold when its goal was reached: the route fails
     wrong = [f"step {k + 1}'s notice states `{fact}`: {found}" for k, fact, found in session.false_facts]
     out += [f"LESSON BUG: {w}" for w in wrong]

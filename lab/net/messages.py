@@ -1,4 +1,5 @@
-"""The peer-to-peer messages, in Bitcoin's shapes (realname: test_framework/messages.py).
+"""The peer-to-peer messages, in Bitcoin's shapes (realname: Bitcoin Core's
+test/functional/test_framework/messages.py).
 
 Every message has a `msgtype`, `serialize()`, a `deserialize(payload)`
 classmethod that refuses malformed or oversized input with ProtocolError, and

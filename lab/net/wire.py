@@ -72,6 +72,11 @@ class FrameBuffer:
         """True while part of a frame is buffered (the caller times that out)."""
         return bool(self._buf) or self._header is not None
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet returned as a frame (at most one frame's worth)."""
+        return len(self._buf)
+
     def feed(self, data: bytes) -> list[tuple[str, bytes | None]]:
         self._buf += data
         out: list[tuple[str, bytes | None]] = []

@@ -61,6 +61,7 @@ class Shell:
         self.toolbar = Toolbar(ascii_only=plain)
         self.narrator = Narrator(session.styler, self.echo, on_change=self.refresh)
         self.interrupted = False
+        self.after_line: Callable[[str], None] | None = None  # `--submit`: told every line that ran
         self.prompting = False  # the prompt is up (on a dumb terminal prompt.app is not the app that runs)
         self.dumb = is_dumb_terminal()  # TERM=dumb: prompt_toolkit's plain prompt, no redraws
         self._ctrl_c_hint = True
@@ -252,6 +253,11 @@ class Shell:
             self.refresh()
         if outcome is not None and outcome.text:
             self.echo(outcome.text)
+        if self.after_line is not None and outcome is not None and not outcome.quit:
+            try:
+                self.after_line(line)
+            except LabError as e:  # the submission could not be written: say so, keep the lab
+                self.echo(self.session.styler.line("error", str(e)))
         return outcome
 
     def _interrupt(self, task: asyncio.Future) -> None:
@@ -317,7 +323,7 @@ def want_color(plain: bool) -> bool:
 
 
 async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = None,
-                   first_lines: Iterable[str] = (), load: str | None = None) -> int:
+                   first_lines: Iterable[str] = (), load: str | None = None, submit: str | None = None) -> int:
     """The `lab` prompt on a fresh lab; with `lesson`, inside that lesson (`lab lesson ID`).
 
     `first_lines` run before the first prompt; `load`: a save replaces the fresh
@@ -365,6 +371,13 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
                 shell.echo(text)
             if lesson is not None and (opened is None or not opened.ok):
                 return 2
+            if submit is not None:
+                from lab.commands.grading_cli import prompt_recorder
+                try:
+                    shell.after_line = prompt_recorder(submit, session)
+                except LabError as e:
+                    shell.echo(styler.line("error", str(e)))
+                    return 2
             return await shell.run(first_lines)
         finally:
             await session.close()

@@ -17,6 +17,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from lab.chain.node_state import FORGE_RULES
+from lab.commands import reads
 from lab.language import (
     LABEL_PLACEHOLDERS,
     LANGUAGE,
@@ -234,7 +235,7 @@ def _positional(words: list[str]) -> list[str]:
 
 def _node_meta(node: Any) -> str:
     try:
-        tip = node.state.chain.tip
+        tip = reads.tip(node)
         return f"height {tip.height}" + ("" if node.online else ", stopped")
     except AttributeError:
         return "node"

@@ -18,6 +18,7 @@ from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.utils import get_cwidth
 
 from lab.chain.crypto import short_hex
+from lab.commands import reads
 from lab.repl.style import glyph, tip_glyph
 from lab.sched import SECOND
 
@@ -37,7 +38,7 @@ def fmt_clock(us: int) -> str:
 
 def tip_groups(lab: Any) -> list[tuple[int, str, list[str], list[str]]]:
     """(height, short hash, online names, stopped names) per distinct tip, most work first (the lab's query)."""
-    return [(tip.height, short_hex(tip.hash), on, off) for tip, on, off in lab.queries.tips()]
+    return [(tip.height, short_hex(tip.hash), on, off) for tip, on, off in reads.tips(lab)]
 
 
 def lesson_status(lesson: Any) -> str | None:
@@ -100,9 +101,9 @@ class Toolbar:
         lab = getattr(session, "lab", None)
         if lab is None:
             return ()
-        return (id(lab), lab.sched.now, len(lab.log), len(lab.fabric.flights), lab.mode,
-                len(lab.nodes), len(lab.partitions), sum(len(n.peers) for n in lab.nodes.values()),
-                id(session.lesson))
+        st = reads.settings(lab)
+        return (id(lab), st.now, len(reads.log(lab)), reads.frames_in_flight(lab), st.mode,
+                len(reads.nodes(lab)), len(reads.partitions(lab)), reads.connection_count(lab), id(session.lesson))
 
     def refresh(self, session: Any) -> bool:
         """Rebuild from the session's lab; True if anything changed."""
@@ -119,10 +120,11 @@ class Toolbar:
     def build(self, session: Any) -> list[StyleAndTextTuples]:
         lab = session.lab
         a = self.ascii_only
-        mode: StyleAndTextTuples = [("class:tb.mode", lab.mode + (f" x{lab.speed:g}" if lab.mode == "live" else ""))]
-        if getattr(lab, "autominer", False):
+        st = reads.settings(lab)
+        mode: StyleAndTextTuples = [("class:tb.mode", st.mode + (f" x{st.speed:g}" if st.mode == "live" else ""))]
+        if st.autominer:
             mode.append(("class:tb.mode", f" {glyph('mining', a)}"))
-        segments: list[StyleAndTextTuples] = [mode, [("", fmt_clock(lab.sched.now))]]
+        segments: list[StyleAndTextTuples] = [mode, [("", fmt_clock(st.now))]]
         tips: StyleAndTextTuples = []
         groups = tip_groups(lab)
         for i, (height, h, on, off) in enumerate(groups[:MAX_GROUPS]):
@@ -140,16 +142,16 @@ class Toolbar:
         if len(groups) > MAX_GROUPS:
             tips.append(("", f"  +{len(groups) - MAX_GROUPS} tips"))
         segments.append(tips)
-        parts = lab.queries.groups()
+        parts = reads.groups(lab)
         if len(parts) > 1:  # the actual peer graph, whatever split it (disconnect, partition, stop)
             text = " | ".join(",".join(g) for g in parts)
             segments.append([("class:tb.split", f"{glyph('split', a)} split {text}")])
-        elif getattr(lab, "one_way_cuts", None):
-            cuts = ", ".join(f"{x}->{y}" for x, y in sorted(lab.one_way_cuts))
+        elif reads.one_way_cuts(lab):
+            cuts = ", ".join(f"{x}->{y}" for x, y in reads.one_way_cuts(lab))
             segments.append([("class:tb.split", f"{glyph('split', a)} cut {cuts}")])
         else:
             segments.append([("class:tb.joined", f"{glyph('joined', a)} connected")])
-        segments.append([("class:tb.flight", f"{glyph('flight', a)} {len(lab.fabric.flights)} in flight")])
+        segments.append([("class:tb.flight", f"{glyph('flight', a)} {reads.frames_in_flight(lab)} in flight")])
         status = lesson_status(getattr(session, "lesson", None))
         if status:
             segments.append([("class:tb.lesson", f"{glyph('lesson', a)} {status}")])

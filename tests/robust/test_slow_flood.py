@@ -169,7 +169,7 @@ def test_a_flood_of_max_size_junk_never_starves_honest_peers():
             assert answered == 20
             # While a frame is half-read, the node buffers at most one frame per peer.
             for p in node.peers.values():
-                assert len(p.frames._buf) <= MAX_PAYLOAD + HEADER_SIZE + (1 << 20)
+                assert p.frames.buffered <= MAX_PAYLOAD + HEADER_SIZE + (1 << 20)
             # Junk is dropped silently after the first note per peer: the log does not grow with the flood.
             noted = [e for e in lab.log if e.kind == "frame-dropped"]
             assert len(noted) <= len(flooders)
