@@ -134,20 +134,20 @@ def log(lab: Lab) -> Sequence[LogEntry]:
 
 
 def last_reorg(lab: Lab, name: str) -> LogEntry | None:
-    return next((e for e in reversed(lab.log) if e.kind == "reorg" and e.node == name), None)
+    return lab.queries.last_reorg(name)
 
 
 def reorg_count(lab: Lab, name: str) -> int:
-    return lab.reorg_counts.get(name, 0)
+    return lab.queries.reorg_counts.get(name, 0)
 
 
 def rejected_by(lab: Lab, h: bytes) -> dict[str, str]:
     """node -> reason code, for every node that rejected the block or transaction `h`."""
-    return {n: c for n, hh, c in lab.rejections if hh == h}
+    return {n: c for n, hh, c in lab.queries.rejections if hh == h}
 
 
 def forged_by(lab: Lab, name: str, h: bytes) -> bool:
-    return any(e.kind == "forged" and e.data.get("block") == h and e.node == name for e in lab.log)
+    return lab.queries.forged_by(name, h)
 
 
 def mode_of(lab: Lab, name: str) -> str:
@@ -195,7 +195,7 @@ def propagation(lab: Lab, kind: str, h: bytes) -> Propagation:
 
 
 def has_seen(lab: Lab, h: bytes, name: str) -> bool:
-    return name in lab.first_seen.get(h, {})
+    return name in lab.queries.arrivals(h)
 
 
 # -- frames and links ----------------------------------------------------------------------------------
