@@ -7,6 +7,7 @@ Output that is not a terminal has no colour; NO_COLOR is honoured everywhere.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 import click
@@ -46,7 +47,11 @@ async def run_lines(session, lines, source: str, out) -> int:
 
 async def _script(config, lines, source: str, styler: Styler, load: str | None = None) -> int:
     from lab.commands.session import Session
+    from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
+    if sys.stderr.isatty():  # elsewhere no progress line: a script's output stays the same run to run
+        session.on_progress = ProgressPrinter(sys.stderr, ascii_only=styler.ascii_only)
+    _ctrl_c_stops_long_commands(session)
     await session.start()
     try:
         from lab.commands.saving import load_at_start
@@ -57,10 +62,27 @@ async def _script(config, lines, source: str, styler: Styler, load: str | None =
         await session.close()
 
 
+def _ctrl_c_stops_long_commands(session) -> None:
+    """Ctrl-C in a script: long work (`mine A 1000`, an experiment) stops early and reports, and
+    the script goes on; any other command is cancelled and the script ends (exit 130)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def interrupt() -> None:
+        if session.request_stop():
+            return
+        if task is not None:
+            task.cancel()
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        pass
+
+
 def _run(coro) -> int:
     try:
         return asyncio.run(coro)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
 
 

@@ -22,6 +22,8 @@ Figures (figures.py has the exact sizes):
     hop         wall time per hop of a block along a 50-node line, zero latency
     flood       wall time until a new block reached every node of a 100-node random-8 lab
     experiment  wall time of 1,000 auto-mined blocks on a 20-node random-4 lab (virtual time)
+    stale-experiment    `experiment stale latency 1s,5s,10s blocks 500`, typed at the prompt
+    selfish-experiment  `experiment selfish alpha 0.25,0.33,0.4 blocks 1000 runs 1`, typed at the prompt
     sync        wall time for a fresh node to sync a 10,000-block chain
     sigs        signature verifications per second while 1,000 payments cross a
                 10-node line; and ms per 100 transactions to connect the block
@@ -38,6 +40,7 @@ the same links by a bare asyncio relay (floor.py), and the ratio lab / floor.
 Modules: figures (the list and the run), table (summaries and the text
 table), drive (sessions and what the bench reads), network (hop, flood),
 floor (the bare relay), workload (experiment, sync, sigs, responsive),
+experiments (the `experiment` command's figures),
 process (start, hashrate, scale), sighash (below the lab, as hashrate),
 keeping (keep), machine (what it ran on).
 """

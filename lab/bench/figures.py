@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from lab.bench import grading, keeping, network, process, sighash, workload
+from lab.bench import experiments, grading, keeping, network, process, sighash, workload
 from lab.bench.drive import now
 from lab.bench.machine import machine
 from lab.bench.table import Figure, Part, Sample, render_table, run_figure
@@ -36,6 +36,10 @@ FIGURES: list[Figure] = [
            [Part("value", "ms", 100, "<="), *_floor_parts("ms")]),
     Figure("experiment", f"1,000 auto-mined blocks, 20-node random-4, difficulty {workload.EXPERIMENT_DIFFICULTY}",
            _in_loop(workload.experiment), 3, [Part("value", "s", 20, "<=")]),
+    Figure("stale-experiment", "experiment stale latency 1s,5s,10s blocks 500 (three fresh 11-node labs)",
+           _in_loop(experiments.stale), 3, [Part("value", "s", 20, "<=")]),
+    Figure("selfish-experiment", "experiment selfish alpha 0.25,0.33,0.4 blocks 1000 runs 1 (three fresh 5-node labs)",
+           _in_loop(experiments.selfish), 3, [Part("value", "s", 20, "<=")]),
     Figure("sync", "a fresh node syncs a 10,000-block chain", _in_loop(workload.sync), 3,
            [Part("value", "s", 10, "<=")]),
     Figure("sigs", "1,000 signed txs relayed through a 10-node line, then mined", _in_loop(workload.sigs), 3,

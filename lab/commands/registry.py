@@ -12,7 +12,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from lab.commands import attack, builtin, details, lessons, network, saving, views
+from lab.commands import attack, builtin, details, experiment, lessons, network, saving, views
 from lab.language import LANGUAGE, CommandSpec
 from lab.render.output import Output
 
@@ -39,6 +39,8 @@ HANDLERS: dict[str, Handler] = {
     # pacing and checks
     "mode": builtin.cmd_mode, "step": builtin.cmd_step, "run": builtin.cmd_run, "speed": builtin.cmd_speed,
     "check": builtin.cmd_check,
+    # experiments
+    "experiment": experiment.cmd_experiment,
     # looking around
     "nodes": views.cmd_nodes, "status": views.cmd_status, "balance": views.cmd_balance,
     "mempool": views.cmd_mempool, "chain": views.cmd_chain, "tree": views.cmd_tree, "block": views.cmd_block,

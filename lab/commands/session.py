@@ -62,8 +62,10 @@ def clip_quotes(text: str, keep: int = 32) -> str:
 
 
 class Session:
-    def __init__(self, config: LabConfig | None = None, styler: Styler | None = None) -> None:
+    def __init__(self, config: LabConfig | None = None, styler: Styler | None = None, *,
+                 narrate: bool = True) -> None:
         self.config = config or LabConfig()
+        self.narrate = narrate  # False: no narration is rendered (an experiment's inner labs, read by queries)
         self.styler = styler or Styler()
         self.commands: dict[str, Bound] = bind()
         self.lab: Lab | None = None
@@ -271,7 +273,8 @@ class Session:
         entries = lab.log[mark:] if lab is before and mark <= len(lab.log) else []
         lines = render(result, self.styler)
         failed = result.check_failed
-        lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")
+        if self.narrate:
+            lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")
         return CommandOutcome("\n".join(lines), ok=not failed, events=[e.kind for e in entries],
                               check_failed=failed, quit=result.quit,
                               error=(render(result, self.styler) or ["failed"])[0] if failed else None)

@@ -153,6 +153,17 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("digest", "digest", "one line: a digest of every node's tip, UTXO set and mempool",
                 category="meta", settles=False, read_only=True, arity=(0, 0),
                 help="Two labs with the same digest agree on every node's tip, coins and waiting transactions."),
+    # -- experiments (issue 14) ------------------------------------------------------------------------
+    CommandSpec("experiment", "experiment stale|selfish|double-spend [PARAM VALUES]... [runs R] [blocks N] [seed S] "
+                "[csv FILE]", "measure fresh labs against the papers: a table and a chart",
+                category="meta", args=("word:stale|selfish|double-spend",), settles=False, read_only=True,
+                examples=("experiment stale latency 1s,5s,10s", "experiment selfish alpha 0.25,0.33,0.4 blocks 1000",
+                          "experiment double-spend q 0.1,0.3 z 1,2,...,6 runs 100 csv ds.csv"),
+                help="Each run is a fresh lab of real nodes from a seed derived from `seed` (default 1): the same\n"
+                     "command prints the same table anywhere. stale [latency 1s,5s,10s] [interval 60s];\n"
+                     "selfish [alpha 0.1,0.2,0.3,0.4] [gamma 0|0.5|1]; double-spend [q 0.1,0.3] [z 1,2,...,6].\n"
+                     "`a,b,...,c` counts from a in steps of b - a. `csv FILE` writes the rows. Ctrl-C stops and\n"
+                     "keeps the rows finished. Your own lab is left as it is.", arity=(1, None)),
     # -- looking around -------------------------------------------------------------------------------
     _view("nodes", "nodes [--ports]", "every node: height, tip, peers, mempool, address (--ports: its socket)",
           arity=(0, 1)),

@@ -85,7 +85,11 @@ KEEPING_TEMPLATES = ["history", "digest", "back", "back {i}", "back {w}", "save"
 # Commands added after the seeded fuzz was tuned: kept out of TEMPLATES so the seeded
 # sequence above stays the one it was; test_later_commands_never_crash fuzzes them.
 LATER_TEMPLATES = ["trace {l}", "trace {id}", "trace", "trace {l} {l}", "difficulty retarget off",
-                   "difficulty retarget {w}", "difficulty retarget {i}"]
+                   "difficulty retarget {w}", "difficulty retarget {i}",
+                   # experiments at small sizes (never mutated: a lost `blocks 5` would run the defaults)
+                   "experiment", "experiment {w} runs 1 blocks 5", "experiment stale latency {d} blocks 5",
+                   "experiment stale {w} {d}", "experiment selfish alpha {a} blocks 5",
+                   "experiment double-spend z {i} runs 2 blocks 5"]
 SLOW = ("difficulty", "mode live", "autominer on")  # never used as the source of a mutation
 
 
@@ -263,7 +267,7 @@ def test_later_commands_never_crash(tmp_path, monkeypatch):
         async with lab_session(nodes=4, seed=13, difficulty=4, latency_ms=5) as (_, s):
             for n in range(300):
                 line = fill(rng, rng.choice(LATER_TEMPLATES + context))
-                if rng.random() < 0.2 and not line.startswith("difficulty"):
+                if rng.random() < 0.2 and not line.startswith(("difficulty", "experiment")):
                     line = mutate(rng, line)
                 if line.startswith("difficulty retarget") and line.split()[-1].isdigit():
                     line = "difficulty retarget off"  # escalating difficulty would only cost time here
