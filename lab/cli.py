@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 
 import click
 
 from lab import __version__
+from lab.errors import LabError
 from lab.language.words import TOPOLOGIES
 from lab.params import DEFAULT_DIFFICULTY, DEFAULT_LATENCY_MS, DEFAULT_NODES, DEFAULT_SEED
 from lab.render.style import Styler, color_wanted
@@ -25,17 +27,26 @@ def _config(nodes: int, seed: int, topology: str, difficulty: int, latency: floa
                      difficulty=difficulty, latency_ms=latency, host=host)
 
 
+DEFAULT_MAX_SECONDS = 600  # a script's wall-clock limit unless --max-seconds says otherwise (generous)
+
+
 async def run_lines(session, lines, source: str, out) -> int:
     """Run script lines; print `FILE:LINE:` before a command error and stop; checks don't stop."""
     failed_checks = 0
     for lineno, line in lines:
+        if session.deadline is not None and time.monotonic() > session.deadline:
+            out(f"{source}:{lineno}: stopped: the script's time limit of {session.max_seconds:g} s ran out "
+                "(give it more with --max-seconds N)")
+            return 1
         outcome = await session.execute(line)
         if outcome.text:
             out(outcome.text)
         if outcome.check_failed:
             failed_checks += 1
         if not outcome.ok and not outcome.check_failed:
-            out(f"{source}:{lineno}: command failed: {line.strip()}")
+            # non-ASCII escaped: a look-alike (Cyrillic А) must not be echoed as if it were "A"
+            shown = line.strip().encode("ascii", "backslashreplace").decode("ascii")
+            out(f"{source}:{lineno}: command failed: {shown}")
             return 1
         if outcome.quit:
             break
@@ -45,14 +56,23 @@ async def run_lines(session, lines, source: str, out) -> int:
     return 0
 
 
-async def _script(config, lines, source: str, styler: Styler, load: str | None = None) -> int:
+async def _script(config, lines, source: str, styler: Styler, max_seconds: float = DEFAULT_MAX_SECONDS,
+                  load: str | None = None) -> int:
     from lab.commands.session import Session
     from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
+    # Long work obeys a limit in scripts: the estimate refuses what cannot finish, the deadline stops the rest
+    session.max_seconds, session.deadline = max_seconds, time.monotonic() + max_seconds
+    session.notice = lambda text: click.echo(text, err=True)
     if sys.stderr.isatty():  # elsewhere no progress line: a script's output stays the same run to run
         session.on_progress = ProgressPrinter(sys.stderr, ascii_only=styler.ascii_only)
     _ctrl_c_stops_long_commands(session)
-    await session.start()
+    try:
+        await session.start()
+    except (LabError, OSError) as e:  # e.g. more nodes than open files allow: one line, not a traceback
+        click.echo(styler.line("error", f"the lab could not start: {e}"))
+        await session.close()
+        return 1
     try:
         from lab.commands.saving import load_at_start
         if not await load_at_start(session, load, click.echo):
@@ -60,6 +80,13 @@ async def _script(config, lines, source: str, styler: Styler, load: str | None =
         return await run_lines(session, lines, source, click.echo)
     finally:
         await session.close()
+
+
+async def _guarded(coro):
+    """Run the lab with an event loop that reports EMFILE in one line, not a traceback per refused accept."""
+    from lab.world.limits import EmfileReporter
+    asyncio.get_running_loop().set_exception_handler(EmfileReporter(lambda text: click.echo(text, err=True)))
+    return await coro
 
 
 def _ctrl_c_stops_long_commands(session) -> None:
@@ -81,7 +108,7 @@ def _ctrl_c_stops_long_commands(session) -> None:
 
 def _run(coro) -> int:
     try:
-        return asyncio.run(coro)
+        return asyncio.run(_guarded(coro))
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
 
@@ -98,12 +125,14 @@ def _run(coro) -> int:
 @click.option("-c", "commands", default=None, help='Run these commands and exit, e.g. -c "mine A; tree".')
 @click.option("--load", "load", default=None, metavar="FILE", help="Start on a saved lab (`save FILE` makes one).")
 @click.option("--plain", is_flag=True, help="No colour, ASCII only.")
+@click.option("--max-seconds", "max_seconds", default=DEFAULT_MAX_SECONDS, show_default=True,
+              type=click.FloatRange(1, 10**7), help="Wall-clock limit of a script (-c, stdin).")
 @click.pass_context
-def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, load, plain) -> None:
+def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, load, plain, max_seconds) -> None:
     """Blockchain Lab: a small blockchain network of real nodes, driven from one prompt."""
     ctx.ensure_object(dict)
     ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain,
-                   host=host, load=load, commands=commands)
+                   host=host, max_seconds=max_seconds, commands=commands, load=load)
     if topology.split(" ")[0] not in TOPOLOGIES:
         choices = ", ".join(TOPOLOGIES[:-1]) + ", 'random K'"
         raise click.BadParameter(f"'{topology}' is not a topology ({choices})", param_hint="--topology")
@@ -112,24 +141,26 @@ def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, c
     config = _config(nodes, seed, topology, difficulty, latency, host)
     if commands is not None:
         styler = Styler(color_wanted(sys.stdout.isatty(), plain), plain)
-        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler, load)))
+        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler, max_seconds, load)))
     if sys.stdin.isatty() and sys.stdout.isatty():
         from lab.repl.app import run_repl
         ctx.exit(_run(run_repl(config, plain=plain, load=load)))
     styler = Styler(False, plain)
-    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler, load)))
+    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler, max_seconds, load)))
 
 
 @main.command("run")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--max-seconds", "max_seconds", default=None, type=click.FloatRange(1, 10**7),
+              help=f"Wall-clock limit of the script [default: {DEFAULT_MAX_SECONDS}].")
 @click.pass_context
-def run_cmd(ctx: click.Context, file) -> None:
+def run_cmd(ctx: click.Context, file, max_seconds) -> None:
     """Run a script of lab commands (FILE, or - for stdin)."""
     o = ctx.obj
     config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
     styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
     name = "<stdin>" if file.name == "<stdin>" else file.name
-    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler, o["load"])))
+    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler, max_seconds or o["max_seconds"], o["load"])))
 
 
 @main.group("lessons", invoke_without_command=True)

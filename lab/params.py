@@ -74,6 +74,13 @@ MAX_NARRATED_PER_PEER = 20  # rejections/orphans/bad frames of one outsider narr
 HANDSHAKE_TIMEOUT = 5.0  # seconds; 60 in Bitcoin, scaled down for a lab
 FRAME_TIMEOUT = 5.0  # seconds a half-received frame may stall
 DISCOURAGE_SECONDS = 24 * 60 * 60  # Bitcoin discourages for ~a day (rolling filter)
+SEND_PAUSE_BYTES = 1_000_000  # an outsider's unread output past which nothing more is served (Core: fPauseSend
+#   at -maxsendbuffer, 1 MB); resumed when it reads
+RECV_PAUSE_BYTES = 5_000_000  # frames read from an outsider and not yet handled, past which its socket is
+#   not read (Core: fPauseRecv at -maxreceivebuffer, 5 MB)
+GETDATA_TXS_PER_TURN = 100  # getdata: tx items served to an outsider in one batch, blocks one per batch
+#   (Core's ProcessGetData: "only process one BLOCK item per call")
+GETDATA_BYTES_PER_TURN = 100_000  # batches served to an outsider in one turn of the event loop, up to this
 
 # --- the network fabric ----------------------------------------------------
 DEFAULT_NODES = 4

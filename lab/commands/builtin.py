@@ -128,6 +128,7 @@ async def cmd_mine(s: Session, args: list[str]) -> Output:
         check_label(label)
     lab = s.need_lab()
     name = reads.node(lab, args[0]).name
+    lab.mining.check_time(f"mine {name}" + (f" {n}" if n > 1 else ""), n)
 
     def on_block(done: int) -> bool:
         s.report_progress(f"mining on {name}", done, n)
@@ -253,6 +254,8 @@ async def cmd_run(s: Session, args: list[str]) -> Output:
         n = await lab.run_until_quiet()
         return output(f"Delivered {n} event{'s' if n != 1 else ''}; the network is quiet at {fmt_time(reads.settings(lab).now)}.")
     duration = parse_duration(args[0])
+    if reads.settings(lab).autominer and reads.settings(lab).mode != "live":
+        lab.mining.check_time(f"run {args[0]} with auto-miners", duration / lab.mining.block_interval)
     await lab.run_for(duration)
     if reads.settings(lab).mode == "auto":
         await lab.settle()

@@ -335,4 +335,4 @@ def is_connected(a: Node, b: Node) -> bool:
 
 
 def discouraged(n: Node) -> list[str]:
-    return sorted(n.discouraged)
+    return n.discouraged.listed()

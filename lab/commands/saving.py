@@ -99,6 +99,8 @@ def _lesson_for(s: Session, state: Any) -> LessonSession | None:
 async def put_in_place(s: Session, new: Session, lesson: LessonSession | None) -> None:
     """Make `new`'s lab the session's lab; the old one is closed."""
     old = s.lab
+    mining = new.need_lab().mining  # a script's time limit goes on with the lab that replaces its own
+    mining.deadline, mining.limit_seconds, mining.report = s.deadline, s.max_seconds, s.notice
     s.lab, s.config, s.recording, s.history = new.lab, new.config, new.recording, new.history
     s.show_time = new.show_time
     s.lesson = lesson

@@ -77,6 +77,11 @@ class Session:
         self.driver = BY_YOU  # who runs the commands now: BY_LESSON while the lesson engine does
         self.replaced = False  # a handler put a rebuilt lab in place (load, back): its past is not narrated
         self.swapped = False  # ... during this line: the lesson it brought back does not count the line
+        # Long work (issue 12): a script's wall-clock deadline (time.monotonic) and its limit in
+        # seconds; `notice` says an estimate or progress at once (stderr in scripts).
+        self.deadline: float | None = None
+        self.max_seconds: float | None = None
+        self.notice: Callable[[str], None] | None = None
         # Long work (`mine A 1000`): a front end may show progress and ask the work to stop early.
         self.on_progress: Callable[[str, int, int], None] | None = None  # (what, done, total)
         self.stop_requested = False  # Ctrl-C during interruptible work: stop at the next unit
@@ -126,6 +131,8 @@ class Session:
         self.lab = await Lab.create(self.config.nodes, self.config.topology, self.config.k, self.config.seed,
                                     self.config.difficulty, self.config.latency_ms, self.config.jitter,
                                     self.config.host)
+        mining = self.lab.mining
+        mining.deadline, mining.limit_seconds, mining.report = self.deadline, self.max_seconds, self.notice
         self.history = []
         self.recording = Recording(self.config.to_json())
         return self

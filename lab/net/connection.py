@@ -27,11 +27,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from lab.errors import ProtocolError
 from lab.net.wire import FrameBuffer
-from lab.params import FRAME_TIMEOUT, HANDSHAKE_TIMEOUT, MAX_SEND_QUEUE
+from lab.params import (
+    FRAME_TIMEOUT,
+    HANDSHAKE_TIMEOUT,
+    MAX_SEND_QUEUE,
+    RECV_PAUSE_BYTES,
+    SEND_PAUSE_BYTES,
+)
 
 if TYPE_CHECKING:
     from lab.net.fabric import Fabric
@@ -50,10 +58,11 @@ class Owner(Protocol):
     fabric: Fabric
 
     def accept(self, conn: Connection, host: str, port: int) -> bool: ...
-    def on_frame(self, peer: Any, command: str, payload: bytes | None) -> None: ...
+    def on_frame(self, peer: Any, command: str, payload: bytes | None) -> Coroutine[Any, Any, None] | None: ...
     def on_bad_stream(self, peer: Any, reason: str) -> None: ...
     def drop_peer(self, peer: Any, reason: str) -> None: ...
     def on_peer_closed(self, peer: Any) -> None: ...
+    def send_pending(self, peer: Any) -> bool: ...
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -72,6 +81,7 @@ class Connection(asyncio.BufferedProtocol):
         # frame accounting: index of each frame on this connection, per direction
         self.sent = 0
         self.received = 0
+        self.bytes_sent = 0  # bytes of the frames written
         # lab link: frames read, waiting for their delivery event
         self._inbox: dict[int, tuple[str, bytes | None]] = {}
         self._waiters: dict[int, asyncio.Future[tuple[str, bytes | None] | None]] = {}
@@ -79,6 +89,14 @@ class Connection(asyncio.BufferedProtocol):
         # live link: wall-clock timers
         self._timers: list[asyncio.TimerHandle] = []
         self._frame_timer: asyncio.TimerHandle | None = None
+        # live link: frames read and not yet handled, one per turn of the event loop
+        # (realname: vProcessMsg, fPauseRecv), and whether the peer's send buffer is full (fPauseSend)
+        self.backlog: deque[tuple[str, bytes | None]] = deque()
+        self.backlog_bytes = 0
+        self.pause_send = False
+        self._reading_paused = False
+        self._work_due = False
+        self._task: asyncio.Task[None] | None = None  # a large block being taken in slices
 
     @property
     def lab_link(self) -> bool:
@@ -91,8 +109,19 @@ class Connection(asyncio.BufferedProtocol):
             host, port = transport.get_extra_info("peername")[:2]
             if not self.owner.accept(self, host, port):
                 self.closed = True
-                self.close_reason = "too many outsiders connected"
+                self.close_reason = self.close_reason or "too many outsiders connected"
                 self.transport.abort()
+                return
+        if self.link is LIVE:  # pause_writing() once this much is unread by the peer (realname: fPauseSend)
+            self.transport.set_write_buffer_limits(high=SEND_PAUSE_BYTES)
+
+    def pause_writing(self) -> None:
+        self.pause_send = True
+
+    def resume_writing(self) -> None:
+        self.pause_send = False
+        if self.link is LIVE:
+            self.schedule_work()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         try:
@@ -142,6 +171,7 @@ class Connection(asyncio.BufferedProtocol):
                 lambda: self.owner.drop_peer(self.peer, "send queue full: the peer does not read"))
             return idx
         transport.write(frame)
+        self.bytes_sent += len(frame)
         return idx
 
     # -- lab-link delivery ----------------------------------------------------------
@@ -163,6 +193,47 @@ class Connection(asyncio.BufferedProtocol):
         fut: asyncio.Future[tuple[str, bytes | None] | None] = asyncio.get_running_loop().create_future()
         self._waiters[index] = fut
         return fut
+
+    # -- live-link work: one message (or a few getdata items) per turn of the event loop -------
+    def schedule_work(self) -> None:
+        if not self._work_due and not self.closed:
+            self._work_due = True
+            asyncio.get_running_loop().call_soon(self._work)
+
+    def _work(self) -> None:
+        """One turn for this peer (realname: ProcessMessages): its pending getdata first, else one frame.
+
+        Nothing is done while the peer does not read what it asked for (pause_send);
+        resume_writing() brings it back. Other peers and the lab get the loop in between.
+        """
+        self._work_due = False
+        if self.closed or self.pause_send or self._task is not None:
+            return
+        owner, peer = self.owner, self.peer
+        if owner.send_pending(peer):
+            more = True
+        elif self.backlog:
+            command, payload = self.backlog.popleft()
+            self.backlog_bytes -= len(payload) if payload is not None else 0
+            slow = owner.on_frame(peer, command, payload)
+            if slow is not None:  # a large block, taken in slices: this peer waits until it is done
+                self._task = asyncio.get_running_loop().create_task(slow)
+                self._task.add_done_callback(self._slow_done)
+            if self._reading_paused and self.backlog_bytes < RECV_PAUSE_BYTES // 2 and not self.closed:
+                self._reading_paused = False
+                if self.transport is not None:
+                    self.transport.resume_reading()
+            more = True  # its getdata may have queued work: the next turn looks
+        else:
+            more = False
+        if more and not self.closed and not self.pause_send:
+            self.schedule_work()
+
+    def _slow_done(self, task: asyncio.Task[None]) -> None:
+        self._task = None
+        if not task.cancelled():
+            task.exception()  # the node's guard catches everything; never "exception was never retrieved"
+        self.schedule_work()
 
     # -- closing ------------------------------------------------------------------------
     def close(self, reason: str) -> None:
@@ -192,6 +263,8 @@ class Connection(asyncio.BufferedProtocol):
                 fut.set_result(None)
         self._waiters.clear()
         self._inbox.clear()
+        self.backlog.clear()
+        self.backlog_bytes = 0
         if first and self.peer is not None:
             self.owner.on_peer_closed(self.peer)
 
@@ -267,12 +340,18 @@ class LiveLink(Link):
         conn.write_frame(frame)
 
     def received(self, conn: Connection, frames: list[tuple[str, bytes | None]]) -> None:
-        on_frame = conn.owner.on_frame
-        for command, payload in frames:
-            conn.received += 1
-            on_frame(conn.peer, command, payload)
-            if conn.closed:
-                return
+        """Frames wait in the backlog, handled one per turn (a flood of them cannot hold the loop).
+
+        Past RECV_PAUSE_BYTES waiting, the socket is not read until the backlog drains (fPauseRecv).
+        """
+        if frames:
+            conn.received += len(frames)
+            conn.backlog.extend(frames)
+            conn.backlog_bytes += sum(len(p) for _, p in frames if p is not None)
+            if conn.backlog_bytes > RECV_PAUSE_BYTES and not conn._reading_paused and conn.transport is not None:
+                conn._reading_paused = True
+                conn.transport.pause_reading()
+            conn.schedule_work()
         conn.arm_frame_timer(new_frame=bool(frames))
 
     def close_transport(self, transport: asyncio.Transport) -> None:

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lab import events as ev
+from lab.chain.crypto import sha256d
 from lab.chain.events import TxEvicted, TxOrphaned
 from lab.errors import ValidationError
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
 from lab.net.relay import Relay
 from lab.net.sync import Sync
-from lab.params import MAX_HEADERS, MAX_ORPHAN_TXS
+from lab.params import MAX_BLOCK_SIZE, MAX_HEADERS, MAX_ORPHAN_TXS, MAX_TX_SIZE
 
 if TYPE_CHECKING:
     from lab.chain.block import Block
@@ -60,6 +61,36 @@ class Intake:
         if kind == "block-connected" or kind == "side-branch":
             self._emit_lab(ev.BlockStored(self.node.name, event.hash, event.height,
                                           self._source if event.hash == self._source_block else None))
+
+    # -- before parsing ----------------------------------------------------------------------
+    def refuse_oversized(self, peer: Peer, command: str, payload: bytes) -> bool:
+        """A block or tx payload too big to be valid is refused before it is parsed (True).
+
+        A frame may carry MAX_PAYLOAD (4 MB): parsing 4 MB of tiny inputs held the
+        loop ~0.5 s. Nothing over MAX_BLOCK_SIZE can be valid (realname:
+        bad-blk-length, bad-txns-oversize: the sender is punished); a transaction over
+        MAX_TX_SIZE is refused by policy unparsed (tx-size: a reject, no punishment).
+        Its hash is the hash of its bytes: the header's for a block, all of it for a tx.
+        """
+        size = len(payload)
+        node = self.node
+        if command == "block" and size > MAX_BLOCK_SIZE:
+            h = sha256d(payload[:80])
+            node.emit(ev.BlockRejected(node.name, h, "bad-blk-length", f"{size} bytes, limit {MAX_BLOCK_SIZE}",
+                                       peer.remote, direct=True))
+            node.misbehaving(peer, "sent an invalid block (bad-blk-length)")
+            return True
+        if command == "tx" and size > MAX_TX_SIZE:
+            txid = sha256d(payload)
+            code = "bad-txns-oversize" if size > MAX_BLOCK_SIZE else "tx-size"
+            self.recent_rejects.add(txid)
+            node.emit(ev.TxRejected(node.name, txid, code, f"{size} bytes, relay limit is {MAX_TX_SIZE}", peer.remote))
+            if code == "tx-size":
+                peer.send(m.MsgReject("tx", m.REJECT_NONSTANDARD, code, txid))
+            else:
+                node.misbehaving(peer, f"sent an invalid transaction ({code})")
+            return True
+        return False
 
     # -- blocks ------------------------------------------------------------------------------
     def on_block(self, peer: Peer, msg: m.MsgBlock) -> None:
@@ -110,7 +141,6 @@ class Intake:
     def _process(self, block: Block, source: Peer | None, requested: bool = True) -> Any:
         """The chain state's verdict; an invalid block is reported and its sender punished (None)."""
         node = self.node
-        frm = source.remote if source is not None else node.name
         self._source, self._source_block = (source.remote if source is not None else None), block.hash
         try:
             res = node.state.process_block(block, requested=requested)
@@ -119,13 +149,19 @@ class Intake:
         e = res.error
         if res.status != "invalid" or e is None:
             return res
-        node.emit(ev.BlockRejected(node.name, block.hash, e.code, e.detail, frm, direct=True))
+        self.refused(source, block.hash, e)
+        return None
+
+    def refused(self, source: Peer | None, block_hash: bytes, e: ValidationError) -> None:
+        """An invalid block: say so; punish its sender (or tell it why, when that is not misbehaviour)."""
+        node = self.node
+        frm = source.remote if source is not None else node.name
+        node.emit(ev.BlockRejected(node.name, block_hash, e.code, e.detail, frm, direct=True))
         if source is not None:
             if e.punish:
                 node.misbehaving(source, f"sent an invalid block ({e.code})")
             else:
-                source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block.hash))
-        return None
+                source.send(m.MsgReject("block", m.REJECT_INVALID, e.code, block_hash))
 
     def _after(self, block: Block, res: Any, source: Peer | None, old_tip: Any) -> None:
         """Ask for what is missing, announce a new tip, retry waiting txs, re-announce returned ones."""

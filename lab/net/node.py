@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from lab import events as ev
 from lab.errors import ProtocolError
 from lab.net import messages as m
+from lab.net.banman import Discouraged
+from lab.net.bigblock import take_block, worth_slicing
 from lab.net.connection import LAB, Connection
 from lab.net.download import Downloads
 from lab.net.intake import Intake
@@ -40,6 +42,7 @@ from lab.net.relay import Relay
 from lab.net.requests import RequestTracker
 from lab.net.sync import Sync
 from lab.params import (
+    MAX_BLOCK_SIZE,
     MAX_KNOWN_INVENTORY,
     MAX_LIVE_PEERS,
     MAX_NARRATED_PER_PEER,
@@ -73,7 +76,7 @@ class Node:
         self.port = 0
         self.online = False
         self.peers: dict[str, Peer] = {}  # remote name -> its protocol state and connection
-        self.discouraged: set[str] = set()  # realname: m_discouraged (BanMan)
+        self.discouraged = Discouraged()  # realname: BanMan's discouragement (lab nodes by name, outsiders by host)
         self.recent_rejects = BoundedSet(MAX_KNOWN_INVENTORY)  # realname: m_recent_rejects
         self.internal_errors: list[str] = []
         self.nonce_counter = 0
@@ -153,6 +156,9 @@ class Node:
             claim.set_result(conn)
             return True
         conn.remote = f"{host}:{port}"
+        if self.discouraged.refuses(host):  # realname: CConnman::AcceptConnection, IsDiscouraged
+            conn.close_reason = "its host is discouraged"
+            return False
         outsiders = sum(1 for p in self.peers.values() if not p.lab_link and not p.closed)
         if outsiders >= MAX_LIVE_PEERS:  # realname: the inbound slot limit
             return False
@@ -191,11 +197,24 @@ class Node:
         self.fabric.forget(peer.conn)
         self.downloads.peer_closed(peer)
 
+    def send_pending(self, peer: Peer) -> bool:
+        """One turn of an outsider's queued getdata; False when none waits. Nothing raised escapes."""
+        if peer.closed or not peer.getdata:
+            return False
+        try:
+            return self.relay.send_pending(peer)
+        except Exception as e:  # a bug of ours must not take the node down
+            detail = f"{type(e).__name__}: {e}"
+            self.internal_errors.append(detail + "\n" + traceback.format_exc())
+            self.emit(ev.InternalError(self.name, peer.remote, "getdata", detail))
+            self.drop_peer(peer, "internal error while serving its getdata")
+            return False
+
     def misbehaving(self, peer: Peer, reason: str) -> None:
         """Disconnect and discourage (realname: Misbehaving + MaybeDiscourageAndDisconnect)."""
         if peer.closed:
             return
-        self.discouraged.add(peer.remote)
+        self.discouraged.add(peer.remote, lab_node=peer.lab_link)
         peer.close(f"misbehaving: {reason}")
         self.emit(ev.PeerPunished(self.name, peer.remote, reason))
 
@@ -203,34 +222,51 @@ class Node:
         return [p for p in self.peers.values() if p.active and not p.conn.closed]
 
     # -- frames in ---------------------------------------------------------------------
-    def on_frame(self, peer: Peer, command: str, payload: bytes | None) -> None:
-        """Handle one frame. Nothing raised here escapes."""
+    def on_frame(self, peer: Peer, command: str, payload: bytes | None) -> Coroutine[Any, Any, None] | None:
+        """Handle one frame. Nothing raised here escapes.
+
+        A large block from an outsider returns a coroutine instead: the connection
+        runs it as a task and holds this peer's next frames until it is done.
+        """
         if peer.closed:
-            return
+            return None
+        if payload is not None and worth_slicing(peer, command, payload) and len(payload) <= MAX_BLOCK_SIZE:
+            return take_block(self, peer, payload)
+        self.guarded(peer, command, self._frame, peer, command, payload)
+        return None
+
+    def guarded(self, peer: Peer, command: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run fn(*args) for a frame of `peer`: an outsider's noise counted, nothing raised escapes."""
         self._outsider = None if peer.lab_link else peer
         try:
-            if payload is None:  # bad checksum: drop the message, keep the peer (Core)
-                peer.bad_checksums += 1
-                if peer.bad_checksums == 1:  # one line per peer, not one per frame of a flood
-                    self.emit(ev.FrameDropped(self.name, peer.remote, command))
-                return
-            try:
-                msg = m.decode_message(command, payload)
-            except ProtocolError as e:
-                self.misbehaving(peer, e.reason)
-                return
-            if msg is None:  # unknown command: ignored, as Bitcoin Core does
-                return
-            if peer.version is None and msg.msgtype != "version":
-                return  # realname: "non-version message before version handshake"
-            self._handlers[msg.msgtype](peer, msg)
+            return fn(*args)
         except Exception as e:  # a bug of ours must not take the node down
             detail = f"{type(e).__name__}: {e}"
             self.internal_errors.append(detail + "\n" + traceback.format_exc())
             self.emit(ev.InternalError(self.name, peer.remote, command, detail))
             self.drop_peer(peer, "internal error while handling its message")
+            return None
         finally:
             self._outsider = None
+
+    def _frame(self, peer: Peer, command: str, payload: bytes | None) -> None:
+        if payload is None:  # bad checksum: drop the message, keep the peer (Core)
+            peer.bad_checksums += 1
+            if peer.bad_checksums == 1:  # one line per peer, not one per frame of a flood
+                self.emit(ev.FrameDropped(self.name, peer.remote, command))
+            return
+        if len(payload) > 100_000 and self.intake.refuse_oversized(peer, command, payload):
+            return
+        try:
+            msg = m.decode_message(command, payload)
+        except ProtocolError as e:
+            self.misbehaving(peer, e.reason)
+            return
+        if msg is None:  # unknown command: ignored, as Bitcoin Core does
+            return
+        if peer.version is None and msg.msgtype != "version":
+            return  # realname: "non-version message before version handshake"
+        self._handlers[msg.msgtype](peer, msg)
 
     # -- handshake ----------------------------------------------------------------------
     def on_version(self, peer: Peer, msg: m.MsgVersion) -> None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 class Peer:
     __slots__ = ("conn", "sent_version", "version", "got_verack", "active", "known", "best_height",
-                 "narrated", "bad_checksums")
+                 "narrated", "bad_checksums", "getdata")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -45,6 +45,7 @@ class Peer:
         self.best_height = 0
         self.narrated = 0  # noisy events (rejections, bad frames) narrated for this outsider
         self.bad_checksums = 0  # frames dropped for a bad checksum (the peer is kept, as in Core)
+        self.getdata: deque[Any] = deque()  # an outsider's getdata items not served yet (realname: vRecvGetData)
 
     def send(self, msg: Message) -> None:
         """Serialise and frame `msg`, and hand it to the connection (a lab link: timed by the fabric)."""

@@ -13,11 +13,12 @@ announcing to a peer what it already has.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
+from lab.params import GETDATA_BYTES_PER_TURN, GETDATA_TXS_PER_TURN
 
 if TYPE_CHECKING:
     from lab.chain.chainstate import BlockIndex
@@ -76,10 +77,40 @@ class Relay:
             peer.send(m.MsgGetheaders(tuple(state.chain.locator())))
 
     def on_getdata(self, peer: Peer, msg: m.MsgGetdata) -> None:
+        """A lab peer is served at once (its frames are timed by the fabric); an outsider's items
+        wait in its queue and are served a few per turn (send_pending)."""
+        if peer.lab_link:
+            self.serve(peer, msg.items)
+            return
+        peer.getdata.extend(msg.items)
+
+    def send_pending(self, peer: Peer) -> bool:
+        """One turn of an outsider's getdata (realname: ProcessGetData); False when nothing waits.
+
+        Items are served in batches (up to GETDATA_TXS_PER_TURN transactions, or one
+        block) until GETDATA_BYTES_PER_TURN bytes went out or the peer's send buffer
+        is full (fPauseSend: the caller then waits for it to read).
+        """
+        queue = peer.getdata
+        if not queue:
+            return False
+        conn = peer.conn
+        start = conn.bytes_sent
+        while queue and conn.bytes_sent - start < GETDATA_BYTES_PER_TURN and not (conn.pause_send or conn.send_full):
+            items: list[m.InvItem] = []
+            while queue and len(items) < GETDATA_TXS_PER_TURN:
+                item = queue.popleft()
+                items.append(item)
+                if item.type == m.MSG_BLOCK:
+                    break
+            self.serve(peer, items)
+        return True
+
+    def serve(self, peer: Peer, items: Iterable[m.InvItem]) -> None:
         state = self.node.state
         missing = []
         filtering = self.filtering
-        for item in msg.items:
+        for item in items:
             if filtering and not self.allowed(peer, item.hash):
                 missing.append(item)  # withheld, or not for an eclipsed victim: as if we had none
                 continue

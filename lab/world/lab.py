@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import gc
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -23,7 +24,6 @@ from lab.chain.tx import Tx
 from lab.errors import CommandError
 from lab.events import NodeAdded, NodeStarted, NodeStopped, Record, TxHanded
 from lab.net.fabric import Fabric
-from lab.net.links import raise_fd_limit
 from lab.net.node import Node
 from lab.params import (
     DEFAULT_DIFFICULTY,
@@ -36,6 +36,7 @@ from lab.params import (
 from lab.sched import SECOND, Scheduler
 from lab.world.attack import Attack
 from lab.world.ledger import Label, Ledger
+from lab.world.limits import check_open_files, topology_links
 from lab.world.log import EventLog
 from lab.world.mining import Mining
 from lab.world.pacing import Pacing
@@ -43,6 +44,7 @@ from lab.world.queries import Queries
 from lab.world.topology import Topology, node_names
 
 LAB_EPOCH = GENESIS_TIME + 600  # virtual unix time when a lab starts
+NODE_NAME = re.compile(r"[A-Za-z0-9_-]{1,12}", re.ASCII)  # node names: one look per name, no look-alikes
 GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections; CPython's default is 700
 
 
@@ -99,7 +101,7 @@ class Lab:
         lab = cls(seed=seed, difficulty=difficulty, latency_ms=latency_ms, jitter=jitter)
         lab.host = host  # where every node listens: loopback unless the user asks otherwise
         names = node_names(nodes) if isinstance(nodes, int) else [n.upper() for n in nodes]
-        raise_fd_limit(len(names) + 64)  # the listeners; connect_many asks for the links
+        check_open_files(len(names), topology_links(topology, len(names), k), f"a {len(names)}-node {topology}")
         for name in names:
             await lab._new_node(name)
         await lab.set_topology(topology, k)
@@ -335,12 +337,17 @@ class Lab:
         if name is None:
             used = set(self.nodes)
             name = next(n for n in node_names(len(self.nodes) + 27) if n not in used)
+        if not NODE_NAME.fullmatch(name):
+            # ascii(): a look-alike (Cyrillic А, fullwidth Ａ) is shown as the escape it is, not as "A"
+            raise CommandError(f"{ascii(name)} is not a node name",
+                               "node names are 1-12 ASCII letters, digits, - and _, e.g. add-node E")
         name = name.upper()
         if name in self.nodes:
             raise CommandError(f"a node named {name} exists", "pick another name, e.g. add-node E")
-        if not name.replace("_", "").isalnum() or len(name) > 12:
-            raise CommandError(f"'{name}' is not a node name", "use letters and digits, e.g. add-node E")
         existing = [n.name for n in self.online_nodes()]
+        links = len(self.topo.edges) + topology_links(self.topo.kind, len(existing) + 1) - topology_links(
+            self.topo.kind, len(existing))
+        check_open_files(len(self.nodes) + 1, links, f"a lab of {len(self.nodes) + 1} nodes")
         node = await self._new_node(name)
         peers = self.topo.peers_for_new_node(existing)
         self.emit(NodeAdded(name, tuple(peers)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,13 @@ from lab.events import BlockForged
 from lab.net import messages as m
 from lab.net.node import Node
 from lab.params import TARGET_BLOCK_INTERVAL
+from lab.render.progress import clock
 from lab.sched import SECOND, Event, Scheduler
 from lab.world.ledger import Ledger
+
+QUICK_TRIES = 1 << 22  # expected tries below which a command is never estimated (well under a second)
+LONG_SECONDS = 10.0  # expected wall seconds from which a command says its estimate
+PROGRESS_EVERY = 5.0  # wall seconds between progress lines of a long search
 
 if TYPE_CHECKING:
     from lab.world.attack import Attack
@@ -47,6 +53,12 @@ class Mining:
         # those bytes, so a lab rebuilt by replay (`back`, `load`) takes the answer instead of searching again
         self.known: dict[bytes, int] = {}
         self._rng = random.Random(f"miner|{seed}")
+        # Long work (issue 12): a script's wall-clock deadline (time.monotonic; None at the prompt,
+        # where Ctrl-C stops it) and where an estimate and progress are said (stderr in scripts).
+        self.deadline: float | None = None
+        self.limit_seconds: float | None = None  # the limit the deadline came from, for the message
+        self.report: Callable[[str], None] | None = None
+        self._rate: float | None = None  # hashes a second on this machine, measured once when needed
         self.attack: Attack | None = None  # who withholds: their miners extend a private chain
 
     def _parent(self, node: Node) -> Any:
@@ -79,6 +91,7 @@ class Mining:
 
     async def mine_one(self, node: Node) -> Block:
         state = node.state
+        started = last_said = time.monotonic()
         attack = self.attack
         while True:
             if attack is not None and attack.withholds(node.name):
@@ -92,6 +105,16 @@ class Mining:
                 block = miner.search(MINE_SLICE)
                 if block is None:
                     await asyncio.sleep(0)  # let the prompt and the sockets breathe
+                    now = time.monotonic()
+                    if self.deadline is not None and now > self.deadline:
+                        raise CommandError(f"stopped mining on {node.name}: the script's time limit of "
+                                           f"{self.limit_seconds:g} s ran out",
+                                           "lower the difficulty, or give the script more: --max-seconds N")
+                    if self.report is not None and now - last_said >= PROGRESS_EVERY:
+                        last_said = now
+                        self.report(f"... {node.name} mining: {miner.hashes_done:,} tries so far, about "
+                                    f"{2 ** state.consensus.difficulty_at(tip.height + 1):,} expected for a block "
+                                    f"({clock(now - started)})")
             if block is not None and self._parent(node) is tip:
                 break
         self.known[block.header.serialize()[:76]] = block.header.nonce
@@ -102,6 +125,41 @@ class Mining:
         else:
             node.mined(block)
         return block
+
+    # -- how long mining takes, for long commands -------------------------------------------
+    def hash_rate(self) -> float:
+        """Hashes a second this machine searches (measured once, ~20 ms)."""
+        if self._rate is None:
+            node = next(iter(self.nodes.values()))
+            miner = Miner(node.state.block_template())
+            t0 = time.perf_counter()
+            miner.search(4 * MINE_SLICE)
+            self._rate = 4 * MINE_SLICE / max(1e-6, time.perf_counter() - t0)
+        return self._rate
+
+    def expected_seconds(self, blocks: float) -> float:
+        """Wall seconds `blocks` blocks take on average at the next block's difficulty (0 when quick)."""
+        nodes = list(self.nodes.values())
+        if not nodes or blocks <= 0:
+            return 0.0
+        height = max(n.state.chain.tip.height for n in nodes) + 1
+        tries = 2 ** nodes[0].state.consensus.difficulty_at(height) * blocks
+        if tries < QUICK_TRIES:
+            return 0.0  # not worth measuring: well under a second
+        return tries / self.hash_rate()
+
+    def check_time(self, what: str, blocks: float) -> None:
+        """Long work says its estimate; in a script it is refused when it cannot finish within the limit."""
+        seconds = self.expected_seconds(blocks)
+        if seconds < LONG_SECONDS:
+            return
+        estimate = f"{what} takes about {clock(seconds)} on this machine ({blocks:,.0f} block" \
+                   f"{'s' if blocks != 1 else ''} at ~{self.hash_rate():,.0f} tries a second)"
+        if self.deadline is not None and time.monotonic() + seconds > self.deadline:
+            raise CommandError(f"{estimate}: over the script's time limit of {self.limit_seconds:g} s",
+                               "lower the difficulty (e.g. difficulty 16), or give the script more: --max-seconds N")
+        if self.report is not None:
+            self.report(f"{estimate}; Ctrl-C stops it")
 
     async def forge(self, name: str, rule: str, label: str | None = None) -> Block:
         node = self.find(name)

@@ -286,6 +286,9 @@ def test_a_broken_block_or_tx_from_an_outsider(name):
                 first.send(msgs.pop(0))
                 assert await first.closed_by_node(3.0)
                 senders.append(first.remote)
+                # Its host is now discouraged (refused on accept); the test's next outsider is
+                # another machine in real life, here the same 127.0.0.1: lift the host for it.
+                node.discouraged.discard(first.remote)
             outsider = await RawPeer.connect(node.port, name)
             senders.append(outsider.remote)
             await outsider.handshake(height=fg.height())
