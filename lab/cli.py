@@ -7,6 +7,7 @@ Output that is not a terminal has no colour; NO_COLOR is honoured everywhere.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import signal
 import sys
 import time
@@ -227,12 +228,15 @@ def _class_run(ctx: click.Context, *, hosting: bool, addr: str, code, name, comm
         raise click.UsageError("give -c CMDS or --script FILE, not both")
     parent = ctx.find_root()  # `lab [--nodes N] class host` / `lab [--nodes N] join`
     explicit = parent is not None and parent.get_parameter_source("nodes") is click.core.ParameterSource.COMMANDLINE
-    config = _config(o["nodes"] if explicit else 1, o["seed"], o["topology"], o["difficulty"], o["latency"])
+    # each laptop's own seed and wallet key, unguessable by classmates, unless `lab --seed N` asks for a replay
+    seeded = parent is not None and parent.get_parameter_source("seed") is click.core.ParameterSource.COMMANDLINE
+    seed = o["seed"] if seeded else secrets.randbits(32)
+    config = _config(o["nodes"] if explicit else 1, seed, o["topology"], o["difficulty"], o["latency"])
     interactive = commands is None and script is None and sys.stdin.isatty() and sys.stdout.isatty()
     styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
     name_shown = "<stdin>" if script is None else script.name
     ctx.exit(_run(run_class(config, hosting=hosting, addr=addr, code=code, name=name, commands=commands,
-                            script=script, script_name=name_shown, styler=styler,
+                            script=script, script_name=name_shown, styler=styler, own_key=not seeded,
                             out=lambda text: click.echo(text), interactive=interactive)))
 
 

@@ -12,12 +12,14 @@ import asyncio
 import getpass
 import ipaddress
 import re
+import secrets
 import socket
 import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from lab.chain.crypto import CURVE_ORDER, PrivateKey
 from lab.classroom.auth import ClassCode, ClassCodeError, new_host_key
 from lab.classroom.events import (
     ClassControlApplied,
@@ -48,6 +50,13 @@ def default_name() -> str:
     return clean[:12]
 
 
+def give_own_key(state: Any) -> None:
+    """The participant's wallet key from the OS's randomness, not from the lab seed and its name:
+    a classmate cannot compute it. Classmates learn only its public key hash, from the roster."""
+    key = PrivateKey(secrets.randbelow(CURVE_ORDER - 1) + 1)
+    state.key = state.wallet.key = key
+
+
 def parse_addr(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """HOST:PORT (or :PORT, or PORT); CommandError if it is not one."""
     host, _, port = text.rpartition(":")
@@ -75,7 +84,7 @@ def lan_ip() -> str:
 
 async def run_class(config: Any, *, hosting: bool, addr: str, code: str | None, name: str | None,
                     commands: str | None, script: Iterable[str] | None, script_name: str,
-                    styler: Styler, out: Callable[[str], None], interactive: bool) -> int:
+                    styler: Styler, out: Callable[[str], None], interactive: bool, own_key: bool = False) -> int:
     from lab.commands.session import Session
 
     try:
@@ -98,6 +107,8 @@ async def run_class(config: Any, *, hosting: bool, addr: str, code: str | None, 
         return 1
     lab = session.need_lab()
     node = lab.node(participant)
+    if own_key:
+        give_own_key(node.state)
     try:
         lab.epoch = int(time.time()) - lab.sched.now // SECOND  # live: the clock is the wall clock's
         if hosting:

@@ -186,9 +186,12 @@ class RosterEntry:
     peers: tuple[str, ...]  # names of the participants it has links to
     online: bool = True
     is_host: bool = False
+    pkh: bytes = bytes(20)  # 20 bytes: its wallet's public key hash, where classmates pay it by name
 
     def __post_init__(self) -> None:
         check_name(self.name)
+        if len(self.pkh) != 20:
+            raise ValueError("roster entry pkh is not 20 bytes")
         parts = self.host.split(".")
         if len(parts) != 4 or not all(p.isdigit() and str(int(p)) == p and int(p) < 256 for p in parts):
             raise ValueError(f"bad IPv4 address {self.host!r}")
@@ -204,7 +207,7 @@ class RosterEntry:
         ip = AddrEntry.ipv4(0, self.host, self.port).ip
         flags = (ONLINE if self.online else 0) | (HOST if self.is_host else 0)
         return (ser_name(self.name) + ip + self.port.to_bytes(2, "big") + ser_u32(self.height)
-                + self.tip + ser_names(self.peers) + bytes((flags,)))
+                + self.tip + ser_names(self.peers) + bytes((flags,)) + self.pkh)
 
     @classmethod
     def read(cls, r: Reader) -> RosterEntry:
@@ -218,8 +221,9 @@ class RosterEntry:
         flags = r.u8()
         if flags & ~(ONLINE | HOST):
             raise ProtocolError(f"unknown roster flags {flags:#x}")
+        pkh = r.read(20)
         host = ".".join(str(b) for b in ip[12:])
-        return cls(name, host, port, height, tip, peers, bool(flags & ONLINE), bool(flags & HOST))
+        return cls(name, host, port, height, tip, peers, bool(flags & ONLINE), bool(flags & HOST), pkh)
 
     def __repr__(self) -> str:
         state = "online" if self.online else "offline"

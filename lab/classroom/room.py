@@ -140,11 +140,12 @@ class ClassRoom:
         self.lab.emit(ev.ClassLeft(self.name, reason))
 
     def payee(self, name: str) -> bytes | None:
-        """A classmate's wallet address (pkh), by name: its key is derived from the lab seed and
-        the name, as every lab node's is (simplified: see the README)."""
-        if name.lower() not in self.membership.members and name not in self.roster:
+        """A classmate's wallet address (pkh), by name: the one its own report in the roster
+        carries (its node's real key); None when the roster has no such classmate (yet)."""
+        entry = self.roster.get(name)
+        if entry is None or entry.pkh == bytes(20):
             return None
-        return PrivateKey.derive(self.lab.seed, name.upper()).pkh
+        return entry.pkh
 
     def inbound_limit(self) -> int:
         return self.limit if self.is_host else disc.MAX_INBOUND
@@ -360,7 +361,7 @@ class ClassRoom:
         peers = tuple(sorted((self.links[p].peer_name or "?" for p in self.by_name.values()
                               if p in self.links and p not in self.chain_off and not p.closed), key=str.lower))
         return RosterEntry(self.name, self.my_ip, self.node.port, tip.height, tip.hash, peers[:64],
-                           True, self.is_host)
+                           True, self.is_host, self.node.state.wallet.pkh)
 
     def _on_roster(self, peer: Peer, adm: Admission, msg: MsgClassRoster) -> None:
         if self.is_host:

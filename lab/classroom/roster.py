@@ -87,7 +87,7 @@ class Roster:
         e = self.get(name)
         if e is not None and e.online != online:
             self._entries[name.lower()] = RosterEntry(e.name, e.host, e.port, e.height, e.tip, e.peers,
-                                                      online, e.is_host)
+                                                      online, e.is_host, e.pkh)
 
     def remove(self, name: str) -> None:
         self._entries.pop(name.lower(), None)

@@ -33,6 +33,7 @@ SHELL_LESSONS_FOOTER = "Type `lab lesson 1` (or `lab lesson network`) to start o
 
 
 async def open_lesson(s: Session, key: str, step: int | None = None, plain: bool = False) -> str:
+    s.refuse_in_class()
     lesson = find_lesson(key)
     ls = LessonSession(lesson, SessionRunner(s), Progress.load(), plain=plain)
     s.lesson = ls

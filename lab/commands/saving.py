@@ -51,6 +51,7 @@ async def replay(s: Session, rec: Recording, known: dict[bytes, int] | None = No
     again; a wrong one only costs a search. The current lab is not touched. Raises Diverged when a command fails or starts at
     another virtual time than recorded; the half-built lab is closed.
     """
+    s.refuse_in_class()
     try:
         cfg = LabConfig.from_json(rec.config, host=s.config.host)
     except (KeyError, TypeError, ValueError) as e:
@@ -98,6 +99,7 @@ def _lesson_for(s: Session, state: Any) -> LessonSession | None:
 
 async def put_in_place(s: Session, new: Session, lesson: LessonSession | None) -> None:
     """Make `new`'s lab the session's lab; the old one is closed."""
+    s.refuse_in_class()
     old = s.lab
     mining = new.need_lab().mining  # a script's time limit goes on with the lab that replaces its own
     mining.deadline, mining.limit_seconds, mining.report = s.deadline, s.max_seconds, s.notice
@@ -179,6 +181,7 @@ async def cmd_save(s: Session, args: list[str]) -> Output:
 
 async def load_into(s: Session, path: str) -> str:
     """Replace the session's lab with the saved one; on any failure the lab is left as it was."""
+    s.refuse_in_class()
     saved = load_save(_path(path))
     data = saved.data
     try:
@@ -236,6 +239,7 @@ async def cmd_load(s: Session, args: list[str]) -> Output:
 # -- back ---------------------------------------------------------------------------------------
 async def cmd_back(s: Session, args: list[str]) -> Output:
     need(args, "back")
+    s.refuse_in_class()
     n = parse_int(args[0], "commands", 1, 1_000_000) if args else 1
     rec = s.recording
     typed = rec.typed()

@@ -169,8 +169,15 @@ class Session:
         if self.lab is not None:
             await self.lab.close()
 
+    def refuse_in_class(self) -> None:
+        """A command that replaces the lab would silently drop the class it is in: refuse it."""
+        room = self.lab.classroom if self.lab is not None else None
+        if room is not None and not room.left:
+            raise CommandError("you are in a class: `class leave` first")
+
     async def rebuild(self, config: LabConfig | None = None) -> None:
         """A fresh lab (same or new config); the old one is closed."""
+        self.refuse_in_class()
         if config is not None:
             self.config = config
         old = self.lab

@@ -53,7 +53,8 @@ ctls = st.builds(cm.MsgClassCtl, st.integers(0, 2**32 - 1), st.integers(-(2**63)
                  st.binary(max_size=cm.MAX_SIG_SIZE))
 ipv4 = st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
 entries = st.builds(cm.RosterEntry, names, ipv4, st.integers(0, 0xFFFF), st.integers(0, 2**32 - 1),
-                    st.binary(min_size=32, max_size=32), distinct(5), st.booleans(), st.booleans())
+                    st.binary(min_size=32, max_size=32), distinct(5), st.booleans(), st.booleans(),
+                    st.binary(min_size=20, max_size=20))
 rosters = st.lists(entries, max_size=5, unique_by=lambda e: e.name.lower()).map(
     lambda es: cm.MsgClassRoster(tuple(es)))
 
@@ -215,3 +216,16 @@ def test_roster_addresses_must_be_dotted_quads():
     for host in ("256.0.0.1", "1.2.3", "01.2.3.4", "localhost", "::1"):
         with pytest.raises(ValueError):
             cm.RosterEntry("alice", host, 1, 0, TIP, ())
+
+
+def test_a_roster_entry_carries_its_wallets_key_hash_and_nothing_else_is_one():
+    pkh = bytes(range(100, 120))
+    e = cm.RosterEntry("alice", "10.0.0.5", 18444, 12, TIP, ("bob",), True, False, pkh)
+    back = cm.MsgClassRoster.deserialize(cm.MsgClassRoster((e,)).serialize()).entries[0]
+    assert back.pkh == pkh and back == e
+    for wrong in (b"", bytes(19), bytes(21)):
+        with pytest.raises(ValueError):
+            cm.RosterEntry("alice", "10.0.0.5", 1, 0, TIP, (), True, False, wrong)
+    cut = cm.MsgClassRoster((e,)).serialize()[:-1]  # a report whose key hash is cut short is refused
+    with pytest.raises(ProtocolError):
+        cm.MsgClassRoster.deserialize(cut)
