@@ -101,6 +101,24 @@ class Intake:
         self.submit_block(block, peer, requested=requested)
         self.downloads.fetch_blocks(peer)
 
+    def on_known_block(self, peer: Peer, payload: bytes) -> bool:
+        """A lab peer's `block` whose header hashes to a block stored here, valid: True, handled unparsed.
+
+        With relay push every peer sends each new block, so most copies a node
+        gets are of a block it already has. Parsing one only to learn that costs
+        more than the rest of its handling; the outcome is the same as on_block's
+        for a duplicate (the peer has it, its request is answered, nothing else).
+        Only lab links: an outsider's bytes are always parsed and checked.
+        """
+        h = sha256d(payload[:80])
+        idx = self.node.state.chain.index.get(h)
+        if idx is None or not idx.have_data or idx.failed:
+            return False
+        peer.known.add(h)
+        self.downloads.answered(h)
+        self.downloads.fetch_blocks(peer)
+        return True
+
     def mined(self, block: Block) -> str:
         """A block this node's own miner found on its tip: say so, then store and announce it."""
         node = self.node

@@ -257,6 +257,9 @@ class Node:
             return
         if len(payload) > 100_000 and self.intake.refuse_oversized(peer, command, payload):
             return
+        if command == "block" and peer.lab_link and peer.version is not None and len(payload) >= 80 \
+                and self.intake.on_known_block(peer, payload):
+            return
         try:
             msg = m.decode_message(command, payload)
         except ProtocolError as e:
