@@ -56,7 +56,8 @@ async def run_lines(session, lines, source: str, out) -> int:
     return 0
 
 
-async def _script(config, lines, source: str, styler: Styler, max_seconds: float = DEFAULT_MAX_SECONDS) -> int:
+async def _script(config, lines, source: str, styler: Styler, max_seconds: float = DEFAULT_MAX_SECONDS,
+                  load: str | None = None) -> int:
     from lab.commands.session import Session
     from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
@@ -73,6 +74,9 @@ async def _script(config, lines, source: str, styler: Styler, max_seconds: float
         await session.close()
         return 1
     try:
+        from lab.commands.saving import load_at_start
+        if not await load_at_start(session, load, click.echo):
+            return 1
         return await run_lines(session, lines, source, click.echo)
     finally:
         await session.close()
@@ -119,15 +123,16 @@ def _run(coro) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDR",
               help="Address every node listens on. Anything but loopback exposes the nodes to your network: see README, Security.")
 @click.option("-c", "commands", default=None, help='Run these commands and exit, e.g. -c "mine A; tree".')
+@click.option("--load", "load", default=None, metavar="FILE", help="Start on a saved lab (`save FILE` makes one).")
 @click.option("--plain", is_flag=True, help="No colour, ASCII only.")
 @click.option("--max-seconds", "max_seconds", default=DEFAULT_MAX_SECONDS, show_default=True,
               type=click.FloatRange(1, 10**7), help="Wall-clock limit of a script (-c, stdin).")
 @click.pass_context
-def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, plain, max_seconds) -> None:
+def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, commands, load, plain, max_seconds) -> None:
     """Blockchain Lab: a small blockchain network of real nodes, driven from one prompt."""
     ctx.ensure_object(dict)
     ctx.obj.update(nodes=nodes, seed=seed, topology=topology, difficulty=difficulty, latency=latency, plain=plain,
-                   host=host, max_seconds=max_seconds, commands=commands)
+                   host=host, max_seconds=max_seconds, commands=commands, load=load)
     if topology.split(" ")[0] not in TOPOLOGIES:
         choices = ", ".join(TOPOLOGIES[:-1]) + ", 'random K'"
         raise click.BadParameter(f"'{topology}' is not a topology ({choices})", param_hint="--topology")
@@ -136,12 +141,12 @@ def main(ctx: click.Context, nodes, seed, topology, difficulty, latency, host, c
     config = _config(nodes, seed, topology, difficulty, latency, host)
     if commands is not None:
         styler = Styler(color_wanted(sys.stdout.isatty(), plain), plain)
-        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler, max_seconds)))
+        ctx.exit(_run(_script(config, [(1, commands)], "-c", styler, max_seconds, load)))
     if sys.stdin.isatty() and sys.stdout.isatty():
         from lab.repl.app import run_repl
-        ctx.exit(_run(run_repl(config, plain=plain)))
+        ctx.exit(_run(run_repl(config, plain=plain, load=load)))
     styler = Styler(False, plain)
-    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler, max_seconds)))
+    ctx.exit(_run(_script(config, enumerate(sys.stdin, 1), "<stdin>", styler, max_seconds, load)))
 
 
 @main.command("run")
@@ -155,7 +160,7 @@ def run_cmd(ctx: click.Context, file, max_seconds) -> None:
     config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
     styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
     name = "<stdin>" if file.name == "<stdin>" else file.name
-    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler, max_seconds or o["max_seconds"])))
+    ctx.exit(_run(_script(config, enumerate(file, 1), name, styler, max_seconds or o["max_seconds"], o["load"])))
 
 
 @main.group("lessons", invoke_without_command=True)

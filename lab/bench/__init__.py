@@ -30,6 +30,7 @@ Figures (figures.py has the exact sizes):
                 that confirms them (signatures already verified: sig cache)
     sighash     ms to check a 1,000-input and a 100-input tx (every signature), and
                 the per-input ratio of the two: 1 when the legacy sighash is linear
+    keep        `save` and `load` of a 10,000-block lab; `back` on a 1,000-block lab
     scale       1,000 nodes, random 4: start, connect, agree on one block; peak memory
     responsive  event-loop stall p99 while 4 auto-miners run in live mode
 
@@ -41,7 +42,7 @@ table), drive (sessions and what the bench reads), network (hop, flood),
 floor (the bare relay), workload (experiment, sync, sigs, responsive),
 experiments (the `experiment` command's figures),
 process (start, hashrate, scale), sighash (below the lab, as hashrate),
-machine (what it ran on).
+keeping (keep), machine (what it ran on).
 """
 
 from __future__ import annotations

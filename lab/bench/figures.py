@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from lab.bench import experiments, grading, network, process, sighash, workload
+from lab.bench import experiments, grading, keeping, network, process, sighash, workload
 from lab.bench.drive import now
 from lab.bench.machine import machine
 from lab.bench.table import Figure, Part, Sample, render_table, run_figure
@@ -48,6 +48,9 @@ FIGURES: list[Figure] = [
     Figure("sighash", f"check a {sighash.BIG:,}-input tx (every signature, policy flags)", sighash.sighash, 5,
            [Part("value", "ms", 1000, "<="), Part("small", "ms", label=f"check a {sighash.SMALL}-input tx"),
             Part("per_input", "x", 2, "<=", f"per-input cost, {sighash.BIG:,} vs {sighash.SMALL} inputs (1: linear)")]),
+    Figure("keep", "save a 10,000-block lab; load it; back on a 1,000-block lab", _in_loop(keeping.keep), 3,
+           [Part("value", "s", 1, "<=", "save, 10,000 blocks"), Part("load", "s", 1, "<=", "load, 10,000 blocks (replay)"),
+            Part("back", "ms", 300, "<=", "back, 1,000 blocks (replay)")]),
     Figure("scale", "1,000 nodes random 4: start, connect, agree on one block", process.scale, 3,
            [Part("value", "s"), Part("memory", "MB", 300, "<=", "peak memory of the lab process (RSS high-water mark)")]),
     Figure("responsive", "event-loop stall p99, 4 auto-miners in live mode (speed 10000)",

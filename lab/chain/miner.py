@@ -129,6 +129,17 @@ class Miner:
         t = self.template
         return Block(BlockHeader(t.version, t.prev_hash, self.merkle_root, self.time, t.bits, nonce), self.txs)
 
+    def header_prefix(self) -> bytes:
+        """The 76 header bytes before the nonce, as the search hashes them."""
+        t = self.template
+        return BlockHeader(t.version, t.prev_hash, self.merkle_root, self.time, t.bits, 0).serialize()[:76]
+
+    def try_nonce(self, nonce: int) -> Block | None:
+        """The block with this nonce if it meets the target (one hash), else None."""
+        if not 0 <= nonce <= MAX_NONCE or self._scan(nonce, nonce + 1) is None:
+            return None
+        return self.block_with_nonce(nonce)
+
     def search(self, max_nonces: int) -> Block | None:
         """Try up to `max_nonces` nonces; the block if one meets the target, else None."""
         left = max_nonces

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lab.params import (
     DEFAULT_DIFFICULTY,
@@ -23,3 +24,21 @@ class LabConfig:
     latency_ms: float = DEFAULT_LATENCY_MS
     jitter: float = DEFAULT_JITTER
     host: str = "127.0.0.1"  # where nodes listen; another address only when asked (--host)
+
+    def to_json(self) -> dict[str, Any]:
+        """How the lab was built, for its record (lab/world/record.py); `host` is not kept:
+        a loaded lab listens where the lab that loads it was asked to."""
+        nodes = self.nodes if isinstance(self.nodes, int) else list(self.nodes)
+        return {"nodes": nodes, "topology": self.topology, "k": self.k, "seed": self.seed,
+                "difficulty": self.difficulty, "latency_ms": self.latency_ms, "jitter": self.jitter}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any], host: str = "127.0.0.1") -> LabConfig:
+        """The config `to_json` wrote; ValueError when a field has the wrong type."""
+        nodes = value["nodes"]
+        if not (isinstance(nodes, int) or isinstance(nodes, list) and all(isinstance(n, str) for n in nodes)):
+            raise ValueError(f"nodes {nodes!r}")
+        cfg = cls(nodes=nodes if isinstance(nodes, int) else list(nodes), topology=str(value["topology"]),
+                  k=int(value["k"]), seed=int(value["seed"]), difficulty=int(value["difficulty"]),
+                  latency_ms=float(value["latency_ms"]), jitter=float(value["jitter"]), host=host)
+        return cfg

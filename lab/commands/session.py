@@ -9,6 +9,7 @@ running.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import traceback
@@ -20,17 +21,38 @@ from lab.commands.config import LabConfig
 from lab.commands.registry import Bound, bind
 from lab.errors import CommandError, LabError
 from lab.lab import Lab
-from lab.language import LANGUAGE, CommandOutcome, lesson_events, split_line, tokenize
+from lab.language import LANGUAGE, CommandOutcome, CommandSpec, lesson_events, split_line, tokenize
 from lab.render.narration import summarize
 from lab.render.output import Output, render, render_error
 from lab.render.style import Styler
+from lab.world.record import BY_LESSON, BY_YOU, Entry, Recording
 
 if TYPE_CHECKING:
     from lab.lessons.session import LessonSession
+    from lab.net.node import Node
 
 Outcome = CommandOutcome  # the name front ends and tests used before the result types were unified
 
-__all__ = ["LabConfig", "Outcome", "Session", "clip_quotes"]
+__all__ = ["LabConfig", "Outcome", "Session", "clip_quotes", "recorded"]
+
+
+def _mine_as_done(text: str, tokens: list[str], node: str, found: int) -> str:
+    """`mine A 1000 as x` that Ctrl-C stopped after 37 blocks did what `mine A 37 as x` does."""
+    from lab.commands.parse import take_option
+    args, label = take_option(list(tokens[1:]), "as")
+    asked = args[1] if len(args) > 1 else "1"
+    if not found or asked == str(found):
+        return text
+    return f"mine {node} {found}" + (f" as {label}" if label else "")
+
+
+def recorded(spec: CommandSpec) -> bool:
+    """Whether a command changes the lab and goes into its record (lab/world/record.py).
+
+    Views, `check`, `help` and the lesson words change nothing; `seed`, `reset`,
+    `lesson`, `load` and `back` replace the lab (and so start a new record).
+    """
+    return spec.category != "meta" and not spec.read_only and not spec.lesson_word
 
 
 def clip_quotes(text: str, keep: int = 32) -> str:
@@ -51,6 +73,10 @@ class Session:
         self.lesson: LessonSession | None = None  # the active lesson, if any
         self.show_time = False
         self.internal_errors: list[str] = []  # tracebacks of bugs caught at the prompt
+        self.recording = Recording(self.config.to_json())  # how the lab was built, the commands since
+        self.driver = BY_YOU  # who runs the commands now: BY_LESSON while the lesson engine does
+        self.replaced = False  # a handler put a rebuilt lab in place (load, back): its past is not narrated
+        self.swapped = False  # ... during this line: the lesson it brought back does not count the line
         # Long work (issue 12): a script's wall-clock deadline (time.monotonic) and its limit in
         # seconds; `notice` says an estimate or progress at once (stderr in scripts).
         self.deadline: float | None = None
@@ -88,7 +114,14 @@ class Session:
         if lab is None:
             return ""
         if lab.mode == "auto":
-            await lab.settle()
+            lab.log.pinned = self._mark  # what the cancelled command did stays whole for its narration
+            try:
+                await lab.settle()
+            finally:
+                lab.log.pinned = None
+            last = self.recording.entries[-1] if self.recording.entries else None
+            if last is not None and not last.settle and self.recording.exact:  # an interrupted mine, now settled
+                self.recording.entries[-1] = dataclasses.replace(last, settle=True)
         entries = lab.log.since(self._mark) if self._mark <= lab.log.next_seq else []
         return "\n".join(summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto"))
 
@@ -105,7 +138,36 @@ class Session:
         mining = self.lab.mining
         mining.deadline, mining.limit_seconds, mining.report = self.deadline, self.max_seconds, self.notice
         self.history = []
+        self.recording = Recording(self.config.to_json())
         return self
+
+    @contextmanager
+    def driving(self, who: str) -> Iterator[None]:
+        """Commands run inside are recorded as run by `who` (BY_YOU or BY_LESSON)."""
+        before, self.driver = self.driver, who
+        try:
+            yield
+        finally:
+            self.driver = before
+
+    def _remember(self, text: str, time_us: int, settle: bool = True) -> None:
+        """Add a command that changed the lab to the record (with the lesson's state before it)."""
+        snapshot = None
+        if self.lesson is not None and self.driver == BY_YOU:
+            from lab.lessons.state import lesson_state
+            snapshot = lesson_state(self.lesson)
+        self.recording.add(Entry(text, time_us, self.driver, snapshot, settle))
+
+    def _interrupted(self, spec: CommandSpec, text: str, time_us: int, miner: Node | None, mined: int,
+                     settling: bool) -> None:
+        """Ctrl-C stopped a command: record what it did, so a replay does exactly that."""
+        if spec.name == "mine" and miner is not None and not settling:
+            found = miner.blocks_mined - mined  # blocks found before the stop; the label comes at the end
+            if found:
+                self._remember(f"mine {miner.name} {found}", time_us, settle=False)
+            return
+        self._remember(text, time_us)
+        self.recording.taint(f"`{text}` was interrupted half way")
 
     async def close(self) -> None:
         if self.lab is not None:
@@ -129,16 +191,19 @@ class Session:
         """
         if hook and self.lesson is not None:
             try:
-                answer = await self.lesson.dispatch(line)
+                with self.driving(BY_LESSON):
+                    answer = await self.lesson.dispatch(line)
             except CommandError as e:
                 return CommandOutcome(render_error(e.message, e.hint, self.styler, paint_hint=False), ok=False,
                                       error=e.message)
             if answer is not None:
                 return CommandOutcome(answer.text)
+        self.swapped = False
         out = await self._execute(line, record)
-        if hook and self.lesson is not None and not out.quit:
-            said = await self.lesson.after_command(line, CommandOutcome(out.text, out.ok,
-                                                                        tuple(lesson_events(out.events))))
+        if hook and self.lesson is not None and not out.quit and not self.swapped:
+            with self.driving(BY_LESSON):
+                said = await self.lesson.after_command(line, CommandOutcome(out.text, out.ok,
+                                                                            tuple(lesson_events(out.events))))
             if said.text:
                 text = "\n".join(x for x in (out.text, self.styler.paint("lesson", said.text)) if x)
                 out = dataclasses.replace(out, text=text)
@@ -164,7 +229,10 @@ class Session:
                     break
         return CommandOutcome("\n".join(texts), ok, events, check_failed, quit_, error)
 
-    async def run_command(self, text: str, record: bool = True) -> CommandOutcome:
+    async def run_command(self, text: str, record: bool = True, quiet: bool = False,
+                          settle: bool = True) -> CommandOutcome:
+        """Run one command. `quiet`: render nothing (a replay only wants the lab's state);
+        `settle` False: not even in auto mode does the network run on afterwards."""
         lab = self.need_lab()
         tokens = tokenize(text)
         if not tokens:
@@ -172,14 +240,31 @@ class Session:
         before = lab
         mark = self._mark = lab.log.pinned = lab.log.next_seq  # the command's narration is kept whole
         lab.delivered.clear()
+        started, began = lab, lab.sched.now
+        self.replaced = False
+        spec: CommandSpec | None = None
+        miner = lab.nodes.get(tokens[1].upper()) if len(tokens) > 1 else None
+        mined, settling = miner.blocks_mined if miner is not None else 0, False
         try:
             spec = LANGUAGE.lookup(tokens[0])
-            result: Output = await self.commands[spec.name].handler(self, tokens[1:])
+            with self.driving(BY_LESSON if spec.lesson_word else self.driver):
+                result: Output = await self.commands[spec.name].handler(self, tokens[1:])
             lab = self.need_lab()  # a handler may have rebuilt the lab
-            if spec.settles and not result.check_failed:
+            if spec.name == "mine" and miner is not None:  # Ctrl-C stops a long mine early: record what it did
+                text = _mine_as_done(text, tokens, miner.name, miner.blocks_mined - mined)
+            if spec.settles and not result.check_failed and settle:
+                settling = True
                 await lab.settle()
             if record and spec.category in ("lab", "network") and not result.check_failed:
                 self.history.append(text)
+            if lab is started and recorded(spec) and not result.check_failed:
+                self._remember(text, began, settle)
+                if lab.mode == "live":
+                    self.recording.taint("the lab ran in live mode, where virtual time follows the wall clock")
+        except asyncio.CancelledError:  # Ctrl-C in the REPL: the lab keeps what happened so far
+            if spec is not None and recorded(spec) and self.lab is started:
+                self._interrupted(spec, text, began, miner, mined, settling)
+            raise
         except CommandError as e:
             message = clip_quotes(e.message)
             return CommandOutcome(render_error(message, clip_quotes(e.hint), self.styler), ok=False, error=message)
@@ -193,6 +278,8 @@ class Session:
             return CommandOutcome(render_error(msg, hint, self.styler), ok=False, error=msg)
         finally:  # nothing is appended from here until its narration is read: the log may trim again
             before.log.pinned = None
+        if quiet:
+            return CommandOutcome("", ok=not result.check_failed)
         # what the network did while the command ran: narration after the command's own output
         # A handler that built a new lab (`seed`, `reset`, `lesson`) says what it did itself: the new lab's
         # own history (a lesson's setup mining) is not narrated line by line.

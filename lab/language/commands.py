@@ -132,6 +132,27 @@ SPECS: tuple[CommandSpec, ...] = (
                 category="meta", args=("predicate",), settles=False, read_only=True,
                 examples=("check same-tip", "check height A >= 5", "check confirmed pay1 on C",
                           "check not forked"), arity=None),
+    # -- keeping a lab: save, load, back (issue 15) ------------------------------------------------
+    CommandSpec("save", "save FILE", "the whole lab to one file (SQLite), atomically", category="meta",
+                settles=False, read_only=True, arity=(1, 1), args=("file",),
+                examples=("save forks.lab",),
+                help="The file holds how the lab was built and every command that changed it (replayed by `load`),\n"
+                     "and every node's blocks (Bitcoin's raw bytes), tips, mempools, labels and links, which\n"
+                     "`sqlite3 FILE` shows. A crash or a full disk leaves an older file with that name intact."),
+    CommandSpec("load", "load FILE", "replace the lab with a saved one (`lab --load FILE` at start)",
+                category="meta", settles=False, arity=(1, 1), args=("file",),
+                help="The saved lab is rebuilt by replaying its commands and checked against the file before it\n"
+                     "replaces yours; a missing, damaged, foreign or newer file changes nothing."),
+    CommandSpec("back", "back [N]", "return to the state before your last N commands that changed the lab",
+                category="meta", settles=False, arity=(0, 1),
+                examples=("back", "back 3"),
+                help="Views and `check` change nothing, so they do not count. Works anywhere, in a lesson too\n"
+                     "(the lesson goes back with the lab)."),
+    CommandSpec("history", "history", "the commands that changed the lab since it started, numbered, with virtual times",
+                category="meta", settles=False, read_only=True, arity=(0, 0)),
+    CommandSpec("digest", "digest", "one line: a digest of every node's tip, UTXO set and mempool",
+                category="meta", settles=False, read_only=True, arity=(0, 0),
+                help="Two labs with the same digest agree on every node's tip, coins and waiting transactions."),
     # -- experiments (issue 14) ------------------------------------------------------------------------
     CommandSpec("experiment", "experiment stale|selfish|double-spend [PARAM VALUES]... [runs R] [blocks N] [seed S] "
                 "[csv FILE]", "measure fresh labs against the papers: a table and a chart",

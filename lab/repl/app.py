@@ -323,11 +323,12 @@ def want_color(plain: bool) -> bool:
 
 
 async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = None,
-                   first_lines: Iterable[str] = (), submit: str | None = None) -> int:
+                   first_lines: Iterable[str] = (), load: str | None = None, submit: str | None = None) -> int:
     """The `lab` prompt on a fresh lab; with `lesson`, inside that lesson (`lab lesson ID`).
 
-    `first_lines` run before the first prompt. Returns the exit code: 0, or 2
-    when the lesson asked for cannot be opened.
+    `first_lines` run before the first prompt; `load`: a save replaces the fresh
+    lab first (`lab --load FILE`). Returns the exit code: 0, 1 when the save
+    cannot be loaded, or 2 when the lesson asked for cannot be opened.
     """
     from lab.commands.session import Session
 
@@ -352,9 +353,20 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
                     opened = await shell.execute(f"lesson {lesson}")
                 finally:
                     shell.echo = echo
+            loaded = True
+            if load is not None:  # `lab --load FILE`: the banner then describes the loaded lab
+                from lab.commands.saving import load_at_start
+                echo, shell.echo = shell.echo, held.append
+                try:
+                    loaded = await load_at_start(session, load, shell.echo)
+                finally:
+                    shell.echo = echo
             shell.echo(banner(session, styler))
             if warning:
                 shell.echo(styler.dim(warning))
+            if not loaded:
+                shell.echo(held[-1])
+                return 1
             for text in held:
                 shell.echo(text)
             if lesson is not None and (opened is None or not opened.ok):

@@ -10,6 +10,7 @@ predicate's own arguments from its usage line) or "word:a|b|c".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -137,6 +138,11 @@ class LabCompleter(Completer):
             return [(op, "") for op in OPS]
         if hint.startswith("word:"):
             return [(w, "") for w in hint[5:].split("|") if w]
+        if hint == "file":  # `save FILE`, `load FILE`: the saves in the current folder
+            try:
+                return [(p.name, "save") for p in sorted(Path.cwd().glob("*.lab"))[:50]]
+            except OSError:
+                return []
         return []
 
     # -- deciding what to offer ----------------------------------------------------------------

@@ -1,0 +1,261 @@
+"""`save FILE`, `load FILE`, `back [N]`, `history`, `digest`: a lab kept, brought back, rewound.
+
+The lab is deterministic, so a lab is brought back exactly by building a new
+one the way the old one was built and replaying the commands that changed it
+(its record, lab/world/record.py), narration off. `load` and `back` do that
+into a NEW lab and only when it is complete, and for `load` when its digest,
+every node's block tree and the clock match what the save holds, put it in
+place of the current one: a failed load leaves the lab exactly as it was.
+`save` writes the record together with the lab's state as a learner can
+read it (lab/world/persist.py) into one SQLite file (lab/world/savefile.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lab.commands.builtin import need
+from lab.commands.config import LabConfig
+from lab.commands.parse import parse_int
+from lab.errors import CommandError, LabError
+from lab.render.narration import fmt_time
+from lab.render.output import Output, Piece, output
+from lab.world.persist import lab_digest, state_sections, trees_of
+from lab.world.record import BY_LESSON, Recording
+from lab.world.savefile import SaveData, SaveFileError, load_save, save_lab
+
+if TYPE_CHECKING:
+    from lab.commands.session import Session
+    from lab.lessons.session import LessonSession
+
+
+class Diverged(LabError):
+    """Replaying a record did not give the lab it describes."""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _path(text: str) -> str:
+    return os.path.expanduser(text)
+
+
+# -- rebuilding ------------------------------------------------------------------------------
+async def replay(s: Session, rec: Recording, known: dict[bytes, int] | None = None) -> Session:
+    """A new Session whose lab was built from `rec` and its commands replayed (nothing printed).
+
+    `known`: proof-of-work answers (Mining.known) the replay may take instead of searching
+    again; a wrong one only costs a search. The current lab is not touched. Raises Diverged when a command fails or starts at
+    another virtual time than recorded; the half-built lab is closed.
+    """
+    try:
+        cfg = LabConfig.from_json(rec.config, host=s.config.host)
+    except (KeyError, TypeError, ValueError) as e:
+        raise Diverged(f"the lab's construction is not readable ({e})") from None
+    new = type(s)(cfg, s.styler)
+    try:
+        await new.start()
+        if known:
+            new.need_lab().mining.known.update(known)
+        for i, entry in enumerate(rec.entries):
+            now = new.need_lab().sched.now
+            if now != entry.time_us:
+                raise Diverged(f"command {i + 1} (`{entry.line}`) started at {fmt_time(now)} on replay, "
+                               f"{fmt_time(entry.time_us)} in the record")
+            out = await new.run_command(entry.line, quiet=True, settle=entry.settle)
+            if not out.ok:
+                raise Diverged(f"command {i + 1} (`{entry.line}`) failed on replay: {out.error}")
+    except BaseException:
+        await new.close()
+        raise
+    new.recording = Recording(dict(rec.config), list(rec.entries), rec.exact_upto, rec.why_not)
+    new.show_time = s.show_time
+    return new
+
+
+def _lesson_for(s: Session, state: Any) -> LessonSession | None:
+    """A LessonSession on `s` in the given state (None: no lesson). CommandError if it cannot be."""
+    if state is None:
+        return None
+    from lab.commands.lesson_runner import SessionRunner
+    from lab.lessons.loader import find_lesson
+    from lab.lessons.progress import Progress
+    from lab.lessons.session import LessonSession
+    from lab.lessons.state import restore_lesson_state
+
+    lesson = find_lesson(str(state.get("id", "")) if isinstance(state, dict) else "")
+    ls = LessonSession(lesson, SessionRunner(s), Progress.load(), plain=s.styler.ascii_only)
+    try:
+        restore_lesson_state(ls, state)
+    except ValueError as e:
+        raise CommandError(f"the lesson's state does not fit lesson {lesson.id} ({e})",
+                           f"`lesson {lesson.id}` starts it afresh") from None
+    return ls
+
+
+async def put_in_place(s: Session, new: Session, lesson: LessonSession | None) -> None:
+    """Make `new`'s lab the session's lab; the old one is closed."""
+    old = s.lab
+    mining = new.need_lab().mining  # a script's time limit goes on with the lab that replaces its own
+    mining.deadline, mining.limit_seconds, mining.report = s.deadline, s.max_seconds, s.notice
+    s.lab, s.config, s.recording, s.history = new.lab, new.config, new.recording, new.history
+    s.show_time = new.show_time
+    s.lesson = lesson
+    s.replaced = s.swapped = True
+    if old is not None:
+        await old.close()
+
+
+def pack_known(known: dict[bytes, int]) -> bytes:
+    """The `known` section: 80-byte block headers whose nonce a search from 0 found first."""
+    return b"".join(prefix + nonce.to_bytes(4, "little") for prefix, nonce in known.items())
+
+
+def unpack_known(body: Any) -> dict[bytes, int]:
+    if not isinstance(body, bytes) or len(body) % 80:
+        return {}
+    return {body[i:i + 76]: int.from_bytes(body[i + 76:i + 80], "little") for i in range(0, len(body), 80)}
+
+
+# -- digest, history -----------------------------------------------------------------------------
+async def cmd_digest(s: Session, args: list[str]) -> Output:
+    need(args, "digest")
+    return output(lab_digest(s.need_lab()))
+
+
+async def cmd_history(s: Session, args: list[str]) -> Output:
+    need(args, "history")
+    rec, cfg = s.recording, s.config
+    nodes = cfg.nodes if isinstance(cfg.nodes, int) else len(cfg.nodes)
+    head = f"The lab started from seed {cfg.seed}: {_plural(nodes, 'node')}, {cfg.topology}, difficulty {cfg.difficulty}."
+    if not rec.entries:
+        return output(head, "No command has changed it since. (Views and `check` change nothing.)")
+    width = len(str(len(rec.entries)))
+    lines: list[Piece] = [head]
+    for i, e in enumerate(rec.entries, 1):
+        tag = "  (by the lesson)" if e.by == BY_LESSON else ""
+        lines.append(f"{i:>{width}}  {fmt_time(e.time_us):>11}  {e.line}{tag}")
+    if not rec.exact and rec.exact_upto is not None:
+        lines.append(f"From command {rec.exact_upto + 1} on the lab cannot be replayed: {rec.why_not}.")
+    lines.append("`back N` undoes your last N of these.")
+    return Output(tuple(lines))
+
+
+# -- save, load --------------------------------------------------------------------------------
+def _back_to_exact(rec: Recording) -> str:
+    """What to type to reach the last state that replays exactly."""
+    typed = rec.typed()
+    cut = [i for i in typed if rec.exact_upto is not None and i <= rec.exact_upto]
+    if not cut:
+        return "`reset` starts the lab afresh"
+    return f"`back {len(typed) - typed.index(cut[-1])}` returns to before it"
+
+
+async def cmd_save(s: Session, args: list[str]) -> Output:
+    need(args, "save")
+    lab, rec = s.need_lab(), s.recording
+    if not rec.exact:
+        raise CommandError(f"this lab cannot be saved exactly: {rec.why_not} (a save replays the commands)",
+                           _back_to_exact(rec) + ", then `save` again")
+    from lab.lessons.state import lesson_state
+
+    blocks: dict[bytes, bytes] = {}
+    trees = trees_of(lab, blocks)
+    digest = lab_digest(lab)
+    lesson = lesson_state(s.lesson) if s.lesson is not None else None
+    meta = {"seed": str(s.config.seed), "digest": digest, "commands": str(len(rec.entries)),
+            "clock_us": str(lab.sched.now)}
+    if lesson is not None:
+        meta.update(lesson=str(lesson["id"]), step=str(int(lesson["index"]) + 1))
+    sections: dict[str, Any] = {"record": rec.to_json(), "lesson": lesson, "session": {"show_time": s.show_time},
+                                "known": pack_known(lab.mining.known), **state_sections(lab)}
+    save_lab(_path(args[0]), SaveData(meta=meta, sections=sections, blocks=blocks, trees=trees))
+    return output(f"Saved the lab to {args[0]}: {_plural(len(trees), 'node')}, {_plural(len(blocks), 'block')}, "
+                  f"{_plural(len(rec.entries), 'command')} to replay, digest {digest}.")
+
+
+async def load_into(s: Session, path: str) -> str:
+    """Replace the session's lab with the saved one; on any failure the lab is left as it was."""
+    saved = load_save(_path(path))
+    data = saved.data
+    try:
+        rec = Recording.from_json(data.sections["record"])
+        want_digest, want_clock = data.meta["digest"], int(data.meta["clock_us"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise SaveFileError(f"'{path}' holds no lab this version can rebuild ({e})",
+                            "`save FILE` from a running lab makes one") from None
+    lesson = _lesson_for(s, data.sections.get("lesson"))
+    why = f"'{path}' was saved by lab {saved.lab_version}"
+    try:
+        new = await replay(s, rec, unpack_known(data.sections.get("known")))
+    except Diverged as e:
+        raise CommandError(f"{why} and does not replay here: {e}", "load it with that version of the lab") from None
+    settings = data.sections.get("session")
+    new.show_time = bool(settings.get("show_time")) if isinstance(settings, dict) else False
+    lab = new.need_lab()
+    got = lab_digest(lab)
+    problem = ""
+    if got != want_digest:
+        problem = f"digest {got} on replay, {want_digest} saved"
+    elif lab.sched.now != want_clock:
+        problem = f"virtual time {fmt_time(lab.sched.now)} on replay, {fmt_time(want_clock)} saved"
+    elif trees_of(lab) != data.trees:
+        problem = "a node's block tree differs on replay"
+    if problem:
+        await new.close()
+        raise CommandError(f"{why} and replays to another lab here ({problem})", "load it with that version of the lab")
+    await put_in_place(s, new, lesson)
+    cfg = s.config
+    nodes = cfg.nodes if isinstance(cfg.nodes, int) else len(cfg.nodes)
+    where = f" In lesson {lesson.lesson.number}: {lesson.status().split(' · ')[-1]}." if lesson is not None else ""
+    return (f"Loaded {path}: seed {cfg.seed}, {_plural(nodes, 'node')}, virtual time {fmt_time(lab.sched.now)}; "
+            f"{_plural(len(rec.entries), 'command')} replayed, digest {got}.{where}")
+
+
+async def load_at_start(s: Session, path: str | None, out: Callable[[str], object]) -> bool:
+    """`lab --load FILE`: replace the fresh lab with the saved one; False (one line said) if it cannot be."""
+    if path is None:
+        return True
+    from lab.render.output import render_error
+    try:
+        out(await load_into(s, path))
+    except CommandError as e:
+        out(render_error(e.message, e.hint, s.styler))
+        return False
+    return True
+
+
+async def cmd_load(s: Session, args: list[str]) -> Output:
+    need(args, "load")
+    return output(await load_into(s, args[0]))
+
+
+# -- back ---------------------------------------------------------------------------------------
+async def cmd_back(s: Session, args: list[str]) -> Output:
+    need(args, "back")
+    n = parse_int(args[0], "commands", 1, 1_000_000) if args else 1
+    rec = s.recording
+    typed = rec.typed()
+    if not typed:
+        raise CommandError("no command of yours has changed this lab since it started",
+                           "`history` lists what it was built from")
+    if n > len(typed):
+        raise CommandError(f"only {_plural(len(typed), 'command')} of yours changed this lab since it started",
+                           f"`back {len(typed)}` returns to its start")
+    cut = typed[-n]
+    if rec.exact_upto is not None and cut > rec.exact_upto:
+        raise CommandError(f"cannot go back to there exactly: {rec.why_not}", _back_to_exact(rec))
+    first = rec.entries[cut]
+    lesson = _lesson_for(s, first.lesson) if first.lesson is not None else s.lesson
+    try:
+        new = await replay(s, rec.prefix(cut), s.need_lab().mining.known)
+    except Diverged as e:  # a bug: the record of a running lab must replay
+        raise CommandError(f"the lab could not be rebuilt: {e}", "this is a bug in the lab; your lab is unchanged") from None
+    await put_in_place(s, new, lesson)
+    more = f" and {_plural(n - 1, 'later command')}" if n > 1 else ""
+    kept = len(new.recording.entries)
+    return output(f"Back to before `{first.line}`{more} (at {fmt_time(first.time_us)}): the lab was rebuilt "
+                  f"from its start and {_plural(kept, 'earlier command')} replayed.")
