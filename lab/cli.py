@@ -220,6 +220,52 @@ def grade_cmd(paths, csv_path) -> None:
     sys.exit(grade_command(paths, csv_path, click.echo))
 
 
+def _class_run(ctx: click.Context, *, hosting: bool, addr: str, code, name, commands, script) -> None:
+    from lab.classroom.front import run_class
+    o = ctx.obj
+    if commands is not None and script is not None:
+        raise click.UsageError("give -c CMDS or --script FILE, not both")
+    parent = ctx.find_root()  # `lab [--nodes N] class host` / `lab [--nodes N] join`
+    explicit = parent is not None and parent.get_parameter_source("nodes") is click.core.ParameterSource.COMMANDLINE
+    config = _config(o["nodes"] if explicit else 1, o["seed"], o["topology"], o["difficulty"], o["latency"])
+    interactive = commands is None and script is None and sys.stdin.isatty() and sys.stdout.isatty()
+    styler = Styler(color_wanted(sys.stdout.isatty(), o["plain"]), o["plain"])
+    name_shown = "<stdin>" if script is None else script.name
+    ctx.exit(_run(run_class(config, hosting=hosting, addr=addr, code=code, name=name, commands=commands,
+                            script=script, script_name=name_shown, styler=styler,
+                            out=lambda text: click.echo(text), interactive=interactive)))
+
+
+@main.group("class")
+def class_cmd() -> None:
+    """A class: labs on many laptops as one peer-to-peer network (see README, Security)."""
+
+
+@class_cmd.command("host")
+@click.option("--listen", "addr", default="127.0.0.1:0", show_default=True, metavar="ADDR:PORT",
+              help="Where the class listens; 0.0.0.0:PORT opens it to the LAN (see README, Security).")
+@click.option("--code", default=None, metavar="CODE", help="Your own secret instead of a random one.")
+@click.option("--name", default=None, help="Your participant name (default: your login name).")
+@click.option("-c", "commands", default=None, help="Run these commands, then close the class.")
+@click.option("--script", type=click.File("r", encoding="utf-8"), default=None, help="Run this script.")
+@click.pass_context
+def class_host_cmd(ctx: click.Context, addr, code, name, commands, script) -> None:
+    """Open a class; prints first: class open: lab join HOST:PORT --code CODE"""
+    _class_run(ctx, hosting=True, addr=addr, code=code, name=name, commands=commands, script=script)
+
+
+@main.command("join")
+@click.argument("addr", metavar="HOST:PORT")
+@click.option("--code", required=True, metavar="CODE", help="The code the instructor's screen shows.")
+@click.option("--name", default=None, help="Your participant name (default: your login name).")
+@click.option("-c", "commands", default=None, help="Run these commands, then leave.")
+@click.option("--script", type=click.File("r", encoding="utf-8"), default=None, help="Run this script.")
+@click.pass_context
+def join_cmd(ctx: click.Context, addr, code, name, commands, script) -> None:
+    """Join a class: your node joins the class network at HOST:PORT."""
+    _class_run(ctx, hosting=False, addr=addr, code=code, name=name, commands=commands, script=script)
+
+
 @main.command("bench")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by figure name.")
 @click.option("--quick", is_flag=True, help="A smoke run of a few seconds (timings not meaningful).")

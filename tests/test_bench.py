@@ -16,7 +16,7 @@ from lab import bench
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("start", "hashrate", "hop", "flood", "experiment", "stale-experiment", "selfish-experiment", "sync",
-           "sigs", "sighash", "keep", "scale", "responsive", "grade")  # keep: issue 15
+           "sigs", "sighash", "keep", "scale", "responsive", "grade", "class")  # keep: issue 15
 
 
 def _bench(*args: str) -> subprocess.CompletedProcess:

@@ -33,6 +33,9 @@ Figures (figures.py has the exact sizes):
     keep        `save` and `load` of a 10,000-block lab; `back` on a 1,000-block lab
     scale       1,000 nodes, random 4: start, connect, agree on one block; peak memory
     responsive  event-loop stall p99 while 4 auto-miners run in live mode
+    class       a host and 30 student `lab join` processes: join and sync a 200-block
+                class chain; a student's block on every participant; a student's peak memory
+                (lab/classroom/bench.py)
 
 `hop` and `flood` also report their floor: the same block frame relayed along
 the same links by a bare asyncio relay (floor.py), and the ratio lab / floor.

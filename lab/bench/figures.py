@@ -12,6 +12,7 @@ from lab.bench import experiments, grading, keeping, network, process, sighash, 
 from lab.bench.drive import now
 from lab.bench.machine import machine
 from lab.bench.table import Figure, Part, Sample, render_table, run_figure
+from lab.classroom.bench import fig_class  # separate `lab` processes, measured from outside
 
 
 def _in_loop(fn: Callable[[bool, int], Coroutine[Any, Any, list[Sample]]]) -> Callable[[bool, int], list[Sample]]:
@@ -57,6 +58,9 @@ FIGURES: list[Figure] = [
            _in_loop(workload.responsive), 3, [Part("value", "ms", 20, "<=")]),
     Figure("grade", f"lab grade: {grading.CLASS_SIZE} submissions of a 5-step lesson, each replayed", grading.grade, 3,
            [Part("value", "s", 10, "<=")]),
+    Figure("class", "a host and 30 student processes join and sync a 200-block class chain", fig_class, 1,
+           [Part("value", "s", 10, "<="), Part("block", "s", 1, "<=", "a student's block on every participant"),
+            Part("memory", "MB", 60, "<=", "peak memory of a student process")]),
 ]
 BY_NAME = {f.name: f for f in FIGURES}
 

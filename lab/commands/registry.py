@@ -12,7 +12,17 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from lab.commands import attack, builtin, details, experiment, lessons, network, saving, views
+from lab.commands import (
+    attack,
+    builtin,
+    classroom,
+    details,
+    experiment,
+    lessons,
+    network,
+    saving,
+    views,
+)
 from lab.language import LANGUAGE, CommandSpec
 from lab.render.output import Output
 
@@ -47,6 +57,8 @@ HANDLERS: dict[str, Handler] = {
     "tx": views.cmd_tx, "peers": views.cmd_peers, "diff": views.cmd_diff, "explain": details.cmd_explain,
     "trace": details.cmd_trace,
     "log": details.cmd_log, "queue": details.cmd_queue, "msg": details.cmd_msg,
+    # the class network (issue 16)
+    "class": classroom.cmd_class,
     # keeping a lab
     "save": saving.cmd_save, "load": saving.cmd_load, "back": saving.cmd_back, "history": saving.cmd_history,
     "digest": saving.cmd_digest,

@@ -187,6 +187,12 @@ SPECS: tuple[CommandSpec, ...] = (
     _view("log", "log [N]", "the last N narrated events, including the details"),
     _view("queue", "queue", "frames in flight: id, link, type, summary, arrival"),
     _view("msg", "msg ID", "one frame: decoded fields and its bytes", arity=(1, 1)),
+    # -- the class network (issue 16) ------------------------------------------------------------------
+    CommandSpec("class", "class | class split NAMES | NAMES ... | class heal | class latency NAMES | NAMES D | "
+                "class autominer on [INTERVAL] | off | class leave",
+                "a class of labs on many laptops: the roster and groups; the host splits, heals, sets latency",
+                category="network", settles=False, arity=None,
+                examples=("class", "class split alice bob | carol dave", "class heal", "class leave")),
     # -- lessons --------------------------------------------------------------------------------------
     _lesson("lessons", "lessons [new FILE]", "the lessons, with your progress; `lessons new FILE`: a lesson "
             "skeleton from this lab (for authors)", args=("word:new",), read_only=True),

@@ -89,6 +89,7 @@ class Connection(asyncio.BufferedProtocol):
         # live link: wall-clock timers
         self._timers: list[asyncio.TimerHandle] = []
         self._frame_timer: asyncio.TimerHandle | None = None
+        self.delay = 0.0  # live link: seconds each frame waits before it is written (a class's latency)
         # live link: frames read and not yet handled, one per turn of the event loop
         # (realname: vProcessMsg, fPauseRecv), and whether the peer's send buffer is full (fPauseSend)
         self.backlog: deque[tuple[str, bytes | None]] = deque()
@@ -337,7 +338,10 @@ class LiveLink(Link):
     """Immediate: frames are written at once and handled as they arrive."""
 
     def send(self, conn: Connection, command: str, frame: bytes, msg: Any) -> None:
-        conn.write_frame(frame)
+        if conn.delay > 0:
+            asyncio.get_running_loop().call_later(conn.delay, lambda: conn.closed or conn.write_frame(frame))
+        else:
+            conn.write_frame(frame)
 
     def received(self, conn: Connection, frames: list[tuple[str, bytes | None]]) -> None:
         """Frames wait in the backlog, handled one per turn (a flood of them cannot hold the loop).

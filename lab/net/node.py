@@ -83,6 +83,7 @@ class Node:
         self.blocks_mined = 0
         self._emit_lab = emit
         self._outsider: Peer | None = None  # the live peer whose frame is being handled
+        self.classroom: Any = None  # a class network's hook on live links (lab/classroom/room.py), or None
         self.downloads = Downloads(self, fabric.sched)
         self.relay = Relay(self, self.downloads, self.recent_rejects)
         self.sync = Sync(self, self.downloads, self.emit, self.misbehaving)
@@ -110,9 +111,9 @@ class Node:
         self.relay.push = on
 
     # -- life cycle -----------------------------------------------------------------
-    async def listen(self) -> None:
+    async def listen(self, port: int = 0) -> None:
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: Connection(self, inbound=True), self.host, 0)
+        self.server = await loop.create_server(lambda: Connection(self, inbound=True), self.host, port)
         self.port = self.server.sockets[0].getsockname()[1]
         self.online = True
 
@@ -160,12 +161,14 @@ class Node:
             conn.close_reason = "its host is discouraged"
             return False
         outsiders = sum(1 for p in self.peers.values() if not p.lab_link and not p.closed)
-        if outsiders >= MAX_LIVE_PEERS:  # realname: the inbound slot limit
+        limit = MAX_LIVE_PEERS if self.classroom is None else self.classroom.inbound_limit()
+        if outsiders >= limit:  # realname: the inbound slot limit
             return False
         peer = Peer(conn)
         self.peers[peer.remote] = peer
         self.emit(ev.PeerConnected(self.name, peer.remote, outsider=True))
-        conn.start_handshake_timer(lambda: peer.active)
+        room = self.classroom  # a class: the handshake ends with admission (a split may turn `active` off)
+        conn.start_handshake_timer(lambda: peer.active if room is None else room.admitted(peer))
         return True
 
     def on_bad_stream(self, peer: Peer, reason: str) -> None:
@@ -196,6 +199,8 @@ class Node:
             del self.peers[peer.remote]
         self.fabric.forget(peer.conn)
         self.downloads.peer_closed(peer)
+        if self.classroom is not None and not peer.lab_link:
+            self.classroom.on_closed(peer)
 
     def send_pending(self, peer: Peer) -> bool:
         """One turn of an outsider's queued getdata; False when none waits. Nothing raised escapes."""
@@ -230,7 +235,9 @@ class Node:
         """
         if peer.closed:
             return None
-        if payload is not None and worth_slicing(peer, command, payload) and len(payload) <= MAX_BLOCK_SIZE:
+        room = self.classroom if not peer.lab_link else None  # a class: only admitted peers' blocks are sliced
+        if (payload is not None and (room is None or room.chain_ok(peer)) and worth_slicing(peer, command, payload)
+                and len(payload) <= MAX_BLOCK_SIZE):
             return take_block(self, peer, payload)
         self.guarded(peer, command, self._frame, peer, command, payload)
         return None
@@ -265,10 +272,19 @@ class Node:
         except ProtocolError as e:
             self.misbehaving(peer, e.reason)
             return
+        room = self.classroom if not peer.lab_link else None
+        if msg is None and room is not None:  # a class message (lab/classroom/messages.py)?
+            try:
+                msg = room.decode(command, payload)
+            except ProtocolError as e:
+                self.misbehaving(peer, e.reason)
+                return
         if msg is None:  # unknown command: ignored, as Bitcoin Core does
             return
         if peer.version is None and msg.msgtype != "version":
             return  # realname: "non-version message before version handshake"
+        if room is not None and not room.allow(peer, msg):
+            return  # a class message (handled there), or chain traffic the class refuses
         self._handlers[msg.msgtype](peer, msg)
 
     # -- handshake ----------------------------------------------------------------------
@@ -292,7 +308,13 @@ class Node:
         peer.active = True
         if peer.lab_link:
             self.emit(ev.PeerConnected(self.name, peer.remote, outsider=False))
-        # headers-first sync from every new peer, then share what our mempool holds
+        elif self.classroom is not None:
+            self.classroom.on_active(peer)  # class admission first; it calls start_relay once admitted
+            return
+        self.start_relay(peer)
+
+    def start_relay(self, peer: Peer) -> None:
+        """Headers-first sync from a new peer, then share what our mempool holds."""
         self.sync.ask_headers(peer)
         txids = [tx.txid for tx in self.state.mempool.txs()]
         if txids:

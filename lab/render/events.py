@@ -14,6 +14,7 @@ from lab import attack_events as av
 from lab import events as ev
 from lab.chain.amount import format_amount
 from lab.chain.crypto import short_hex
+from lab.classroom import events as cev
 from lab.render.words import plural
 
 
@@ -129,6 +130,16 @@ def _move(e: av.StrategyMove) -> str:
             f"{what}")
 
 
+def _class_control(e: cev.ClassControlApplied) -> str:
+    who = "you" if e.by_host else "the instructor"
+    if e.action == "split":
+        mates = f"you are with {', '.join(e.companions)}" if e.companions else "you are alone in your group"
+        return f"{who} split the class: {mates} (groups: {e.detail})"
+    if e.action == "heal":
+        return f"{who} healed the class: every group links up again and the most-work chain wins"
+    return f"{who} set {e.action} {e.detail}"
+
+
 _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
     av.WithholdSet: _withhold,
     av.BlockWithheld: lambda e: (f"{e.node} keeps block {e.height} {short_hex(e.block)} to itself "
@@ -188,11 +199,19 @@ _TEMPLATES: dict[type, Callable[[Any], str | None]] = {
                              f"{', '.join(e.peers) or 'nobody'}"),
     ev.StillBusy: lambda e: (f"the network is still busy: the auto-miners found {plural(e.mined, 'block')} while messages "
                              "were in flight; type `run until quiet` to go on, or `autominer off`"),
+    cev.ClassOpened: lambda e: (f"{e.node} {'hosts the class at' if e.is_host else 'joined the class of'} {e.host}; "
+                               "a class lab runs live: there is no shared virtual clock across laptops"),
+    cev.ClassAdmitted: lambda e: f"{e.node} admitted {e.name} ({e.peer}) to the class",
+    cev.ClassRefused: lambda e: f"{e.node} refused a class link with {e.peer}: {e.reason}",
+    cev.ClassControlApplied: _class_control,
+    cev.ClassControlRefused: lambda e: (f"{e.node} refused a class control message from {e.peer}: {e.reason}; "
+                                       "only the host's signed commands count"),
+    cev.ClassLeft: lambda e: f"{e.node} left the class ({e.reason}); the lab goes on alone",
 }
 
 # Detail: shown by `log`, left out of the summary after a command.
-_QUIET: frozenset[type] = frozenset({ev.BlockAccepted, ev.BlockOrphan, ev.TxOrphan, ev.RejectReceived,
-                                     ev.HeadersAsked, ev.HeadersReceived})
+_QUIET: frozenset[type] = frozenset({cev.ClassAdmitted, ev.BlockAccepted, ev.BlockOrphan, ev.TxOrphan,
+                                     ev.RejectReceived, ev.HeadersAsked, ev.HeadersReceived})
 
 
 def sentence(event: Any) -> str | None:

@@ -76,6 +76,9 @@ class Lab:
         self.seed = seed
         self.host = "127.0.0.1"
         self.closed = False
+        self.epoch = LAB_EPOCH  # virtual unix time at virtual 0 (a class lab: the wall clock's, see classroom)
+        self.classroom: Any = None  # a class lab: its ClassRoom (lab/classroom/room.py)
+        self.payee_of: Any = None  # a class lab: name -> pkh of a classmate's wallet (lab/classroom/room.py)
         self.relay = "push"  # "push": new tips pushed whole (BIP 152 high-bandwidth); "inv": announce, then fetch
         self.sched = Scheduler()
         self.fabric = Fabric(self.sched, seed, latency_ms, jitter)
@@ -110,7 +113,7 @@ class Lab:
 
     def clock(self) -> int:
         """Virtual unix seconds."""
-        return LAB_EPOCH + self.sched.now // SECOND
+        return self.epoch + self.sched.now // SECOND
 
     async def _new_node(self, name: str) -> Node:
         state = NodeState(name, PrivateKey.derive(self.seed, name), self.consensus, self.clock)
@@ -230,7 +233,9 @@ class Lab:
                    via: str | None = None, conflicting: str | None = None) -> Tx:
         """FROM's wallet pays TO. `via`: hand the tx to that node instead (a wallet talking to
         another node). `conflicting`: spend exactly the coins of that earlier tx: a double spend."""
-        src, dst = self.node(frm), self.node(to)
+        src = self.node(frm)
+        pkh = self.payee_of(to) if self.payee_of is not None and to.upper() not in self.nodes else None
+        dst_pkh = pkh if pkh is not None else self.node(to).state.wallet.pkh
         entry = self.node(via) if via else src
         if not entry.online:
             raise CommandError(f"{entry.name} is stopped", f"type `start {entry.name}` first")
@@ -247,11 +252,11 @@ class Lab:
                 spends.append((txin.prevout, parent.outputs[txin.prevout.index]))
             if original is None or original.is_coinbase():
                 raise CommandError(f"'{conflicting}' is not a payment", "name a transaction made with `send`")
-            tx = wallet.respend(spends, dst.state.wallet.pkh, amount, **kw)
+            tx = wallet.respend(spends, dst_pkh, amount, **kw)
         elif self.attack.keeps_tx(entry.name, src.name):
-            tx = wallet.pay(dst.state.wallet.pkh, amount, avoid=self.attack.private_spent(src.name), **kw)
+            tx = wallet.pay(dst_pkh, amount, avoid=self.attack.private_spent(src.name), **kw)
         else:
-            tx = wallet.pay(dst.state.wallet.pkh, amount, **kw)
+            tx = wallet.pay(dst_pkh, amount, **kw)
         txs[tx.txid] = tx
         if entry is not src:
             self.emit(TxHanded(entry.name, src.name, tx.txid))

@@ -62,6 +62,7 @@ TEMPLATES = [
     "autominer {w}", "autominer off", "autominer on {d}", "hashrate {n} {i}%", "hashrate {n} {a}",
     "difficulty", "difficulty {i}", "difficulty {w}",
     "connect {n} {n}", "disconnect {n} {n}", "partition {n},{n} | {n},{n}", "partition {n} | {n}",
+    "class", "class split {n} | {n}", "class heal", "class leave", "class {w}", "class latency {n} | {n} {i}ms",
     "partition {n},{n}", "partition | {n}", "partition {n} | | {n}", "heal", "cut {n} -> {n}", "cut {n} {n}",
     "cut {n} ->", "latency {n} {n} {d}", "latency all {d}", "latency {n},{n} | {n} {d}", "latency {d}",
     "loss {n} {n} {i}%", "loss {n} {n} {w}", "topology {w}", "topology random {i}", "topology line",
