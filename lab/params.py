@@ -69,6 +69,7 @@ MAX_KNOWN_INVENTORY = 50_000  # hashes remembered per peer / recently rejected; 
 MAX_PEER_TX_REQUESTS = 5_000  # tx requests one peer may have outstanding; Bitcoin: MAX_PEER_TX_ANNOUNCEMENTS
 MAX_PEER_BLOCK_REQUESTS = 1_000  # blocks asked from one peer at once off its `inv`s; more go through headers
 SETTLE_MAX_BLOCKS = 20  # auto-mined blocks one settle may run before the prompt comes back busy
+MAX_LOG_RECORDS = 200_000  # events the lab's log holds at least; older ones dropped in chunks (counts kept)
 MAX_NARRATED_PER_PEER = 20  # rejections/orphans/bad frames of one outsider narrated, then counted quietly
 # Wall-clock limits for peers that are not part of the lab (a raw socket):
 HANDSHAKE_TIMEOUT = 5.0  # seconds; 60 in Bitcoin, scaled down for a lab

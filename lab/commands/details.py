@@ -20,6 +20,7 @@ from lab.render.events import reorg_change, sentence
 from lab.render.narration import fmt_time
 from lab.render.output import Line, Output, Piece, Trace, output
 from lab.render.tables import hexdump
+from lab.render.trace import trimmed_note
 from lab.world.queries import chatter
 
 if TYPE_CHECKING:
@@ -98,6 +99,9 @@ async def cmd_log(s: Session, args: list[str]) -> Output:
         text = sentence(r.event)
         if text is not None:
             lines.append(Line(f"{fmt_time(r.time)} {text}", r.kind))
+    log = reads.log(s.need_lab())
+    if len(lines) < n and log.dropped:
+        lines.append(Line(trimmed_note(log.limit), "dim"))
     if not lines:
         return output("(nothing yet)")
     return Output(tuple(reversed(lines)))

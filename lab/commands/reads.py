@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from lab.lab import Lab, Label, LogEntry
     from lab.net.fabric import Flight, LinkState
     from lab.net.node import Node
+    from lab.world.log import EventLog
     from lab.world.queries import Propagation
 
 
@@ -129,7 +130,7 @@ def owner(lab: Lab, pkh: bytes) -> str | None:
 
 
 # -- what happened ------------------------------------------------------------------------------------
-def log(lab: Lab) -> Sequence[LogEntry]:
+def log(lab: Lab) -> EventLog:
     return lab.log
 
 
@@ -143,7 +144,7 @@ def reorg_count(lab: Lab, name: str) -> int:
 
 def rejected_by(lab: Lab, h: bytes) -> dict[str, str]:
     """node -> reason code, for every node that rejected the block or transaction `h`."""
-    return {n: c for n, hh, c in lab.queries.rejections if hh == h}
+    return lab.queries.rejected_by(h)
 
 
 def forged_by(lab: Lab, name: str, h: bytes) -> bool:

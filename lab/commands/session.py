@@ -114,11 +114,15 @@ class Session:
         if lab is None:
             return ""
         if lab.mode == "auto":
-            await lab.settle()
+            lab.log.pinned = self._mark  # what the cancelled command did stays whole for its narration
+            try:
+                await lab.settle()
+            finally:
+                lab.log.pinned = None
             last = self.recording.entries[-1] if self.recording.entries else None
             if last is not None and not last.settle and self.recording.exact:  # an interrupted mine, now settled
                 self.recording.entries[-1] = dataclasses.replace(last, settle=True)
-        entries = lab.log[self._mark:] if self._mark <= len(lab.log) else []
+        entries = lab.log.since(self._mark) if self._mark <= lab.log.next_seq else []
         return "\n".join(summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto"))
 
     def need_lab(self) -> Lab:
@@ -241,7 +245,7 @@ class Session:
         if not tokens:
             return CommandOutcome("")
         before = lab
-        mark = self._mark = len(lab.log)
+        mark = self._mark = lab.log.pinned = lab.log.next_seq  # the command's narration is kept whole
         lab.delivered.clear()
         started, began = lab, lab.sched.now
         self.replaced = False
@@ -279,12 +283,14 @@ class Session:
             msg = f"internal error in '{tokens[0]}': {type(e).__name__}: {e}"
             hint = "this is a bug in the lab; your lab is unchanged, please report it"
             return CommandOutcome(render_error(msg, hint, self.styler), ok=False, error=msg)
+        finally:  # nothing is appended from here until its narration is read: the log may trim again
+            before.log.pinned = None
         if quiet:
             return CommandOutcome("", ok=not result.check_failed)
         # what the network did while the command ran: narration after the command's own output
         # A handler that built a new lab (`seed`, `reset`, `lesson`) says what it did itself: the new lab's
         # own history (a lesson's setup mining) is not narrated line by line.
-        entries = lab.log[mark:] if lab is before and mark <= len(lab.log) else []
+        entries = lab.log.since(mark) if lab is before and mark <= lab.log.next_seq else []
         lines = render(result, self.styler)
         failed = result.check_failed
         if self.narrate:

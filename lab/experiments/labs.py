@@ -105,7 +105,7 @@ def _lab(s: Runner) -> Lab:
 
 
 def _mined(lab: Lab) -> list[ev.BlockMined]:
-    return [r.event for r in lab.log.of(ev.BlockMined)]  # type: ignore[misc]
+    return lab.queries.mined_events
 
 
 CHUNK = 200  # blocks' worth of virtual time a `run` covers at most: Ctrl-C is looked at between them

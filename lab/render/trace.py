@@ -74,4 +74,10 @@ def render_trace(p: Propagation, title: str, styler: Styler) -> list[str]:
         out.append("Refused by " + ", ".join(f"{n} ({code})" for n, code in p.refused) + ".")
     if p.missing:
         out.append(styler.dim("Not (yet) had it: " + ", ".join(p.missing) + "."))
+    if p.trimmed is not None:
+        out.append(styler.dim(trimmed_note(p.trimmed)))
     return out
+
+
+def trimmed_note(limit: int) -> str:
+    return f"Older records were dropped: the log keeps the last {limit:,}."

@@ -102,7 +102,7 @@ class Toolbar:
         if lab is None:
             return ()
         st = reads.settings(lab)
-        return (id(lab), st.now, len(reads.log(lab)), reads.frames_in_flight(lab), st.mode,
+        return (id(lab), st.now, reads.log(lab).next_seq, reads.frames_in_flight(lab), st.mode,
                 len(reads.nodes(lab)), len(reads.partitions(lab)), reads.connection_count(lab), id(session.lesson))
 
     def refresh(self, session: Any) -> bool:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lab import events as ev
 from lab.events import Record
 from lab.world.ledger import Ledger
-from lab.world.log import EventLog
+from lab.world.log import EventLog, since_seq
 
 if TYPE_CHECKING:
     from lab.chain.chainstate import BlockIndex
@@ -44,6 +44,7 @@ class Propagation:
     chatter: Chatter | None = None  # the frames about it, when the fabric's history is given
     refused: tuple[tuple[str, str], ...] = ()  # (node, reason code) of every node that rejected it
     forged: bool = False  # a block the origin forged (`forge`): it breaks a rule on purpose
+    trimmed: int | None = None  # the log's bound, when the records of its start were dropped
 
     @property
     def first(self) -> dict[str, int]:
@@ -96,11 +97,66 @@ class Queries:
         self.nodes = nodes
         self.log = log
         self.ledger = ledger
-        self._seen: dict[bytes, dict[str, int]] = {}  # read model of BlockStored, built as the log grows
-        self._seen_upto = 0
-        self._mined: dict[bytes, tuple[str, int]] = {}  # read model of BlockMined
-        self._mined_upto = 0
+        self._reset()
         self._generation = log.generation
+        log.before_trim.append(self._catch_up)  # read models outlive the records they were built from
+
+    def _reset(self) -> None:
+        # Read models built as the log grows (each from the records after `_upto[type]`, a seq), kept
+        # when the log drops old records: counts and histories stay whole.
+        self._upto: dict[type, int] = {}
+        self._seen: dict[bytes, dict[str, int]] = {}  # BlockStored: block -> node -> first stored
+        self._seen_peer: dict[bytes, dict[str, str | None]] = {}  # ... and whom from
+        self._mined: dict[bytes, tuple[str, int]] = {}  # BlockMined
+        self._mined_events: list[ev.BlockMined] = []
+        self._forged: dict[bytes, tuple[str, int]] = {}  # BlockForged: the first forger of a block
+        self._forged_by: set[tuple[str, bytes]] = set()
+        self._reorgs: list[Record] = []  # every Reorg: a reorg needs a block with more work, so few
+        self._rejections: list[tuple[str, bytes, str]] = []  # the most recent (bounded like the log)
+        self.rejection_count = 0  # every block and transaction refused, ever
+        self._refused: dict[bytes, dict[str, tuple[str, str]]] = {}  # h -> node -> (first, last code)
+
+    def _fresh(self, t: type) -> list[Record]:
+        """The records of type `t` not yet read into the read models."""
+        out = since_seq(self.log.of(t), self._upto.get(t, 0))
+        self._upto[t] = self.log.next_seq
+        return out
+
+    def _check_cleared(self) -> None:
+        if self._generation != self.log.generation:  # the log was cleared: start the read models again
+            self._generation = self.log.generation
+            self._reset()
+
+    def _catch_up(self) -> None:
+        self._check_cleared()
+        for r in self._fresh(ev.BlockStored):
+            e = r.event
+            if e.node not in (seen := self._seen.setdefault(e.block, {})):
+                seen[e.node] = r.time
+                self._seen_peer.setdefault(e.block, {})[e.node] = e.peer
+        for r in self._fresh(ev.BlockMined):
+            self._mined[r.event.block] = (r.event.node, r.time)
+            self._mined_events.append(r.event)
+        for r in self._fresh(ev.BlockForged):
+            self._forged.setdefault(r.event.block, (r.event.node, r.time))
+            self._forged_by.add((r.event.node, r.event.block))
+        self._reorgs += self._fresh(ev.Reorg)
+        fresh = self._fresh(ev.BlockRejected) + self._fresh(ev.TxRejected)
+        if fresh:
+            fresh.sort(key=lambda r: r.seq)
+            for r in fresh:
+                e = r.event
+                h = e.block if type(e) is ev.BlockRejected else e.tx
+                self._rejections.append((e.node, h, e.code))
+                by = self._refused.setdefault(h, {})
+                by[e.node] = (by[e.node][0] if e.node in by else e.code, e.code)
+            self.rejection_count += len(fresh)
+            limit, chunk = self.log.limit, self.log.chunk
+            if len(self._rejections) > limit + chunk:
+                del self._rejections[:len(self._rejections) - limit]
+            while len(self._refused) > limit + chunk:
+                for h in list(self._refused)[:len(self._refused) - limit]:
+                    del self._refused[h]
 
     # -- nodes -------------------------------------------------------------------------
     def online_nodes(self) -> list[Node]:
@@ -160,17 +216,8 @@ class Queries:
     @property
     def first_seen(self) -> dict[bytes, dict[str, int]]:
         """Block -> node -> virtual µs when the node first stored it (BlockStored)."""
-        self._check_cleared()
-        stored = self.log.of(ev.BlockStored)
-        for r in stored[self._seen_upto:]:
-            self._seen.setdefault(r.event.block, {}).setdefault(r.event.node, r.time)
-        self._seen_upto = len(stored)
+        self._catch_up()
         return self._seen
-
-    def _check_cleared(self) -> None:
-        if self._generation != self.log.generation:  # the log was cleared: start the read models again
-            self._generation = self.log.generation
-            self._seen, self._seen_upto, self._mined, self._mined_upto = {}, 0, {}, 0
 
     def arrivals(self, h: bytes) -> dict[str, int]:
         """Node -> virtual µs at which it first had block `h`."""
@@ -179,12 +226,14 @@ class Queries:
     @property
     def mined_at(self) -> dict[bytes, tuple[str, int]]:
         """Block -> (miner, virtual µs) for every block mined in this lab (BlockMined)."""
-        self._check_cleared()
-        mined = self.log.of(ev.BlockMined)
-        for r in mined[self._mined_upto:]:
-            self._mined[r.event.block] = (r.event.node, r.time)
-        self._mined_upto = len(mined)
+        self._catch_up()
         return self._mined
+
+    @property
+    def mined_events(self) -> list[ev.BlockMined]:
+        """Every block mined in this lab, in order."""
+        self._catch_up()
+        return self._mined_events
 
     def propagation_time(self, h: bytes) -> int | None:
         """Virtual µs from a block's mining until every online node had it; None if not yet."""
@@ -208,17 +257,17 @@ class Queries:
         origin: str | None = None
         start: int | None = None
         forged = False
+        trimmed = False
         if kind == "block":
-            mined = self.mined_at.get(h)
+            self._catch_up()
+            mined = self._mined.get(h)
             if mined is not None:
                 origin, start = mined
-            for r in self.log.of(ev.BlockForged):
-                if r.event.block == h and origin is None:
-                    origin, start, forged = r.event.node, r.time, True
-            for r in self.log.of(ev.BlockStored):
-                e = r.event
-                if e.block == h and e.node not in first:
-                    first[e.node] = (None if e.node == origin else e.peer, r.time)
+            elif h in self._forged:
+                (origin, start), forged = self._forged[h], True
+            peers = self._seen_peer.get(h, {})
+            for node, t in self._seen.get(h, {}).items():
+                first[node] = (None if node == origin else peers[node], t)
         else:
             for r in self.log.of(ev.TxAccepted, ev.TxHanded):
                 e = r.event
@@ -233,6 +282,7 @@ class Queries:
                     first[e.node] = (None if own else e.peer, r.time)
                     if own and origin is None:
                         origin, start = e.node, r.time
+            trimmed = origin is None and self.log.dropped > 0  # made before the oldest record held
         hops: dict[str, int] = {}
 
         def hop(name: str, seen: frozenset[str] = frozenset()) -> int:
@@ -242,22 +292,22 @@ class Queries:
             return hops[name]
 
         heard = tuple(sorted((Heard(n, p, t, hop(n)) for n, (p, t) in first.items()), key=lambda x: x.time))
-        refused: dict[str, str] = {}
-        for r in self.log.of(ev.BlockRejected if kind == "block" else ev.TxRejected):
-            e = r.event
-            if (e.block if kind == "block" else e.tx) == h:
-                refused.setdefault(e.node, e.code)
+        self._catch_up()
+        refused = {n: codes[0] for n, codes in self._refused.get(h, {}).items()}
         missing = tuple(n for n in self.nodes if n not in first and n not in refused and not (forged and n == origin))
-        return Propagation(kind, h, origin, start, heard, missing, None, tuple(refused.items()), forged)
+        return Propagation(kind, h, origin, start, heard, missing, None, tuple(refused.items()), forged,
+                           self.log.limit if trimmed else None)
 
     def forged_by(self, node: str, h: bytes) -> bool:
-        return any(r.event.block == h and r.event.node == node for r in self.log.of(ev.BlockForged))
+        self._catch_up()
+        return (node, h) in self._forged_by
 
     def dropped_with(self, txid: bytes) -> list[str]:
         """Nodes whose reorg dropped a block holding `txid`: it was confirmed there, then taken back."""
         out: list[str] = []
         blocks = self.ledger.blocks
-        for r in self.log.of(ev.Reorg):
+        self._catch_up()
+        for r in self._reorgs:
             e = r.event
             if e.node in out:
                 continue
@@ -278,21 +328,26 @@ class Queries:
     @property
     def reorg_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(self.nodes, 0)
-        for r in self.log.of(ev.Reorg):
+        self._catch_up()
+        for r in self._reorgs:
             counts[r.event.node] = counts.get(r.event.node, 0) + 1
         return counts
 
     def last_reorg(self, node: str) -> Record | None:
-        return next((r for r in reversed(self.log.of(ev.Reorg)) if r.event.node == node), None)
+        self._catch_up()
+        return next((r for r in reversed(self._reorgs) if r.event.node == node), None)
 
     @property
     def rejections(self) -> list[tuple[str, bytes, str]]:
-        """(node, block or txid, reason code) for every block and transaction refused, in order."""
-        out = []
-        for r in self.log.of(ev.BlockRejected, ev.TxRejected):
-            e = r.event
-            out.append((e.node, e.block if type(e) is ev.BlockRejected else e.tx, e.code))
-        return out
+        """(node, block or txid, reason code) for the blocks and transactions refused, in order: the
+        most recent `log.limit` of them (`rejection_count` counts every one)."""
+        self._catch_up()
+        return list(self._rejections)
+
+    def rejected_by(self, h: bytes) -> dict[str, str]:
+        """node -> reason code (its latest), for every node that rejected block or transaction `h`."""
+        self._catch_up()
+        return {n: codes[1] for n, codes in self._refused.get(h, {}).items()}
 
 
 def _stored_valid(node: Node, h: bytes) -> bool:
