@@ -49,7 +49,7 @@ async def run_lesson_stdin(key: str, lines: Iterable[str], out: Callable[[str], 
     s = Session()
     try:
         lesson = find_lesson(key)
-        watch = LessonRecorder(submit, lesson, s).watch if submit else None
+        watch = LessonRecorder(submit, lesson, s, key).watch if submit else None
     except LabError as e:
         out(f"error: {e}")
         return 2
