@@ -110,7 +110,10 @@ class LessonShelf:
         """The lesson file at the path the learner gave: beside the submission, then from here."""
         if not s.lesson_path or "\0" in s.lesson_path:
             return []
-        recorded = Path(s.lesson_path).expanduser() if s.lesson_path.startswith("~") else Path(s.lesson_path)
+        try:
+            recorded = Path(s.lesson_path).expanduser()
+        except RuntimeError:  # "~someone/..." of a user this machine does not have
+            return []
         paths = [recorded] if recorded.is_absolute() else [where.parent / recorded, Path(os.getcwd()) / recorded]
         found = [self._at(p) for p in paths]
         return [f for f in found if f is not None]

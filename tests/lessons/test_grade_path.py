@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -151,3 +152,19 @@ def test_a_submission_kept_at_the_prompt_names_the_lesson_file(room: Path, tmp_p
     fields = json.loads((tmp_path / "cy.json").read_text())
     assert fields["lesson_path"] == str(lesson)
     assert fields["lesson_sha256"] == hashlib.sha256(lesson.read_bytes()).hexdigest()
+
+
+def test_a_crafted_recorded_path_is_looked_at_safely(room: Path, tmp_path: Path) -> None:
+    """A lesson path pointing anywhere (another user's home, a device, a long name) finds nothing, quietly."""
+    from lab.commands.grading_cli import Replayer
+    from lab.lessons.grading import grade
+    from lab.lessons.submission import write_submission
+
+    s = read_submission(room / "subs" / "ada.json").submission
+    for i, where in enumerate(("~nosuchuser0/90-my-fork.toml", "/dev/null/90-my-fork.toml", "x" * 5000 + ".toml",
+                               "\x1b[31m/90-my-fork.toml")):
+        write_submission(tmp_path / f"l{i}.json", dataclasses.replace(s, lesson_path=where, learner=f"l{i}"))
+    replayer = Replayer()
+    graded = grade([tmp_path], replayer.replay, replayer.reference_commands, replayer.installed())
+    assert len(graded) == 4 and all(r.problems[0].startswith("lesson `my-fork` not found") for r in graded)
+    assert all(r.steps_verified == 0 and "\x1b" not in r.problems[0] for r in graded)
