@@ -83,12 +83,13 @@ def _lesson_for(s: Session, state: Any) -> LessonSession | None:
     if state is None:
         return None
     from lab.commands.lesson_runner import SessionRunner
-    from lab.lessons.loader import find_lesson
     from lab.lessons.progress import Progress
     from lab.lessons.session import LessonSession
-    from lab.lessons.state import restore_lesson_state
+    from lab.lessons.state import restore_lesson_state, saved_lesson
 
-    lesson = find_lesson(str(state.get("id", "")) if isinstance(state, dict) else "")
+    if not isinstance(state, dict):
+        raise CommandError("the lesson's state is not readable", "`lesson ID` starts a lesson afresh")
+    lesson = saved_lesson(state)
     ls = LessonSession(lesson, SessionRunner(s), Progress.load(), plain=s.styler.ascii_only)
     try:
         restore_lesson_state(ls, state)
