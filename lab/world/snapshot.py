@@ -38,6 +38,7 @@ import pickle
 import random
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -222,7 +223,6 @@ async def freeze(lab: Lab) -> bytes | None:
         entries = [idx for node in lab.nodes.values()
                    for idx in sorted(node.state.chain.index.values(), key=lambda i: i.height)]
         buf = io.BytesIO()
-        buf.write(MAGIC + fingerprint().encode() + b"\n")
         collecting = gc.isenabled()
         gc.disable()  # writing makes no cyclic garbage; a full collection midway would only rescan the lab
         try:
@@ -230,7 +230,8 @@ async def freeze(lab: Lab) -> bytes | None:
         finally:
             if collecting:
                 gc.enable()
-        return buf.getvalue()
+        # zlib at its fastest level: a third of the size (less to checksum, write and read) for ~0.1 s a 10,000-block lab
+        return MAGIC + fingerprint().encode() + b"\n" + zlib.compress(buf.getbuffer(), 1)
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError):
         return None
     finally:
@@ -321,7 +322,10 @@ async def thaw(blob: bytes, host: str) -> Lab:
         raise SnapshotError("not a lab snapshot")
     if not blob.startswith(head):
         raise SnapshotError("made by another build of the lab")
-    reader = _Reader(io.BytesIO(memoryview(blob)[len(head):]))
+    try:
+        reader = _Reader(io.BytesIO(zlib.decompress(memoryview(blob)[len(head):])))
+    except zlib.error:
+        raise SnapshotError("damaged") from None
     collecting = gc.isenabled()
     gc.disable()  # a million objects arrive at once, none of them garbage: the collector would only rescan them
     try:

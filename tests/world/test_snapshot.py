@@ -10,6 +10,7 @@ another build is never trusted: the record is replayed instead.
 from __future__ import annotations
 
 import pickle
+import zlib
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def test_a_snapshot_that_is_not_this_builds_own_is_never_trusted_the_record_is_r
         head = snapshot.MAGIC + snapshot.fingerprint().encode() + b"\n"
         marker = tmp_path / "ran"
         data.sections["snapshot"] = {
-            "hostile": head + pickle.dumps(_Boom(marker)),
+            "hostile": head + zlib.compress(pickle.dumps(_Boom(marker))),
             "damaged": data.sections["snapshot"][:-1000],
             "foreign": snapshot.MAGIC + b"f" * 64 + b"\n" + data.sections["snapshot"][len(head):],
         }[blob]
