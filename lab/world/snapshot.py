@@ -179,10 +179,11 @@ def _writer(buf: io.BytesIO) -> pickle.Pickler:
 
 
 async def _links_read(lab: Lab) -> bool:
-    """Wait until every frame written on a lab link has been read off its socket (they are in this process)."""
+    """Wait until every frame written on a lab link has been read off its socket (they are in this process)
+    and no event is half run (live mode: the clock's pump may be in the middle of one)."""
     deadline = time.monotonic() + QUIET_WAIT
     while True:
-        behind = False
+        behind = lab.sched.running is not None
         for node in lab.nodes.values():
             for peer in node.peers.values():
                 conn = peer.conn
@@ -212,6 +213,8 @@ async def freeze(lab: Lab) -> bytes | None:
     """The lab as bytes, or None when it cannot be frozen now (see the module docstring)."""
     if not _freezable(lab) or not await _links_read(lab) or not _freezable(lab):
         return None
+    # From here on nothing awaits: the lab is written as it stands, and the caller reads its
+    # digest and trees before it awaits anything (live mode moves on whenever it gets a turn).
     mining, log = lab.mining, lab.log
     kept = (list(log.listeners), mining.deadline, mining.limit_seconds, mining.report, log.pinned)
     log.listeners.clear()  # the REPL's narrator, a class's front: they follow whichever lab is current
