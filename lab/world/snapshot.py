@@ -169,7 +169,10 @@ def _writer(buf: io.BytesIO) -> pickle.Pickler:
     for t in _os_types():
         table[t] = _none
     table[BlockIndex] = _index_state
-    sharing = {Block: lambda b: b.hash, BlockHeader: lambda h: h.hash, Tx: lambda t: t.txid}
+    # Equal keys are equal bytes: a header by its hash, a transaction by its txid (no witness here),
+    # a block by its hash and its txids (a mutated block, CVE-2012-2459, shares its header's hash)
+    sharing = {Block: lambda b: (b.hash, tuple(t.txid for t in b.txs)), BlockHeader: lambda h: h.hash,
+               Tx: lambda t: t.txid}
     for cls in _frozen_classes():
         key = sharing.get(cls)
         table[cls] = _fast_reducer(cls, {} if key is not None else None, key)
