@@ -263,10 +263,17 @@ _STD: dict[tuple[str, str], Any] = {
 }
 
 
+# Where the classes of a lab's state live. Nothing in them reads or writes files, so the classes a
+# snapshot may build, and the methods it may look up on them, cannot touch the learner's disk.
+_STATE_MODULES = ("lab.chain.", "lab.net.", "lab.world.", "lab.events", "lab.attack_events", "lab.sched",
+                  "lab.classroom.events")
+_NOT_STATE = ("lab.world.snapshot", "lab.world.savefile", "lab.world.persist")  # the keeping, not the kept
+
+
 def _safe_getattr(obj: object, name: str) -> Any:
     """A bound method of a lab object (what pickle stores for `self.on_timer` and the like), nothing else."""
     cls = type(obj)
-    if not cls.__module__.startswith("lab.") or name.startswith("__") or not callable(getattr(cls, name, None)):
+    if not cls.__module__.startswith(_STATE_MODULES) or name.startswith("__") or not callable(getattr(cls, name, None)):
         raise pickle.UnpicklingError(f"not a method of a lab object: {cls.__name__}.{name}")
     return getattr(obj, name)
 
@@ -292,9 +299,9 @@ class _Reader(pickle.Unpickler):
         std = _STD.get((module, name))
         if std is not None:
             return std
-        if module.startswith("lab.") and "." not in name:
+        if module.startswith(_STATE_MODULES) and module not in _NOT_STATE and "." not in name:
             found = super().find_class(module, name)
-            if isinstance(found, type) and found.__module__.startswith("lab."):
+            if isinstance(found, type) and found.__module__ == module:
                 return found
         raise pickle.UnpicklingError(f"a snapshot may not hold {module}.{name}")
 

@@ -109,7 +109,7 @@ def test_a_snapshot_that_is_not_this_builds_own_is_never_trusted_the_record_is_r
 
 
 async def _every_save_is_frozen(tmp: Path, first: list[str], lines: list[str], cfg: dict) -> None:
-    """A save after every line holds the lab's state (nothing in it that cannot be frozen)."""
+    """A save after every line holds the lab's state (nothing in it that cannot be frozen or thawed)."""
     s = await started(**cfg)
     try:
         for line in first:
@@ -117,7 +117,10 @@ async def _every_save_is_frozen(tmp: Path, first: list[str], lines: list[str], c
         for k, line in enumerate(lines):
             path = tmp / f"{k}.lab"
             assert (await s.execute(f"save {path}")).ok
-            assert isinstance(load_save(path).data.sections.get("snapshot"), bytes), f"no state saved before `{line}`"
+            blob = load_save(path).data.sections.get("snapshot")
+            assert isinstance(blob, bytes), f"no state saved before `{line}`"
+            lab = await snapshot.thaw(blob, "127.0.0.1")  # and it thaws (every class in it may be built)
+            await lab.close()
             await say(s, line)
     finally:
         await s.close()
