@@ -61,7 +61,10 @@ def fingerprint() -> str:
     """SHA-256 of every source file of the `lab` package (path and bytes), in path order."""
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    files = sorted(root.rglob("*.py"))
+    if not files:  # installed without its sources: no way to tell builds apart, so no snapshots
+        return ""
+    for path in files:
         rel = path.relative_to(root).as_posix()
         h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -214,7 +217,7 @@ def _freezable(lab: Lab) -> bool:
 
 async def freeze(lab: Lab) -> bytes | None:
     """The lab as bytes, or None when it cannot be frozen now (see the module docstring)."""
-    if not _freezable(lab) or not await _links_read(lab) or not _freezable(lab):
+    if not fingerprint() or not _freezable(lab) or not await _links_read(lab) or not _freezable(lab):
         return None
     # From here on nothing awaits: the lab is written as it stands, and the caller reads its
     # digest and trees before it awaits anything (live mode moves on whenever it gets a turn).
@@ -331,6 +334,8 @@ async def thaw(blob: bytes, host: str) -> Lab:
     from lab.world.lab import Lab
 
     head = MAGIC + fingerprint().encode() + b"\n"
+    if not fingerprint():
+        raise SnapshotError("this lab was installed without its sources")
     if not blob.startswith(MAGIC):
         raise SnapshotError("not a lab snapshot")
     if not blob.startswith(head):
