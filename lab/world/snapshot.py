@@ -94,11 +94,16 @@ def _os_types() -> list[type]:
     return found
 
 
+_INDEX_SLOTS = BlockIndex.__slots__
+_INDEX_GET = operator.attrgetter(*_INDEX_SLOTS)
+_CHILDREN = _INDEX_SLOTS.index("children")
+
+
 def _index_state(idx: BlockIndex) -> tuple[Any, tuple[Any, ...]]:
-    """A block-tree node without its children (their hashes instead): no recursion down a long chain."""
-    return (_SNAP_INDEX, (idx.hash, idx.header, idx.height, idx.chain_work, idx.parent,
-                          tuple(c.hash for c in idx.children), idx.have_data, idx.available, idx.failed,
-                          idx.fail_code, idx.seq, idx.header_seq))
+    """A block-tree node, every slot, but its children as hashes: no recursion down a long chain."""
+    values = list(_INDEX_GET(idx))
+    values[_CHILDREN] = tuple(c.hash for c in idx.children)
+    return (_SNAP_INDEX, tuple(values))
 
 
 class _SnapIndex:
@@ -308,13 +313,11 @@ class _Reader(pickle.Unpickler):
                 return found
         raise pickle.UnpicklingError(f"a snapshot may not hold {module}.{name}")
 
-    def _index(self, hash_: bytes, header: Any, height: int, chain_work: int, parent: Any, children: tuple[bytes, ...],
-               have_data: bool, available: bool, failed: bool, fail_code: str, seq: int, header_seq: int) -> BlockIndex:
+    def _index(self, *values: Any) -> BlockIndex:
+        """A BlockIndex from `_index_state`'s values (children stay hashes until `link`)."""
         idx = BlockIndex.__new__(BlockIndex)
-        idx.hash, idx.header, idx.height, idx.chain_work, idx.parent = hash_, header, height, chain_work, parent
-        idx.children = list(children)  # type: ignore[arg-type]  # hashes until `link` below
-        idx.have_data, idx.available, idx.failed, idx.fail_code = have_data, available, failed, fail_code
-        idx.seq, idx.header_seq = seq, header_seq
+        for name, value in zip(_INDEX_SLOTS, values, strict=True):
+            setattr(idx, name, value)
         self.indexes.append(idx)
         return idx
 
