@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lab.chain.blockindex import BlockIndex
+from lab.errors import LabError
 
 if TYPE_CHECKING:
     from lab.world.lab import Lab
@@ -365,5 +366,9 @@ async def thaw(blob: bytes, host: str) -> Lab:
     finally:
         if collecting:
             gc.enable()
-    await lab.reopen(host)
+    try:
+        await lab.reopen(host)
+    except (OSError, LabError) as e:  # out of ports or file descriptors: one line, and the replay is tried
+        await lab.close()
+        raise SnapshotError(f"its sockets could not be opened ({e})") from None
     return lab
