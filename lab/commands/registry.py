@@ -20,6 +20,7 @@ from lab.commands import (
     experiment,
     lessons,
     network,
+    rewind,
     saving,
     views,
 )
@@ -60,7 +61,7 @@ HANDLERS: dict[str, Handler] = {
     # the class network (issue 16)
     "class": classroom.cmd_class,
     # keeping a lab
-    "save": saving.cmd_save, "load": saving.cmd_load, "back": saving.cmd_back, "history": saving.cmd_history,
+    "save": saving.cmd_save, "load": saving.cmd_load, "back": rewind.cmd_back, "history": saving.cmd_history,
     "digest": saving.cmd_digest,
     # lessons
     "lessons": lessons.cmd_lessons, "lesson": lessons.cmd_lesson,
