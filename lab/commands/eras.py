@@ -13,7 +13,10 @@ replay of the record in full rebuilds that lab quickly and exactly.
 that changed the lab: it walks the current record's typed commands, then the
 replacing command, then the previous era's typed commands, and so on. The
 stack holds the last ERAS_KEPT eras; older ones are dropped silently (each is
-a few hundred bytes of command lines plus its proof-of-work answers).
+a few hundred bytes of command lines plus its proof-of-work answers). The lab
+a session began with is not kept while no command changed it: `lab lesson 1`
+or `load` on a fresh lab leaves nothing to return to, as the lab was started
+that way.
 """
 
 from __future__ import annotations

@@ -99,6 +99,7 @@ class Session:
         self._interruptible = False
         self._mark = 0  # the log's length when the current command began
         self._capturing = False  # a command that may replace the lab is running (`_era_before`)
+        self._first_lab = True  # the lab is the one the session began with (or `back` rebuilt it)
 
     # -- long work ------------------------------------------------------------------------
     @contextmanager
@@ -187,9 +188,12 @@ class Session:
         if era is None:
             return
         self._capturing = False
-        if self.recording is not era.recording:
+        if self.recording is era.recording:
+            return
+        if era.recording.entries or not self._first_lab:  # the lab the session began with, unchanged, is not kept
             self.eras.append(era)
             self.recording.since = len(self.recording.entries)  # what it built is undone with it, as one
+        self._first_lab = False
 
     def _interrupted(self, spec: CommandSpec, text: str, time_us: int, miner: Node | None, mined: int,
                      settling: bool) -> None:

@@ -147,7 +147,9 @@ SPECS: tuple[CommandSpec, ...] = (
                 category="meta", settles=False, arity=(0, 1),
                 examples=("back", "back 3"),
                 help="Views and `check` change nothing, so they do not count. Works anywhere, in a lesson too\n"
-                     "(the lesson goes back with the lab)."),
+                     "(the lesson goes back with the lab). A command that replaced the lab (`reset`, `seed`, `lesson`,\n"
+                     "`load`, a lesson's `next` or `undo`) counts as one: `back` returns to the lab before it\n"
+                     "(the last 20 such labs are kept; `history` names them)."),
     CommandSpec("history", "history", "the commands that changed the lab since it started, numbered, with virtual times",
                 category="meta", settles=False, read_only=True, arity=(0, 0)),
     CommandSpec("digest", "digest", "one line: a digest of every node's tip, UTXO set and mempool",

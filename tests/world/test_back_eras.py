@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from labtest import run
 
-from lab.commands.eras import ERAS_KEPT
+from lab.commands.eras import ERAS_KEPT, Era
 from lab.commands.session import LabConfig, Session
 
 FAST = dict(difficulty=6, latency_ms=20)
@@ -36,6 +36,10 @@ async def say(s: Session, line: str) -> str:
     return (await s.execute(line)).text
 
 
+def top_of(s: Session) -> Era | None:
+    return s.eras[-1] if s.eras else None
+
+
 async def looks(s: Session) -> tuple[str, str]:
     return await say(s, "digest"), await say(s, "history")
 
@@ -50,13 +54,15 @@ async def program(tmp: Path, seed: int, steps: int) -> int:
         for _ in range(steps):
             line = rng.choice(ALPHABET).format(tmp=tmp)
             before = await looks(s)
-            rec, count, eras = s.recording, len(s.recording.entries), len(s.eras)
+            rec, count, eras, top = s.recording, len(s.recording.entries), len(s.eras), top_of(s)
             out = await s.execute(line)
             assert not s.internal_errors, s.internal_errors[-1]
-            if s.recording is rec and len(rec.entries) == count:  # failed or changed nothing: not counted
+            replaced = top_of(s) is not top
+            if not replaced and (s.recording is not rec or len(rec.entries) == count):
+                # failed, changed nothing, or replaced the untouched lab the session began with: not counted
+                assert s.recording is rec or not (count or eras), f"`{line}` replaced a lab that is not kept"
                 continue
             after, clock = await say(s, "digest"), s.lab.sched.now
-            replaced = s.recording is not rec
             back = await s.execute("back")
             assert back.ok, f"`back` after `{line}`: {back.text}"
             now = await looks(s)
@@ -130,6 +136,22 @@ def test_back_after_load_returns_to_the_lab_before_it_and_the_lesson_with_it(tmp
             assert out.ok and out.text.startswith(f"Back to before `load {tmp_path / 'a.lab'}`")
             assert s.lesson is not None and (await looks(s), s.lesson.index, s.lesson._history[s.lesson.index]) == inside
             assert s.show_time  # a lesson's narration carries times: that comes back too
+        finally:
+            await s.close()
+
+    run(story())
+
+
+def test_the_untouched_lab_a_session_began_with_is_not_kept():
+    async def story():
+        s = await Session(LabConfig(**FAST)).start()
+        try:
+            await say(s, "seed 7")  # what `back` would return to is `seed 1` away
+            assert not s.eras and "Before that" not in await say(s, "history")
+            out = await s.execute("back")
+            assert not out.ok and "no command of yours has changed this lab since it started" in out.text
+            await say(s, "seed 8")  # the seed-7 lab was not the session's first: it is kept
+            assert [era.line for era in s.eras] == ["seed 8"]
         finally:
             await s.close()
 
