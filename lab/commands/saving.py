@@ -143,7 +143,9 @@ async def cmd_history(s: Session, args: list[str]) -> Output:
     if not rec.exact and rec.exact_upto is not None:
         lines.append(f"From command {rec.exact_upto + 1} on the lab cannot be replayed: {rec.why_not}.")
     if s.eras and any(e.by != BY_LESSON for e in rec.entries[:rec.since]):
-        lines.append(f"Commands 1 to {rec.since} came with `{s.eras[-1].line}`: `back` takes them back with it.")
+        which = "Command 1" if rec.since == 1 else f"Commands 1 to {rec.since}"
+        lines.append(f"{which} came with `{s.eras[-1].line}`: `back` takes {'it' if rec.since == 1 else 'them'} "
+                     "back with it.")
     lines.append("`back N` undoes your last N of these.")
     return Output((*lines, *earlier))
 
@@ -153,7 +155,8 @@ def _earlier_labs(s: Session) -> list[Piece]:
     if not s.eras:
         return []
     lines = ", ".join(f"`{era.line}`" for era in s.eras)
-    return [f"Before that: {_plural(len(s.eras), 'earlier lab')} ({lines}); `back` steps into them."]
+    them = "it" if len(s.eras) == 1 else "them"
+    return [f"Before that: {_plural(len(s.eras), 'earlier lab')} ({lines}); `back` steps into {them}."]
 
 
 # -- save, load --------------------------------------------------------------------------------

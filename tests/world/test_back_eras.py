@@ -132,6 +132,9 @@ def test_back_after_load_returns_to_the_lab_before_it_and_the_lesson_with_it(tmp
             assert s.lesson is not None
             inside = await looks(s), s.lesson.index, s.lesson._history[s.lesson.index]
             assert (await s.execute(f"load {tmp_path / 'a.lab'}")).ok and s.lesson is None
+            said = await say(s, "history")  # the saved lab's own command is not yours to take back one by one
+            assert f"Command 1 came with `load {tmp_path / 'a.lab'}`: `back` takes it back with it." in said
+            assert f"2 earlier labs (`lesson forks`, `load {tmp_path / 'a.lab'}`); `back` steps into them." in said
             out = await s.execute("back")
             assert out.ok and out.text.startswith(f"Back to before `load {tmp_path / 'a.lab'}`")
             assert s.lesson is not None and (await looks(s), s.lesson.index, s.lesson._history[s.lesson.index]) == inside
@@ -152,6 +155,7 @@ def test_the_untouched_lab_a_session_began_with_is_not_kept():
             assert not out.ok and "no command of yours has changed this lab since it started" in out.text
             await say(s, "seed 8")  # the seed-7 lab was not the session's first: it is kept
             assert [era.line for era in s.eras] == ["seed 8"]
+            assert "Before that: 1 earlier lab (`seed 8`); `back` steps into it." in await say(s, "history")
         finally:
             await s.close()
 
