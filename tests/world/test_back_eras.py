@@ -177,3 +177,24 @@ def test_only_the_last_labs_are_kept():
             await s.close()
 
     run(story())
+
+
+def test_back_after_a_lessons_next_undo_and_reset_returns_to_the_lab_and_step_before_them():
+    async def story():
+        s = await Session(LabConfig(**FAST)).start()
+        try:
+            await say(s, "lesson 1")
+            await say(s, "nodes")
+            await say(s, "disconnect A B")  # step 1 wants a block mined: not yet
+            for word in ("next", "undo", "reset"):
+                assert s.lesson is not None
+                before = await looks(s), s.lesson.index, [list(h) for h in s.lesson._history]
+                said = await s.execute(word)
+                assert said.ok and s.recording.since == len(s.recording.entries), said.text
+                out = await s.execute("back")
+                assert out.ok and out.text.startswith(f"Back to before `{word}`"), out.text
+                assert (await looks(s), s.lesson.index, [list(h) for h in s.lesson._history]) == before
+        finally:
+            await s.close()
+
+    run(story())
