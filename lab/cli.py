@@ -192,7 +192,7 @@ def lessons_new_cmd(ctx: click.Context, file) -> None:
     o = ctx.obj
     config = _config(o["nodes"], o["seed"], o["topology"], o["difficulty"], o["latency"], o["host"])
     lines = [o["commands"]] if o["commands"] is not None else ([] if sys.stdin.isatty() else list(sys.stdin))
-    ctx.exit(_run(new_lesson(config, lines, file, click.echo)))
+    ctx.exit(_run(new_lesson(config, lines, file, click.echo, o["load"])))
 
 
 @main.command("lesson")

@@ -21,6 +21,7 @@ from lab.lessons import language
 from lab.lessons.loader import FILE_NAME, parse_lesson
 from lab.render.output import Output, output
 from lab.world.savefile import atomic_write
+from lab.world.topology import node_names
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
@@ -69,7 +70,8 @@ def skeleton(s: Session, file_name: str) -> str:
         raise CommandError(f"'{file_name}' is not a lesson file name", USAGE_HINT)
     lab = s.need_lab()
     cfg = s.config
-    names = sorted(lab.nodes)
+    # the nodes the lab was built with, in its order (a ring's); nodes added since are the solution's
+    names = node_names(cfg.nodes) if isinstance(cfg.nodes, int) else [n.upper() for n in cfg.nodes]
     topology = cfg.topology + (f" {cfg.k}" if cfg.topology == "random" else "")
     typed = [line for line in s.history if language.check_command(line) is None and not _is_authoring(line)]
     if not typed:

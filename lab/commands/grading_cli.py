@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from lab.commands.lesson_runner import SessionRunner
 from lab.commands.session import Session
-from lab.errors import LabError
+from lab.errors import CommandError, LabError
 from lab.lessons.grading import GradeRow, grade, grade_table, write_grade_csv
-from lab.lessons.loader import find_lesson, load_all
+from lab.lessons.loader import find_lesson, is_lesson_path, load_all, load_lesson
 from lab.lessons.model import Lesson
 from lab.lessons.progress import Progress
 from lab.lessons.script import run_lesson_script
@@ -45,10 +45,14 @@ def steps_reached(ls: LessonSession | None) -> tuple[int, ...]:
 class LessonRecorder:
     """Keeps a submission file for one lesson as the learner types (piped stdin or the REPL)."""
 
-    def __init__(self, path: str, lesson: Lesson, session: Session) -> None:
+    def __init__(self, path: str, lesson: Lesson, session: Session, key: str = "") -> None:
+        """`key`: the lesson as the learner named it; a lesson file's path is kept with its sha256."""
         self.lesson_id = lesson.id
         self.session = session
-        self.recorder = SubmissionRecorder(path, lesson.id, lesson.start.seed)  # a bad path fails here
+        own_file = is_lesson_path(key) and bool(lesson.sha256)
+        self.recorder = SubmissionRecorder(path, lesson.id, lesson.start.seed,  # a bad path fails here
+                                           lesson_sha256=lesson.sha256 if own_file else "",
+                                           lesson_path=key.strip() if own_file else "")
         self.typed_at = self._now()  # virtual time when the learner could type the next line
 
     def _now(self) -> int:
@@ -69,11 +73,11 @@ class LessonRecorder:
         self.typed_at = self._now()
 
 
-def prompt_recorder(path: str, session: Session) -> Callable[[str], None]:
+def prompt_recorder(path: str, session: Session, key: str = "") -> Callable[[str], None]:
     """For the REPL (`lab lesson ID --submit FILE` at a terminal): record each line after it ran."""
     if session.lesson is None:
         raise LabError("--submit needs a lesson")
-    recorder = LessonRecorder(path, session.lesson.lesson, session)
+    recorder = LessonRecorder(path, session.lesson.lesson, session, key)
     return lambda line: recorder.record(line.strip(), session.lesson)
 
 
@@ -97,13 +101,26 @@ async def replay_async(lesson: Lesson, seed: int, commands: Sequence[str]) -> tu
 
 
 class Replayer:
-    """grading.grade's `replay` and `reference_commands`, over the installed lessons."""
+    """grading.grade's `replay` and `reference_commands`, over the installed lessons and lesson files."""
 
     def __init__(self, lessons: Iterable[Lesson] | None = None) -> None:
         self.lessons = list(lessons) if lessons is not None else load_all()
+        self._files: dict[str, Lesson] = {}  # lesson files by path, each loaded once for the whole class
 
-    def lesson(self, lesson_id: str) -> Lesson:
-        return find_lesson(lesson_id, self.lessons)
+    def installed(self) -> dict[str, str]:
+        """Installed lesson id -> SHA-256 of its file (grading.grade's `installed`)."""
+        return {lesson.id: lesson.sha256 for lesson in self.lessons}
+
+    def lesson(self, key: str) -> Lesson:
+        """An installed lesson by id (or number), or the lesson file at `key` when it ends in .toml."""
+        if not is_lesson_path(key):
+            try:
+                return find_lesson(key, self.lessons)
+            except CommandError as e:  # not installed here: the instructor has its file
+                raise CommandError(e.message, "give its .toml to lab grade") from None
+        if key not in self._files:
+            self._files[key] = load_lesson(key)
+        return self._files[key]
 
     def replay(self, lesson_id: str, seed: int, commands: Sequence[str]) -> tuple[Sequence[int], str]:
         return asyncio.run(replay_async(self.lesson(lesson_id), seed, commands))
@@ -116,7 +133,7 @@ def grade_command(paths: Sequence[str], csv_path: str | None, out: Callable[[str
     """`lab grade`: the table (and the CSV); exit 1 when a file has a problem, 2 when none can be read."""
     try:
         replayer = Replayer()
-        rows: list[GradeRow] = grade(paths, replayer.replay, replayer.reference_commands)
+        rows: list[GradeRow] = grade(paths, replayer.replay, replayer.reference_commands, replayer.installed())
         if csv_path:
             write_grade_csv(csv_path, rows)
     except LabError as e:

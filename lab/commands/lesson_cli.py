@@ -49,7 +49,7 @@ async def run_lesson_stdin(key: str, lines: Iterable[str], out: Callable[[str], 
     s = Session()
     try:
         lesson = find_lesson(key)
-        watch = LessonRecorder(submit, lesson, s).watch if submit else None
+        watch = LessonRecorder(submit, lesson, s, key).watch if submit else None
     except LabError as e:
         out(f"error: {e}")
         return 2
@@ -62,12 +62,17 @@ async def run_lesson_stdin(key: str, lines: Iterable[str], out: Callable[[str], 
     return 0 if reached else 1
 
 
-async def new_lesson(config: LabConfig, lines: Sequence[str], file: str, out: Callable[[str], object]) -> int:
-    """`lab lessons new FILE`: run the commands on a fresh lab, then write the skeleton (lab/commands/authoring)."""
+async def new_lesson(config: LabConfig, lines: Sequence[str], file: str, out: Callable[[str], object],
+                     load: str | None = None) -> int:
+    """`lab [--load SAVE] lessons new FILE`: run the commands on a fresh (or the saved) lab, then write
+    the skeleton (lab/commands/authoring)."""
     from lab.commands.authoring import write_skeleton
+    from lab.commands.saving import load_at_start
     s = Session(config, Styler(False, True))
     try:
         await s.start()
+        if not await load_at_start(s, load, out):
+            return 1
         for n, line in enumerate(lines, 1):
             outcome = await s.execute(line)
             if not outcome.ok:

@@ -8,9 +8,11 @@ found (an edited file, another lab version, a claimed step the replay did
 not reach, a file that is not a submission).
 
 The replay itself needs a lesson runner; it is passed in as a callable
-`replay(lesson_id, seed, command_lines) -> (steps_reached, digest)`, and the
-reference solution's length as `reference_commands(lesson_id) -> int | None`,
-so this module is plain data in, plain data out.
+`replay(lesson, seed, command_lines) -> (steps_reached, digest)`, and the
+reference solution's length as `reference_commands(lesson) -> int | None`,
+so this module is plain data in, plain data out. `lesson` is an installed
+lesson's id, or the path of a lesson file (ending in .toml) when the
+submission was made in an instructor's own file: lab/lessons/shelf.py finds it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab import __version__
 from lab.errors import CommandError, LabError
+from lab.lessons.shelf import SUFFIX as LESSON_SUFFIX
+from lab.lessons.shelf import Found, LessonShelf, is_lesson_name, lesson_file
 from lab.lessons.submission import SubmissionError, read_submission
 from lab.world.savefile import atomic_write
 
@@ -62,15 +66,19 @@ class GradeRow:
     file: str = ""  # where it came from
 
 
-def collect(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files as given, and every *.json under each folder (sorted, each once)."""
+def collect(paths: Iterable[str | os.PathLike[str]], suffix: str = SUFFIX) -> list[Path]:
+    """Files as given (but lesson files), and every *.json under each folder (sorted, each once).
+
+    With `suffix` ".toml": the lesson files given, and every *.toml under each folder.
+    """
     found: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob(f"*{SUFFIX}") if f.is_file()))
+            found.extend(sorted(f for f in p.rglob(f"*{suffix}") if f.is_file()))
         elif p.is_file():
-            found.append(p)
+            if is_lesson_name(p) == (suffix == LESSON_SUFFIX):
+                found.append(p)
         else:
             raise GradeError(f"no file or folder '{p}'", "give submission files or folders holding them")
     seen: set[Path] = set()
@@ -82,8 +90,25 @@ def collect(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return unique
 
 
-def grade_file(path: Path, replay: Replay, reference_commands: ReferenceCommands) -> GradeRow:
-    """Read one file, replay it, and compare; never raises for a bad file."""
+def collect_lessons(paths: Iterable[str | os.PathLike[str]], installed: Mapping[str, str] | None) -> LessonShelf:
+    """The lesson files among `paths` and in the folders: a lesson file given by name must be one."""
+    paths = list(paths)
+    given = {Path(raw).resolve() for raw in paths if Path(raw).is_file()}
+    files = []
+    for p in collect(paths, LESSON_SUFFIX):
+        f = lesson_file(p)
+        if f is not None:
+            files.append(f)
+        elif p.resolve() in given:  # one found in a folder and named otherwise is not a lesson: left alone
+            raise GradeError(f"'{p}' is not a lesson file (lesson files are named NN-slug.toml)",
+                             "give the .toml as `lab lessons new` wrote it, e.g. 90-my-lesson.toml")
+    return LessonShelf(files, installed)
+
+
+def grade_file(
+    path: Path, replay: Replay, reference_commands: ReferenceCommands, shelf: LessonShelf | None = None
+) -> GradeRow:
+    """Read one file, replay it in its lesson (found on `shelf`), and compare; never raises for a bad file."""
     try:
         read = read_submission(path)
     except SubmissionError as e:
@@ -94,11 +119,14 @@ def grade_file(path: Path, replay: Replay, reference_commands: ReferenceCommands
         problems.append("edited: its checksum does not match what the lab wrote")
     if s.lab_version != __version__:
         problems.append(f"recorded with lab {s.lab_version}, replayed with {__version__}")
-    reference = _reference(reference_commands, s.lesson)
+    found = shelf.find(s, path) if shelf is not None else Found(s.lesson)
+    problems.extend(found.problems)
+    reference = _reference(reference_commands, found.key) if found.key is not None else None
     reached: Sequence[int] = ()
     digest = ""
     try:
-        reached, digest = replay(s.lesson, s.seed, [c.line for c in s.commands])
+        if found.key is not None:
+            reached, digest = replay(found.key, s.seed, [c.line for c in s.commands])
     except LabError as e:
         problems.append(f"replay failed: {e}")
     except Exception as e:  # a crafted file must not stop the grading of the other 29
@@ -141,10 +169,20 @@ def _list(numbers: Sequence[int]) -> str:
 
 
 def grade(
-    paths: Iterable[str | os.PathLike[str]], replay: Replay, reference_commands: ReferenceCommands
+    paths: Iterable[str | os.PathLike[str]],
+    replay: Replay,
+    reference_commands: ReferenceCommands,
+    installed: Mapping[str, str] | None = None,
 ) -> list[GradeRow]:
-    """One row per submission found under `paths`, by learner then lesson."""
-    rows = [grade_file(p, replay, reference_commands) for p in collect(paths)]
+    """One row per submission found under `paths`, by learner then lesson.
+
+    Lesson files (*.toml) among `paths` and in its folders are where submissions of lesson files
+    are replayed (lab/lessons/shelf.py); `installed` maps the installed lessons' ids to their
+    files' SHA-256 (None: every lesson id is taken as installed, and handed to `replay` as is).
+    """
+    paths = list(paths)
+    shelf = collect_lessons(paths, installed)
+    rows = [grade_file(p, replay, reference_commands, shelf) for p in collect(paths)]
     return sorted(rows, key=lambda r: (r.learner, r.lesson, r.file))
 
 

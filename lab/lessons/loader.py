@@ -13,6 +13,7 @@ from the top-level `lessons/` folder.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -238,7 +239,7 @@ def _explain(source: str, i: int, table: Any) -> Explain:
     return Explain(event=event, say=f.text("say"))
 
 
-def parse_lesson(text: str, name: str, source: str | None = None) -> Lesson:
+def parse_lesson(text: str, name: str, source: str | None = None, sha256: str = "") -> Lesson:
     """Build a Lesson from a file's text; `name` is the file name (`03-transactions.toml`)."""
     source = source or name
     match = FILE_NAME.match(name)
@@ -275,6 +276,7 @@ def parse_lesson(text: str, name: str, source: str | None = None) -> Lesson:
         explain=explains,
         outro=f.text("outro", required=False),
         source=source,
+        sha256=sha256,
     )
 
 
@@ -284,10 +286,22 @@ def load_lesson(path: Path | Traversable | str, source: str | None = None) -> Le
         path = Path(path)
     source = source or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        # as read_text would: UTF-8, and universal newlines (CRLF or CR read as LF)
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, UnicodeDecodeError) as e:
         raise LessonError(f"{source}: cannot read: {e}") from None
-    return parse_lesson(text, path.name, source)
+    return parse_lesson(text, path.name, source, file_sha256(data))
+
+
+def file_sha256(data: bytes) -> str:
+    """SHA-256 of a lesson file's bytes, in hex: a submission names the version of the file it was made in."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_lesson_path(key: str) -> bool:
+    """`lesson KEY` and `lab lesson KEY`: a key ending in .toml is a lesson file, not an id."""
+    return key.strip().lower().endswith(".toml")
 
 
 def lessons_dir() -> Traversable:
@@ -352,7 +366,7 @@ def find_lesson(key: str | int, lessons: Iterable[Lesson] | None = None) -> Less
 
     A key ending in `.toml` is a lesson file anywhere (an author's own), loaded and validated.
     """
-    if isinstance(key, str) and key.strip().lower().endswith(".toml"):
+    if isinstance(key, str) and is_lesson_path(key):
         path = Path(key.strip()).expanduser()
         if not path.is_file():
             raise CommandError(f"no lesson file '{key.strip()}'", "check the path; lesson files are NN-slug.toml")

@@ -97,6 +97,7 @@ class Lesson:
     explain: tuple[Explain, ...] = ()
     outro: str = ""  # shown when the last step's goal is reached
     source: str = ""  # where it was loaded from, for messages ("lessons/01-network.toml")
+    sha256: str = ""  # SHA-256 of the file's bytes (hex): which version of the file a submission was made in
 
     def explanation(self, event: str) -> str | None:
         for e in self.explain:

@@ -10,8 +10,15 @@ JSON rather than SQLite (which holds saves): a submission is a few kilobytes
 that an instructor opens in any editor, mails around and diffs; it is
 rewritten whole each time, so nothing is gained from a database.
 
+A lesson opened from a file rather than installed adds `lesson_sha256` (of
+the file's bytes) and `lesson_path` (as the learner gave it), so `lab grade`
+can find that file again and tell when it is not the one the learner had.
+They are optional: a submission of an installed lesson is written without
+them, byte for byte as before, and a lab that does not know them ignores them.
+
 The file carries a sha256 of its own content (`sha256`, over the canonical
-JSON of every other field), so an edit shows as "edited" in `lab grade`.
+JSON of every other field, these two included), so an edit shows as
+"edited" in `lab grade`.
 Anyone can recompute that hash, so it is a tripwire, not a proof: the proof
 is the replay. `lab grade` runs the commands again on a fresh lesson and
 believes only the steps and the digest the replay reaches.
@@ -59,6 +66,9 @@ class Submission:
     digest: str = ""  # the `digest` line after the last command
     learner: str = ""  # a name; empty: `lab grade` uses the file's name
     lab_version: str = __version__  # the lab that recorded it
+    # A lesson opened from a file (`lab lesson ./90-my.toml`), not an installed one: what finds it again.
+    lesson_sha256: str = ""  # SHA-256 of the lesson file's bytes (hex); empty: an installed lesson
+    lesson_path: str = ""  # the lesson file's path as the learner gave it, e.g. "./90-my.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,8 @@ def _fields(s: Submission) -> dict[str, Any]:
         "version": VERSION,
         "lab_version": s.lab_version,
         "lesson": s.lesson,
+        # only for a lesson file: a submission of an installed lesson is written as it always was
+        **({"lesson_sha256": s.lesson_sha256, "lesson_path": s.lesson_path} if s.lesson_sha256 else {}),
         "seed": s.seed,
         "learner": s.learner,
         "commands": [{"time_us": c.time_us, "line": c.line} for c in s.commands],
@@ -135,6 +147,8 @@ def from_text(text: str, name: str = "the submission") -> ReadSubmission:
             digest=_typed(fields["digest"], str),
             learner=_typed(fields["learner"], str),
             lab_version=_typed(fields["lab_version"], str),
+            lesson_sha256=_typed(fields.get("lesson_sha256", ""), str),  # optional: a lesson file's
+            lesson_path=_typed(fields.get("lesson_path", ""), str),
         )
     except (TypeError, KeyError) as e:
         raise _not_one(name, f"a field has the wrong shape ({e})") from None
@@ -188,9 +202,11 @@ def write_submission(path: str | os.PathLike[str], s: Submission) -> None:
 class SubmissionRecorder:
     """Keeps `path` up to date: call `record` after every command the learner types."""
 
-    def __init__(self, path: str | os.PathLike[str], lesson: str, seed: int, *, learner: str = "") -> None:
+    def __init__(self, path: str | os.PathLike[str], lesson: str, seed: int, *, learner: str = "",
+                 lesson_sha256: str = "", lesson_path: str = "") -> None:
         self.path = Path(path)
-        self.submission = Submission(lesson=lesson, seed=seed, learner=learner)
+        self.submission = Submission(lesson=lesson, seed=seed, learner=learner, lesson_sha256=lesson_sha256,
+                                     lesson_path=lesson_path)
         write_submission(self.path, self.submission)  # a bad path fails now, not after the first command
 
     def record(self, line: str, time_us: int, steps_reached: tuple[int, ...], digest: str) -> Submission:

@@ -374,7 +374,7 @@ async def run_repl(config: Any, plain: bool = False, *, lesson: str | None = Non
             if submit is not None:
                 from lab.commands.grading_cli import prompt_recorder
                 try:
-                    shell.after_line = prompt_recorder(submit, session)
+                    shell.after_line = prompt_recorder(submit, session, lesson or "")
                 except LabError as e:
                     shell.echo(styler.line("error", str(e)))
                     return 2

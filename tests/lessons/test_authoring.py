@@ -77,3 +77,18 @@ def test_lessons_new_never_overwrites_and_check_reports_a_bad_file(tmp_path: Pat
     assert p.returncode == 1 and p.stdout.startswith("error:") and "Traceback" not in p.stderr
     p = lab("lesson", str(tmp_path / "94-missing.toml"), cwd=tmp_path)
     assert p.returncode == 2 and "no lesson file" in p.stdout
+
+
+def test_a_node_added_by_the_solution_is_not_in_start_and_a_saved_lab_is_the_start(tmp_path: Path) -> None:
+    p = lab("--difficulty", "6", "-c", "mine A; add-node E; connect E A; mine E", "lessons", "new", "95-grow.toml",
+            cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert tomllib.loads((tmp_path / "95-grow.toml").read_text())["start"]["names"] == list("ABCD")
+    assert lab("lessons", "check", "95-grow.toml", cwd=tmp_path).returncode == 0
+    # `lab --load SAVE lessons new FILE`: the saved lab's commands lead up to the new ones
+    assert lab("--difficulty", "6", "-c", "mine A 2; save fork.lab", cwd=tmp_path).returncode == 0
+    p = lab("--load", "fork.lab", "-c", "mine B", "lessons", "new", "96-more.toml", cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    data = tomllib.loads((tmp_path / "96-more.toml").read_text())
+    assert data["steps"][0]["solution"] == ["mine A 2", "mine B"] and "height A >= 3" in data["steps"][0]["goal"]
+    assert lab("lessons", "check", "96-more.toml", cwd=tmp_path).returncode == 0

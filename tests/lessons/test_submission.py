@@ -15,6 +15,7 @@ from lab.lessons.submission import (
     SubmissionError,
     SubmissionRecorder,
     TypedCommand,
+    content_hash,
     from_text,
     read_submission,
     to_text,
@@ -119,3 +120,17 @@ def test_unreadable_files_are_one_line(tmp_path: Path) -> None:
         read_submission(tmp_path)
     write_submission(tmp_path / "ok.json", SUB)
     assert read_submission(tmp_path / "ok.json").submission == SUB
+
+
+def test_a_lesson_files_hash_and_path_are_kept_and_covered_by_the_checksum() -> None:
+    own = Submission("my-fork", 1, lesson_sha256="ab" * 32, lesson_path="./90-my-fork.toml")
+    text = to_text(own)
+    assert from_text(text).submission == own and not from_text(text).edited
+    assert "lesson_sha256" not in to_text(SUB)  # an installed lesson's file is written as before
+    fields = json.loads(text)
+    fields["lesson_sha256"] = "cd" * 32  # pointing the grader at another lesson file shows as an edit
+    assert from_text(json.dumps(fields)).edited
+    fields = json.loads(to_text(SUB))
+    fields["comment"] = "a field this lab does not know"
+    fields["sha256"] = content_hash(fields)  # a later lab's optional field, in the checksum: not an edit
+    assert from_text(json.dumps(fields)).submission == SUB and not from_text(json.dumps(fields)).edited
