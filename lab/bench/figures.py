@@ -50,7 +50,7 @@ FIGURES: list[Figure] = [
            [Part("value", "ms", 1000, "<="), Part("small", "ms", label=f"check a {sighash.SMALL}-input tx"),
             Part("per_input", "x", 2, "<=", f"per-input cost, {sighash.BIG:,} vs {sighash.SMALL} inputs (1: linear)")]),
     Figure("keep", "save a 10,000-block lab; load it; back on a 1,000-block lab", _in_loop(keeping.keep), 3,
-           [Part("value", "s", 1, "<=", "save, 10,000 blocks"), Part("load", "s", 1, "<=", "load, 10,000 blocks (replay)"),
+           [Part("value", "s", 1, "<=", "save, 10,000 blocks"), Part("load", "s", 1, "<=", "load, 10,000 blocks (from its state)"),
             Part("back", "ms", 300, "<=", "back, 1,000 blocks (replay)")]),
     Figure("scale", "1,000 nodes random 4: start, connect, agree on one block", process.scale, 3,
            [Part("value", "s"), Part("memory", "MB", 300, "<=", "peak memory of the lab process (RSS high-water mark)")]),

@@ -1,7 +1,8 @@
 """The `keep` figure (issue 15): `save` and `load` of a 10,000-block lab, `back` on a 1,000-block lab.
 
-`load` and `back` rebuild the lab by replaying the commands that changed it
-(lab/commands/saving.py), so they cost about what those commands cost the
+`load` thaws the lab's objects saved beside its record (lab/world/snapshot.py);
+`back` rebuilds the lab by replaying the commands that changed it
+(lab/commands/saving.py), so it costs about what those commands cost the
 first time, less the proof of work (answers found once are kept). The labs
 are built once, not timed: 2 nodes, 1 zero bit, `mine A 1000` at a time.
 """

@@ -24,6 +24,7 @@ from lab.render.output import Output, Piece, output
 from lab.world.persist import lab_digest, state_sections, trees_of
 from lab.world.record import BY_LESSON, Recording
 from lab.world.savefile import SaveData, SaveFileError, load_save, save_lab
+from lab.world.snapshot import SnapshotError, freeze, thaw
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
@@ -81,12 +82,13 @@ def _lesson_for(s: Session, state: Any) -> LessonSession | None:
     if state is None:
         return None
     from lab.commands.lesson_runner import SessionRunner
-    from lab.lessons.loader import find_lesson
     from lab.lessons.progress import Progress
     from lab.lessons.session import LessonSession
-    from lab.lessons.state import restore_lesson_state
+    from lab.lessons.state import restore_lesson_state, saved_lesson
 
-    lesson = find_lesson(str(state.get("id", "")) if isinstance(state, dict) else "")
+    if not isinstance(state, dict):
+        raise CommandError("the lesson's state is not readable", "`lesson ID` starts a lesson afresh")
+    lesson = saved_lesson(state)
     ls = LessonSession(lesson, SessionRunner(s), Progress.load(), plain=s.styler.ascii_only)
     try:
         restore_lesson_state(ls, state)
@@ -185,8 +187,12 @@ async def cmd_save(s: Session, args: list[str]) -> Output:
             "clock_us": str(lab.sched.now)}
     if lesson is not None:
         meta.update(lesson=str(lesson["id"]), step=str(int(lesson["index"]) + 1))
-    sections: dict[str, Any] = {"record": rec.to_json(), "lesson": lesson, "session": {"show_time": s.show_time},
+    sections: dict[str, Any] = {"record": rec.to_json(), "lesson": lesson,
+                                "session": {"show_time": s.show_time, "history": list(s.history)},
                                 "known": pack_known(lab.mining.known), **state_sections(lab)}
+    frozen = await freeze(lab)
+    if frozen is not None:
+        sections["snapshot"] = frozen
     save_lab(_path(args[0]), SaveData(meta=meta, sections=sections, blocks=blocks, trees=trees))
     return output(f"Saved the lab to {args[0]}: {_plural(len(trees), 'node')}, {_plural(len(blocks), 'block')}, "
                   f"{_plural(len(rec.entries), 'command')} to replay, digest {digest}.")
@@ -205,30 +211,61 @@ async def load_into(s: Session, path: str) -> str:
                             "`save FILE` from a running lab makes one") from None
     lesson = _lesson_for(s, data.sections.get("lesson"))
     why = f"'{path}' was saved by lab {saved.lab_version}"
-    try:
-        new = await replay(s, rec, unpack_known(data.sections.get("known")))
-    except Diverged as e:
-        raise CommandError(f"{why} and does not replay here: {e}", "load it with that version of the lab") from None
     settings = data.sections.get("session")
+    new = await _thawed(s, rec, data.sections.get("snapshot"), settings)
+    if new is not None and _differs(new.need_lab(), want_digest, want_clock, data.trees):
+        await new.close()  # the state disagrees with the record it was saved with: the record decides
+        new = None
+    how = "state loaded"
+    if new is None:
+        how = f"{_plural(len(rec.entries), 'command')} replayed"
+        try:
+            new = await replay(s, rec, unpack_known(data.sections.get("known")))
+        except Diverged as e:
+            raise CommandError(f"{why} and does not replay here: {e}", "load it with that version of the lab") from None
+        problem = _differs(new.need_lab(), want_digest, want_clock, data.trees)
+        if problem:
+            await new.close()
+            raise CommandError(f"{why} and replays to another lab here ({problem})",
+                               "load it with that version of the lab")
     new.show_time = bool(settings.get("show_time")) if isinstance(settings, dict) else False
     lab = new.need_lab()
-    got = lab_digest(lab)
-    problem = ""
-    if got != want_digest:
-        problem = f"digest {got} on replay, {want_digest} saved"
-    elif lab.sched.now != want_clock:
-        problem = f"virtual time {fmt_time(lab.sched.now)} on replay, {fmt_time(want_clock)} saved"
-    elif trees_of(lab) != data.trees:
-        problem = "a node's block tree differs on replay"
-    if problem:
-        await new.close()
-        raise CommandError(f"{why} and replays to another lab here ({problem})", "load it with that version of the lab")
+    got = want_digest  # what the rebuilt lab was checked to have
     await put_in_place(s, new, lesson)
     cfg = s.config
     nodes = cfg.nodes if isinstance(cfg.nodes, int) else len(cfg.nodes)
     where = f" In lesson {lesson.lesson.number}: {lesson.status().split(' · ')[-1]}." if lesson is not None else ""
     return (f"Loaded {path}: seed {cfg.seed}, {_plural(nodes, 'node')}, virtual time {fmt_time(lab.sched.now)}; "
-            f"{_plural(len(rec.entries), 'command')} replayed, digest {got}.{where}")
+            f"{how}, digest {got}.{where}")
+
+
+def _differs(lab: Any, want_digest: str, want_clock: int, trees: Any) -> str:
+    """What in the rebuilt lab differs from what the save says it was; "" when nothing."""
+    got = lab_digest(lab)
+    if got != want_digest:
+        return f"digest {got} on replay, {want_digest} saved"
+    if lab.sched.now != want_clock:
+        return f"virtual time {fmt_time(lab.sched.now)} on replay, {fmt_time(want_clock)} saved"
+    if trees_of(lab) != trees:
+        return "a node's block tree differs on replay"
+    return ""
+
+
+async def _thawed(s: Session, rec: Recording, blob: Any, settings: Any) -> Session | None:
+    """A new Session on the lab frozen in the save (lab/world/snapshot.py); None: replay instead."""
+    if not isinstance(blob, bytes):
+        return None
+    try:
+        cfg = LabConfig.from_json(rec.config, host=s.config.host)
+        lab = await thaw(blob, s.config.host)
+    except (SnapshotError, LabError, KeyError, TypeError, ValueError):
+        return None
+    new = type(s)(cfg, s.styler)
+    new.lab = lab
+    new.recording = Recording(dict(rec.config), list(rec.entries), rec.exact_upto, rec.why_not)
+    history = settings.get("history") if isinstance(settings, dict) else None
+    new.history = [str(line) for line in history] if isinstance(history, list) else [e.line for e in rec.entries]
+    return new
 
 
 async def load_at_start(s: Session, path: str | None, out: Callable[[str], object]) -> bool:

@@ -8,8 +8,11 @@ or `back` the lesson says exactly what it would have said.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from lab.errors import CommandError
+from lab.lessons.model import Lesson
 from lab.lessons.session import LessonSession, _Entry
 
 Json = Any
@@ -19,6 +22,8 @@ def lesson_state(ls: LessonSession) -> dict[str, Json]:
     """The session's state as JSON-ready data (the lesson itself is named by `id`)."""
     return {
         "id": ls.lesson.id,
+        "sha256": ls.lesson.sha256,  # which version of the lesson file
+        "file": _where(ls.lesson.source),  # a lesson opened by path comes back from there
         "started": ls.started,
         "finished": ls.finished,
         "index": ls.index,
@@ -52,3 +57,33 @@ def restore_lesson_state(ls: LessonSession, state: dict[str, Json]) -> None:
             ls.false_facts = [(int(k), str(fact), str(found)) for k, fact, found in state.get("false_facts", [])]
     except (KeyError, TypeError) as e:
         raise ValueError(f"not a lesson state ({e})") from None
+
+
+def _where(source: str) -> str:
+    """The lesson file as an absolute path (a save is loaded from any folder); as given if that fails."""
+    try:
+        return str(Path(source).expanduser().resolve())
+    except (OSError, RuntimeError, ValueError):
+        return source
+
+
+def saved_lesson(state: dict[str, Json]) -> Lesson:
+    """The lesson a saved state was made in: the installed one of that id if it is the same file,
+    else the lesson file it was opened from, else the installed one (CommandError if none)."""
+    from lab.lessons.loader import find_lesson, is_lesson_path
+
+    key, sha, file = str(state.get("id", "")), state.get("sha256"), state.get("file")
+    installed: Lesson | None = None
+    try:
+        installed = find_lesson(key) if not is_lesson_path(key) else None
+    except CommandError:
+        pass
+    if installed is not None and (not sha or installed.sha256 == sha):
+        return installed
+    if isinstance(file, str) and is_lesson_path(file) and Path(file).is_file():
+        return find_lesson(file)
+    if installed is not None:
+        return installed
+    raise CommandError(f"the lab was saved in lesson `{key}`, whose file is not here"
+                       + (f" ({file})" if isinstance(file, str) and file else ""),
+                       "put the lesson file back where it was, or `lesson ID` to start another lesson")

@@ -311,6 +311,9 @@ class Link:
 class LabLink(Link):
     """Timed by the fabric: sent frames get a virtual arrival time; read frames wait for it."""
 
+    def __reduce__(self) -> str:
+        return "LAB"  # the one instance (connections compare `link is LAB`), also in a saved lab
+
     def send(self, conn: Connection, command: str, frame: bytes, msg: Any) -> None:
         if conn.twin is not None:
             conn.owner.fabric.transmit(conn, command, frame, msg)
@@ -336,6 +339,9 @@ class LabLink(Link):
 
 class LiveLink(Link):
     """Immediate: frames are written at once and handled as they arrive."""
+
+    def __reduce__(self) -> str:
+        return "LIVE"
 
     def send(self, conn: Connection, command: str, frame: bytes, msg: Any) -> None:
         if conn.delay > 0:

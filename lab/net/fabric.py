@@ -16,6 +16,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lab.net.messages import describe
@@ -126,7 +127,7 @@ class Fabric:
         ls.last_due = due
         flight.due = due
         flight.status = "in-flight"
-        flight.event = self.sched.at(due, lambda: self._deliver(flight), kind="frame", data=flight)
+        flight.event = self.sched.at(due, partial(self._deliver, flight), kind="frame", data=flight)
 
     def _deliver(self, flight: Flight) -> Coroutine[Any, Any, None] | None:
         """Hand the frame to its receiver now; if its bytes are not read yet, a coroutine that waits for them."""

@@ -93,3 +93,25 @@ async def _open(fabric: Fabric, a: Node, b: Node) -> tuple[Connection, Connectio
     cb.remote = a.name
     ca.twin, cb.twin = cb, ca
     return ca, cb
+
+
+async def reattach_lab_links(fabric: Fabric, nodes: dict[str, Node],
+                             pairs: list[tuple[Connection, Connection]]) -> bool:
+    """Give each (outbound, inbound) pair of a thawed lab a new TCP connection; False if one failed.
+
+    The two ends keep their state (frame counts, inbox, peer); only the transports are new:
+    a connection is opened the usual way and its transports are handed to the old ends.
+    """
+    opened = await asyncio.gather(*(_open(fabric, nodes[out.owner.name], nodes[inb.owner.name])
+                                    for out, inb in pairs))
+    ok = True
+    for (out, inb), pair in zip(pairs, opened, strict=True):
+        if pair is None:
+            ok = False
+            continue
+        for old, new in ((out, pair[0]), (inb, pair[1])):
+            transport = new.transport
+            assert transport is not None
+            transport.set_protocol(old)
+            old.transport = transport
+    return ok

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lab.attack_events import (
@@ -177,7 +178,7 @@ class Attack:
             p.branch = None
             p.public = node.state.chain.tip
         p.mode = mode
-        node.intake.on_heard = lambda h, node=node: self.heard(node, h)
+        node.intake.on_heard = partial(self.heard, node)  # not a lambda: a saved lab keeps it
 
     def _stop(self, node: Node, p: Play) -> None:
         """Back to honest: publish what it holds, hand its private txs to its mempool (relayed)."""

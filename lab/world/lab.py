@@ -21,7 +21,7 @@ from lab.chain.consensus import Consensus
 from lab.chain.crypto import PrivateKey
 from lab.chain.node_state import NodeState
 from lab.chain.tx import Tx
-from lab.errors import CommandError
+from lab.errors import CommandError, LabError
 from lab.events import NodeAdded, NodeStarted, NodeStopped, Record, TxHanded
 from lab.net.fabric import Fabric
 from lab.net.node import Node
@@ -76,6 +76,7 @@ class Lab:
         self.seed = seed
         self.host = "127.0.0.1"
         self.closed = False
+        self.gc_frozen = False  # thawed from a snapshot: its objects sit in the collector's permanent generation
         self.epoch = LAB_EPOCH  # virtual unix time at virtual 0 (a class lab: the wall clock's, see classroom)
         self.classroom: Any = None  # a class lab: its ClassRoom (lab/classroom/room.py)
         self.payee_of: Any = None  # a class lab: name -> pkh of a classmate's wallet (lab/classroom/room.py)
@@ -125,6 +126,29 @@ class Lab:
         self.mining.add(name)
         return node
 
+    async def reopen(self, host: str) -> None:
+        """A lab thawed from a snapshot (lab/world/snapshot.py): new sockets under its old state.
+
+        Each online node listens again (on a new port) and each open lab link gets a new TCP
+        connection whose two ends carry on with the link's frame counts and protocol state.
+        """
+        from lab.net.links import reattach_lab_links
+
+        self.host = host
+        pairs = []
+        for node in self.nodes.values():
+            node.host, node.server, node.port = host, None, 0
+            if node.online:
+                await node.listen()
+        for node in self.nodes.values():
+            for peer in node.peers.values():
+                conn, twin = peer.conn, peer.conn.twin
+                if conn.lab_link and not conn.closed and not conn.inbound and twin is not None:
+                    pairs.append((conn, twin))
+        if not await reattach_lab_links(self.fabric, self.nodes, pairs):
+            await self.close()
+            raise LabError("the lab's links could not be opened again")
+
     async def close(self) -> None:
         if self.closed:
             return
@@ -132,6 +156,9 @@ class Lab:
         await self.pacing.stop_live()
         for node in self.nodes.values():
             await node.shutdown("lab closed")
+        if self.gc_frozen:  # its objects (and whatever else was frozen with them) may be collected again
+            self.gc_frozen = False
+            gc.unfreeze()
         await asyncio.sleep(0)
 
     # -- the parts, as the commands see them -------------------------------------------

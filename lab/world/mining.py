@@ -14,6 +14,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lab.chain.block import Block
@@ -204,13 +205,14 @@ class Mining:
         mean = self.block_interval * total / share
         delay = int(self._rng.expovariate(1.0) * mean)
 
-        async def fire(node: Node = node) -> None:
-            self._events.pop(node.name, None)
-            if self.autominer and node.online:
-                await self.mine_one(node)
-                self.schedule(node)
+        self._events[node.name] = self.sched.after(delay, partial(self._fire, node), kind="mine")
 
-        self._events[node.name] = self.sched.after(delay, fire, kind="mine")
+    async def _fire(self, node: Node) -> None:
+        """An auto-miner found its block (a method, not a closure: a saved lab keeps its queue)."""
+        self._events.pop(node.name, None)
+        if self.autominer and node.online:
+            await self.mine_one(node)
+            self.schedule(node)
 
     def stop(self, name: str) -> None:
         """A node stopped: its auto-miner pauses."""

@@ -74,6 +74,21 @@ def topology_edges(kind: str, names: list[str], k: int, rng: random.Random) -> l
     return edges
 
 
+class FedBy:
+    """An eclipse's filter: what its eclipsers relay to the victim (their own blocks and txs only).
+
+    An object, not a closure: a saved lab keeps it (lab/world/snapshot.py).
+    """
+
+    __slots__ = ("own",)
+
+    def __init__(self, own: list[Any]) -> None:
+        self.own = own
+
+    def __call__(self, h: bytes) -> bool:
+        return any(h in o for o in self.own)
+
+
 class Topology:
     def __init__(self, nodes: dict[str, Node], find: Callable[[str], Node], fabric: Fabric,
                  emit: Callable[[Any], object], seed: int) -> None:
@@ -238,11 +253,7 @@ class Topology:
                 await self.disconnect(v.name, other.remote, quiet=True, keep_edge=True)
                 cut += 1
         feeders = [self.nodes[name] for name in eclipsers]
-        own = [f.intake.own for f in feeders]
-
-        def fed(h: bytes) -> bool:
-            return any(h in o for o in own)
-
+        fed = FedBy([f.intake.own for f in feeders])
         for f in feeders:
             f.relay.only[v.name] = fed
         await self.connect_many([(e, v.name) for e in eclipsers if not self.linked(e, v.name)], explicit=True)

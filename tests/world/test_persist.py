@@ -109,7 +109,6 @@ def test_a_lesson_continues_byte_for_byte_after_a_save_at_every_command(tmp_path
     run(continuations(tmp_path, [f"lesson {key}"], solution_lines(key), {}))
 
 
-@pytest.mark.soak
 @pytest.mark.parametrize("key", [lesson.id for lesson in load_all()])
 def test_every_lesson_continues_byte_for_byte_after_a_save_at_every_command(tmp_path, key):
     run(continuations(tmp_path, [f"lesson {key}"], solution_lines(key), {}))
