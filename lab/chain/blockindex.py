@@ -27,7 +27,6 @@ class BlockIndex:
         "fail_code",
         "seq",
         "header_seq",
-        "_mtp",
     )
 
     def __init__(self, header: BlockHeader, parent: BlockIndex | None, header_seq: int) -> None:
@@ -43,7 +42,6 @@ class BlockIndex:
         self.fail_code = ""  # the reason code; "bad-prevblk" when an ancestor failed
         self.seq = 1 << 62  # order in which it became available; lower wins a tie (nSequenceId)
         self.header_seq = header_seq  # order in which its header arrived
-        self._mtp: int | None = None  # median_time_past, once asked (header and parent never change)
 
     @property
     def time(self) -> int:
@@ -60,16 +58,13 @@ class BlockIndex:
 
     def median_time_past(self) -> int:
         """Median time of this block and the 10 before it (realname: GetMedianTimePast)."""
-        if self._mtp is not None:
-            return self._mtp
         times: list[int] = []
         idx: BlockIndex | None = self
         while idx is not None and len(times) < MEDIAN_TIME_SPAN:
             times.append(idx.header.time)
             idx = idx.parent
         times.sort()
-        self._mtp = times[len(times) // 2]
-        return self._mtp
+        return times[len(times) // 2]
 
     def __repr__(self) -> str:
         state = "failed" if self.failed else ("data" if self.have_data else "header")
