@@ -7,7 +7,6 @@ Output that is not a terminal has no colour; NO_COLOR is honoured everywhere.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import signal
 import sys
 import time
@@ -60,12 +59,12 @@ async def run_lines(session, lines, source: str, out) -> int:
 async def _script(config, lines, source: str, styler: Styler, max_seconds: float = DEFAULT_MAX_SECONDS,
                   load: str | None = None) -> int:
     from lab.commands.session import Session
-    from lab.repl.progress import ProgressPrinter
     session = Session(config, styler)
     # Long work obeys a limit in scripts: the estimate refuses what cannot finish, the deadline stops the rest
     session.max_seconds, session.deadline = max_seconds, time.monotonic() + max_seconds
     session.notice = lambda text: click.echo(text, err=True)
     if sys.stderr.isatty():  # elsewhere no progress line: a script's output stays the same run to run
+        from lab.repl.progress import ProgressPrinter
         session.on_progress = ProgressPrinter(sys.stderr, ascii_only=styler.ascii_only)
     _ctrl_c_stops_long_commands(session)
     try:
@@ -75,9 +74,10 @@ async def _script(config, lines, source: str, styler: Styler, max_seconds: float
         await session.close()
         return 1
     try:
-        from lab.commands.saving import load_at_start
-        if not await load_at_start(session, load, click.echo):
-            return 1
+        if load is not None:  # saving (SQLite) is imported only for a saved lab: start-up stays short
+            from lab.commands.saving import load_at_start
+            if not await load_at_start(session, load, click.echo):
+                return 1
         return await run_lines(session, lines, source, click.echo)
     finally:
         await session.close()
@@ -222,6 +222,8 @@ def grade_cmd(paths, csv_path) -> None:
 
 
 def _class_run(ctx: click.Context, *, hosting: bool, addr: str, code, name, commands, script) -> None:
+    import secrets
+
     from lab.classroom.front import run_class
     o = ctx.obj
     if commands is not None and script is not None:

@@ -17,40 +17,9 @@ is the stable name of each class (lesson `explain` tables key on it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, dataclass_transform
+from typing import Any, ClassVar, NamedTuple
 
-
-class _Event:
-    """Value semantics shared by every event: one repr, eq and hash instead of thirty generated ones.
-
-    (A lab starts faster: generating them per class cost more than the rest of this module.)
-    """
-
-    __slots__: tuple[str, ...] = ()
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, k) for k in self.__slots__)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in zip(self.__slots__, self._values(), strict=True))})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash((type(self), *self._values()))
-
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
-        # A saved lab holds its whole log: rebuilding through __init__ reads back ~4x faster
-        # than the frozen dataclass's own __setstate__ (lab/world/snapshot.py)
-        return (type(self), self._values())
-
-
-@dataclass_transform(frozen_default=True)
-def event(cls: type) -> Any:
-    """A frozen, slotted dataclass of an event (the decorator every class below uses)."""
-    return dataclass(frozen=True, slots=True, repr=False, eq=False)(cls)
+from lab.event_class import _Event, event
 
 # -- blocks -----------------------------------------------------------------------------
 

@@ -137,3 +137,35 @@ def test_a_real_pipe_gets_no_prompt_toolkit_warning_and_no_escape_codes(tmp_path
     assert "\x1b" not in p.stdout and "\x1b" not in p.stderr
     assert "Input is not a terminal" not in p.stderr
     assert p.stderr == ""
+
+
+# -- start-up imports what `lab -c status` needs, nothing more ------------------------------------------------
+_MODULES_AT_EXIT = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print(' '.join(sorted(sys.modules)), file=sys.stderr))\n"
+    "sys.argv = ['lab', *sys.argv[1:]]\n"
+    "runpy.run_module('lab', run_name='__main__')\n"
+)
+
+
+def _modules_after(tmp_path, *args: str) -> tuple[str, set[str]]:
+    env = {**os.environ, "LAB_STATE_DIR": str(tmp_path / "state"), "NO_COLOR": "1"}
+    p = subprocess.run([sys.executable, "-c", _MODULES_AT_EXIT, *args], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout, set(p.stderr.split())
+
+
+RARE = ("sqlite3", "tomllib", "csv", "lab.commands.saving", "lab.commands.experiment", "lab.commands.classroom",
+        "lab.commands.lessons", "lab.commands.details", "lab.commands.attack", "lab.experiments.labs",
+        "lab.classroom.roster", "lab.lessons.loader", "lab.world.savefile", "lab.repl.progress")
+
+
+def test_a_lab_starts_without_the_modules_of_rarely_used_commands(tmp_path):
+    """Experiments, the class, saving, lessons, details: imported when such a command first runs."""
+    out, loaded = _modules_after(tmp_path, *FAST, "-c", "status")
+    assert "4 nodes (mesh)" in out
+    assert sorted(loaded & set(RARE)) == []
+    out, loaded = _modules_after(tmp_path, *FAST, "-c", "mine A; digest; log 3")
+    assert "A mined block 1" in out
+    assert {"lab.commands.saving", "lab.commands.details"} <= loaded

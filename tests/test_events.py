@@ -55,3 +55,27 @@ def test_every_event_class_has_a_sentence_template_and_a_kind():
     assert len(classes) > 30
     assert [c.__name__ for c in classes if c not in _TEMPLATES] == []
     assert all(isinstance(c.kind, str) and c.kind for c in classes)  # shared on purpose: rejected headers are "block-rejected"
+
+
+def test_an_event_is_a_frozen_value_that_survives_copy_and_pickle():
+    """Events are values: built by position or name, equal by fields, immutable, and a copied or
+    pickled log (a saved or snapshot lab) holds equal events."""
+    import copy
+    import dataclasses
+    import pickle
+
+    import pytest
+
+    mined = ev.BlockMined("A", b"\x01" * 32, 7, b"\x02" * 32, n_tx=3, reward=50, fees=0)
+    assert mined == ev.BlockMined(node="A", block=b"\x01" * 32, height=7, parent=b"\x02" * 32, n_tx=3, reward=50, fees=0)
+    assert mined != ev.BlockMined("B", b"\x01" * 32, 7, b"\x02" * 32, 3, 50, 0) and mined != "A"
+    assert repr(ev.StillBusy(2)) == "StillBusy(mined=2, node=None)"  # a default, in field order
+    assert ev.Record(0, 0, mined).data["height"] == 7
+    for twin in (copy.copy(mined), copy.deepcopy(mined), pickle.loads(pickle.dumps(mined))):
+        assert twin == mined and hash(twin) == hash(mined) and type(twin) is ev.BlockMined
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mined.height = 8  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del mined.node  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ev.BlockMined("A")  # type: ignore[call-arg]

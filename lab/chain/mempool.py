@@ -42,7 +42,7 @@ from lab.chain.block import Block
 from lab.chain.chainstate import ChainState, TipUpdate
 from lab.chain.crypto import hash_hex
 from lab.chain.events import Event, TxAccepted, TxEvicted, TxOrphaned, TxRejected, TxReturned
-from lab.chain.packages import Totals, added, check_chain_limits, removing, select
+from lab.chain.packages import Totals, added, check_chain_limits, removing, removing_staged, select
 from lab.chain.policy import check_inputs_standard, check_standard_tx
 from lab.chain.sigcache import SigCache
 from lab.chain.tx import OutPoint, Tx
@@ -305,6 +305,10 @@ class Mempool:
 
     def _remove(self, txid: bytes) -> MempoolEntry:
         removing(self, txid)
+        return self._forget(txid)
+
+    def _forget(self, txid: bytes) -> MempoolEntry:
+        """Drop the entry and its spends; its package totals are already accounted for."""
         e = self.entries.pop(txid)
         self.bytes -= e.size
         for txin in e.tx.inputs:
@@ -360,9 +364,10 @@ class Mempool:
     # --- following the chain -------------------------------------------------------------
     def remove_for_block(self, block: Block) -> None:
         """realname: removeForBlock: drop what the block confirmed, evict what conflicts with it."""
-        for tx in block.txs[1:]:
-            if tx.txid in self.entries:
-                self._remove(tx.txid)
+        confirmed = [tx.txid for tx in block.txs[1:] if tx.txid in self.entries]
+        removing_staged(self, confirmed)  # at once: a confirmed chain does not walk itself once per member
+        for txid in confirmed:
+            self._forget(txid)
         for tx in block.txs[1:]:
             for txin in tx.inputs:
                 other = self.spent_by.get(txin.prevout)

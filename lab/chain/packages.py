@@ -105,6 +105,38 @@ def removing(pool: Mempool, txid: bytes) -> None:
     del pool.totals[txid]
 
 
+def removing_staged(pool: Mempool, staged: list[bytes]) -> None:
+    """`staged` is about to leave at once (realname: RemoveStaged / UpdateForRemoveFromMempool).
+
+    Only the transactions that stay have totals to fix: each staying descendant
+    loses its staged ancestors, each staying ancestor its staged descendants. A
+    block that confirms whole chains of the mempool (the usual case) leaves none
+    behind, so this costs one walk over `staged` instead of one walk over every
+    remaining descendant per removed transaction (quadratic in a chain's length).
+    Same totals as removing them one by one, parents first, as a block orders them.
+    """
+    gone = set(staged)
+    everything = len(pool.entries)
+    for d in walk(staged, pool.children, everything):
+        if d not in gone:
+            t = pool.totals[d]
+            for a in pool.ancestors(d):
+                if a in gone:
+                    e = pool.entries[a]
+                    t.anc_count -= 1
+                    t.anc_size -= e.size
+                    t.anc_fee -= e.fee
+    for a in walk(staged, pool.parents, everything):
+        if a not in gone:
+            t = pool.totals[a]
+            for d in pool.descendants(a):
+                if d in gone:
+                    t.desc_count -= 1
+                    t.desc_size -= pool.entries[d].size
+    for txid in staged:
+        del pool.totals[txid]
+
+
 def select(pool: Mempool, max_bytes: int) -> list[Tx]:
     """Txs for a block template, best ancestor fee rate first, parents before children.
 

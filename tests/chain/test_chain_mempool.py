@@ -236,3 +236,28 @@ def test_a_template_from_a_full_pool_of_chains_takes_every_tx_parents_first(fund
     for n, t in enumerate(chosen):
         assert all(position.get(i.prevout.txid, -1) < n for i in t.inputs), "a child before its parent"
     assert check_node(a) == []
+
+
+def test_a_block_confirming_the_front_of_chains_leaves_the_rest_with_true_totals(funded) -> None:
+    """The block takes a fan-out and the first two links of each chain; the tails stay, each with the
+    ancestor and descendant totals a recount gives (the confirmed leave the mempool at once)."""
+    world, a = funded
+    fan = split(world, a, 1, [COIN] * 3)
+    chains = []
+    for i in range(3):
+        tx, links = spend_output(world, a, fan, i, 1_000), []
+        for _ in range(4):
+            links.append(tx)
+            tx = spend_output(world, a, tx, 0, 1_000)
+        chains.append(links)
+    for tx in [fan, *(t for links in chains for t in links)]:
+        assert a.accept_tx(tx).status == "accepted"
+    front = (fan, *(t for links in chains for t in links[:2]))
+    fees = 10_000 + 1_000 * 6
+    block = world.block_on(a, txs=front, fees=fees)
+    a.process_block(block)
+    assert a.chain.tip.hash == block.hash
+    assert [t.txid for t in a.mempool.txs()] == [t.txid for links in chains for t in links[2:]]
+    assert [a.mempool.totals[links[2].txid].anc_count for links in chains] == [1, 1, 1]
+    assert [a.mempool.totals[links[3].txid].anc_count for links in chains] == [2, 2, 2]
+    assert check_node(a) == []
