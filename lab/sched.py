@@ -55,6 +55,7 @@ class Scheduler:
         self.frames_pending = 0  # live (not cancelled) frame events in the heap
         self.processed = 0  # events run so far
         self._last_yield = time.perf_counter()  # wall clock of the last turn given to the event loop
+        self.running: Event | None = None  # the event whose action is being awaited (a save waits it out)
 
     # -- scheduling ---------------------------------------------------------
     def at(self, due: int, action: Callable[[], Any], kind: str = "timer", data: Any = None) -> Event:
@@ -107,7 +108,11 @@ class Scheduler:
         self.processed += 1
         result = ev.action()
         if result is not None and inspect.isawaitable(result):
-            await result
+            self.running = ev
+            try:
+                await result
+            finally:
+                self.running = None
 
     async def run_next(self, until: int | None = None, kind: str | None = None) -> Event | None:
         """Run events in order until one (of `kind`, if given) has run; None if none is due.

@@ -174,8 +174,11 @@ def _back_to_exact(rec: Recording) -> str:
 async def cmd_save(s: Session, args: list[str]) -> Output:
     need(args, "save")
     lab, rec = s.need_lab(), s.recording
-    if not rec.exact:
-        raise CommandError(f"this lab cannot be saved exactly: {rec.why_not} (a save replays the commands)",
+    # First, and nothing awaits after it: the digest, trees and sections below describe the lab as
+    # frozen (in live mode the clock moves on whenever the loop gets a turn).
+    frozen = await freeze(lab)
+    if frozen is None and not rec.exact:
+        raise CommandError(f"this lab cannot be saved exactly: {rec.why_not} (and it cannot be frozen now)",
                            _back_to_exact(rec) + ", then `save` again")
     from lab.lessons.state import lesson_state
 
@@ -190,12 +193,13 @@ async def cmd_save(s: Session, args: list[str]) -> Output:
     sections: dict[str, Any] = {"record": rec.to_json(), "lesson": lesson,
                                 "session": {"show_time": s.show_time, "history": list(s.history)},
                                 "known": pack_known(lab.mining.known), **state_sections(lab)}
-    frozen = await freeze(lab)
     if frozen is not None:
         sections["snapshot"] = frozen
     save_lab(_path(args[0]), SaveData(meta=meta, sections=sections, blocks=blocks, trees=trees))
+    commands = _plural(len(rec.entries), "command")
+    how = f"{commands} to replay" if rec.exact else f"{commands}, not replayable ({rec.why_not}): its state loads"
     return output(f"Saved the lab to {args[0]}: {_plural(len(trees), 'node')}, {_plural(len(blocks), 'block')}, "
-                  f"{_plural(len(rec.entries), 'command')} to replay, digest {digest}.")
+                  f"{how}, digest {digest}.")
 
 
 async def load_into(s: Session, path: str) -> str:
@@ -217,6 +221,9 @@ async def load_into(s: Session, path: str) -> str:
         await new.close()  # the state disagrees with the record it was saved with: the record decides
         new = None
     how = "state loaded"
+    if new is None and not rec.exact:
+        raise CommandError(f"{why}, from a lab that cannot be replayed ({rec.why_not}), and its saved state is "
+                           "for another build of the lab", f"load it with lab {saved.lab_version}")
     if new is None:
         how = f"{_plural(len(rec.entries), 'command')} replayed"
         try:

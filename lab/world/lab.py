@@ -148,6 +148,7 @@ class Lab:
         if not await reattach_lab_links(self.fabric, self.nodes, pairs):
             await self.close()
             raise LabError("the lab's links could not be opened again")
+        self.pacing.resume_live()
 
     async def close(self) -> None:
         if self.closed:

@@ -93,6 +93,11 @@ class Pacing:
         elif mode == "auto":
             await self.settle()
 
+    def resume_live(self) -> None:
+        """A lab thawed in live mode (lab/world/snapshot.py): its clock follows the wall clock again."""
+        if self.mode == "live" and self._pump_task is None:
+            self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+
     async def stop_live(self) -> None:
         task, self._pump_task = self._pump_task, None
         if task is not None:

@@ -169,7 +169,10 @@ def _writer(buf: io.BytesIO) -> pickle.Pickler:
     for t in _os_types():
         table[t] = _none
     table[BlockIndex] = _index_state
-    sharing = {Block: lambda b: b.hash, BlockHeader: lambda h: h.hash, Tx: lambda t: t.txid}
+    # Equal keys are equal bytes: a header by its hash, a transaction by its txid (no witness here),
+    # a block by its hash and its txids (a mutated block, CVE-2012-2459, shares its header's hash)
+    sharing = {Block: lambda b: (b.hash, tuple(t.txid for t in b.txs)), BlockHeader: lambda h: h.hash,
+               Tx: lambda t: t.txid}
     for cls in _frozen_classes():
         key = sharing.get(cls)
         table[cls] = _fast_reducer(cls, {} if key is not None else None, key)
@@ -179,10 +182,11 @@ def _writer(buf: io.BytesIO) -> pickle.Pickler:
 
 
 async def _links_read(lab: Lab) -> bool:
-    """Wait until every frame written on a lab link has been read off its socket (they are in this process)."""
+    """Wait until every frame written on a lab link has been read off its socket (they are in this process)
+    and no event is half run (live mode: the clock's pump may be in the middle of one)."""
     deadline = time.monotonic() + QUIET_WAIT
     while True:
-        behind = False
+        behind = lab.sched.running is not None
         for node in lab.nodes.values():
             for peer in node.peers.values():
                 conn = peer.conn
@@ -212,6 +216,8 @@ async def freeze(lab: Lab) -> bytes | None:
     """The lab as bytes, or None when it cannot be frozen now (see the module docstring)."""
     if not _freezable(lab) or not await _links_read(lab) or not _freezable(lab):
         return None
+    # From here on nothing awaits: the lab is written as it stands, and the caller reads its
+    # digest and trees before it awaits anything (live mode moves on whenever it gets a turn).
     mining, log = lab.mining, lab.log
     kept = (list(log.listeners), mining.deadline, mining.limit_seconds, mining.report, log.pinned)
     log.listeners.clear()  # the REPL's narrator, a class's front: they follow whichever lab is current
@@ -257,10 +263,17 @@ _STD: dict[tuple[str, str], Any] = {
 }
 
 
+# Where the classes of a lab's state live. Nothing in them reads or writes files, so the classes a
+# snapshot may build, and the methods it may look up on them, cannot touch the learner's disk.
+_STATE_MODULES = ("lab.chain.", "lab.net.", "lab.world.", "lab.events", "lab.attack_events", "lab.sched",
+                  "lab.classroom.events")
+_NOT_STATE = ("lab.world.snapshot", "lab.world.savefile", "lab.world.persist")  # the keeping, not the kept
+
+
 def _safe_getattr(obj: object, name: str) -> Any:
     """A bound method of a lab object (what pickle stores for `self.on_timer` and the like), nothing else."""
     cls = type(obj)
-    if not cls.__module__.startswith("lab.") or name.startswith("__") or not callable(getattr(cls, name, None)):
+    if not cls.__module__.startswith(_STATE_MODULES) or name.startswith("__") or not callable(getattr(cls, name, None)):
         raise pickle.UnpicklingError(f"not a method of a lab object: {cls.__name__}.{name}")
     return getattr(obj, name)
 
@@ -286,9 +299,9 @@ class _Reader(pickle.Unpickler):
         std = _STD.get((module, name))
         if std is not None:
             return std
-        if module.startswith("lab.") and "." not in name:
+        if module.startswith(_STATE_MODULES) and module not in _NOT_STATE and "." not in name:
             found = super().find_class(module, name)
-            if isinstance(found, type) and found.__module__.startswith("lab."):
+            if isinstance(found, type) and found.__module__ == module:
                 return found
         raise pickle.UnpicklingError(f"a snapshot may not hold {module}.{name}")
 

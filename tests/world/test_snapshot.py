@@ -109,7 +109,7 @@ def test_a_snapshot_that_is_not_this_builds_own_is_never_trusted_the_record_is_r
 
 
 async def _every_save_is_frozen(tmp: Path, first: list[str], lines: list[str], cfg: dict) -> None:
-    """A save after every line holds the lab's state (nothing in it that cannot be frozen)."""
+    """A save after every line holds the lab's state (nothing in it that cannot be frozen or thawed)."""
     s = await started(**cfg)
     try:
         for line in first:
@@ -117,7 +117,10 @@ async def _every_save_is_frozen(tmp: Path, first: list[str], lines: list[str], c
         for k, line in enumerate(lines):
             path = tmp / f"{k}.lab"
             assert (await s.execute(f"save {path}")).ok
-            assert isinstance(load_save(path).data.sections.get("snapshot"), bytes), f"no state saved before `{line}`"
+            blob = load_save(path).data.sections.get("snapshot")
+            assert isinstance(blob, bytes), f"no state saved before `{line}`"
+            lab = await snapshot.thaw(blob, "127.0.0.1")  # and it thaws (every class in it may be built)
+            await lab.close()
             await say(s, line)
     finally:
         await s.close()
@@ -140,3 +143,34 @@ def test_every_save_of_every_lesson_holds_the_frozen_state(tmp_path):
     for lesson in load_all():
         (tmp_path / lesson.id).mkdir()
         run(_every_save_is_frozen(tmp_path / lesson.id, [f"lesson {lesson.id}"], solution_lines(lesson.id), {}))
+
+
+def test_a_lab_with_an_outsider_connected_is_saved_by_its_record_and_loads_by_replay(tmp_path):
+    import asyncio
+
+    async def story():
+        s = await started(**FAST)
+        try:
+            await say(s, "mine A 2")
+            node = s.need_lab().nodes["A"]
+            _reader, writer = await asyncio.open_connection("127.0.0.1", node.port)  # a peer outside the lab
+            for _ in range(100):
+                if any(not p.lab_link for p in node.peers.values()):
+                    break
+                await asyncio.sleep(0.01)
+            path = tmp_path / "x.lab"
+            assert (await s.execute(f"save {path}")).ok
+            assert load_save(path).data.sections.get("snapshot") is None
+            digest = await say(s, "digest")
+            writer.close()
+            again = await started()
+            try:
+                out = await again.execute(f"load {path}")
+                assert out.ok and "replayed" in out.text, out.text
+                assert await say(again, "digest") == digest
+            finally:
+                await again.close()
+        finally:
+            await s.close()
+
+    run(story())
