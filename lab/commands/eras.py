@@ -24,12 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lab.params import ERAS_KEPT
 from lab.world.record import Recording
 
 if TYPE_CHECKING:
     from lab.lessons.session import LessonSession
 
-ERAS_KEPT = 20  # earlier labs `back` can return to; the oldest is dropped beyond this
+__all__ = ["ERAS_KEPT", "Era", "Stop", "stops"]
 
 
 @dataclass(frozen=True, slots=True)
