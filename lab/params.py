@@ -102,3 +102,7 @@ MAX_ANCESTORS = 25  # unconfirmed ancestors a mempool tx may have, itself includ
 MAX_ANCESTOR_BYTES = 101_000  # their total size (Core: 101 kvB, -limitancestorsize)
 MAX_DESCENDANTS = 25  # unconfirmed descendants of any mempool tx, itself included (-limitdescendantcount)
 MAX_DESCENDANT_BYTES = 101_000  # their total size (-limitdescendantsize)
+
+# --- keeping a lab (issue 15) ------------------------------------------------
+ERAS_KEPT = 20  # labs that `reset`, `seed`, `lesson`, `load` ... replaced and `back` can return to
+#   (each is its record of commands and its proof-of-work answers, in memory; lab/commands/eras.py)

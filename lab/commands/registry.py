@@ -66,8 +66,8 @@ def _classroom(name: str) -> Handler:
 
 
 def _saving(name: str) -> Handler:
-    from lab.commands import saving
-    return {"save": saving.cmd_save, "load": saving.cmd_load, "back": saving.cmd_back,
+    from lab.commands import rewind, saving
+    return {"save": saving.cmd_save, "load": saving.cmd_load, "back": rewind.cmd_back,
             "history": saving.cmd_history, "digest": saving.cmd_digest}[name]
 
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from lab.commands.builtin import need
 from lab.commands.config import LabConfig
-from lab.commands.parse import parse_int
 from lab.errors import CommandError, LabError
 from lab.render.narration import fmt_time
 from lab.render.output import Output, Piece, output
@@ -135,8 +134,9 @@ async def cmd_history(s: Session, args: list[str]) -> Output:
     rec, cfg = s.recording, s.config
     nodes = cfg.nodes if isinstance(cfg.nodes, int) else len(cfg.nodes)
     head = f"The lab started from seed {cfg.seed}: {_plural(nodes, 'node')}, {cfg.topology}, difficulty {cfg.difficulty}."
+    earlier = _earlier_labs(s)
     if not rec.entries:
-        return output(head, "No command has changed it since. (Views and `check` change nothing.)")
+        return output(head, "No command has changed it since. (Views and `check` change nothing.)", *earlier)
     width = len(str(len(rec.entries)))
     lines: list[Piece] = [head]
     for i, e in enumerate(rec.entries, 1):
@@ -144,8 +144,21 @@ async def cmd_history(s: Session, args: list[str]) -> Output:
         lines.append(f"{i:>{width}}  {fmt_time(e.time_us):>11}  {e.line}{tag}")
     if not rec.exact and rec.exact_upto is not None:
         lines.append(f"From command {rec.exact_upto + 1} on the lab cannot be replayed: {rec.why_not}.")
+    if s.eras and any(e.by != BY_LESSON for e in rec.entries[:rec.since]):
+        which = "Command 1" if rec.since == 1 else f"Commands 1 to {rec.since}"
+        lines.append(f"{which} came with `{s.eras[-1].line}`: `back` takes {'it' if rec.since == 1 else 'them'} "
+                     "back with it.")
     lines.append("`back N` undoes your last N of these.")
-    return Output(tuple(lines))
+    return Output((*lines, *earlier))
+
+
+def _earlier_labs(s: Session) -> list[Piece]:
+    """The line about the labs that commands replaced and `back` can still return to (none: no line)."""
+    if not s.eras:
+        return []
+    lines = ", ".join(f"`{era.line}`" for era in s.eras)
+    them = "it" if len(s.eras) == 1 else "them"
+    return [f"Before that: {_plural(len(s.eras), 'earlier lab')} ({lines}); `back` steps into {them}."]
 
 
 # -- save, load --------------------------------------------------------------------------------
@@ -278,32 +291,3 @@ async def load_at_start(s: Session, path: str | None, out: Callable[[str], objec
 async def cmd_load(s: Session, args: list[str]) -> Output:
     need(args, "load")
     return output(await load_into(s, args[0]))
-
-
-# -- back ---------------------------------------------------------------------------------------
-async def cmd_back(s: Session, args: list[str]) -> Output:
-    need(args, "back")
-    s.refuse_in_class()
-    n = parse_int(args[0], "commands", 1, 1_000_000) if args else 1
-    rec = s.recording
-    typed = rec.typed()
-    if not typed:
-        raise CommandError("no command of yours has changed this lab since it started",
-                           "`history` lists what it was built from")
-    if n > len(typed):
-        raise CommandError(f"only {_plural(len(typed), 'command')} of yours changed this lab since it started",
-                           f"`back {len(typed)}` returns to its start")
-    cut = typed[-n]
-    if rec.exact_upto is not None and cut > rec.exact_upto:
-        raise CommandError(f"cannot go back to there exactly: {rec.why_not}", _back_to_exact(rec))
-    first = rec.entries[cut]
-    lesson = _lesson_for(s, first.lesson) if first.lesson is not None else s.lesson
-    try:
-        new = await replay(s, rec.prefix(cut), s.need_lab().mining.known)
-    except Diverged as e:  # a bug: the record of a running lab must replay
-        raise CommandError(f"the lab could not be rebuilt: {e}", "this is a bug in the lab; your lab is unchanged") from None
-    await put_in_place(s, new, lesson)
-    more = f" and {_plural(n - 1, 'later command')}" if n > 1 else ""
-    kept = len(new.recording.entries)
-    return output(f"Back to before `{first.line}`{more} (at {fmt_time(first.time_us)}): the lab was rebuilt "
-                  f"from its start and {_plural(kept, 'earlier command')} replayed.")

@@ -13,11 +13,13 @@ import asyncio
 import dataclasses
 import re
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from lab.commands.config import LabConfig
+from lab.commands.eras import ERAS_KEPT, Era
 from lab.commands.registry import Bound, bind
 from lab.errors import CommandError, LabError
 from lab.lab import Lab
@@ -55,6 +57,14 @@ def recorded(spec: CommandSpec) -> bool:
     return spec.category != "meta" and not spec.read_only and not spec.lesson_word
 
 
+def replaces(spec: CommandSpec) -> bool:
+    """Whether a command may replace the lab (`seed`, `reset`, `lesson`, `load`): `back` can cross it.
+
+    `back` itself replaces the lab too, but it returns to a lab the session kept (lab/commands/rewind.py).
+    """
+    return not recorded(spec) and not spec.read_only and spec.name != "back"
+
+
 def clip_quotes(text: str, keep: int = 32) -> str:
     """Shorten a word an error quotes back ('...'): a pasted 2,000-character word stays one line."""
     long_word = re.compile(r"'([^'\s]{" + str(keep + 8) + r",})'")
@@ -74,6 +84,7 @@ class Session:
         self.show_time = False
         self.internal_errors: list[str] = []  # tracebacks of bugs caught at the prompt
         self.recording = Recording(self.config.to_json())  # how the lab was built, the commands since
+        self.eras: deque[Era] = deque(maxlen=ERAS_KEPT)  # the labs commands replaced, for `back` (commands/eras.py)
         self.driver = BY_YOU  # who runs the commands now: BY_LESSON while the lesson engine does
         self.replaced = False  # a handler put a rebuilt lab in place (load, back): its past is not narrated
         self.swapped = False  # ... during this line: the lesson it brought back does not count the line
@@ -87,6 +98,8 @@ class Session:
         self.stop_requested = False  # Ctrl-C during interruptible work: stop at the next unit
         self._interruptible = False
         self._mark = 0  # the log's length when the current command began
+        self._capturing = False  # a command that may replace the lab is running (`_era_before`)
+        self._first_lab = True  # the lab is the one the session began with (or `back` rebuilt it)
 
     # -- long work ------------------------------------------------------------------------
     @contextmanager
@@ -158,6 +171,30 @@ class Session:
             snapshot = lesson_state(self.lesson)
         self.recording.add(Entry(text, time_us, self.driver, snapshot, settle))
 
+    def _era_before(self, line: str) -> Era | None:
+        """The lab as it is before a command that may replace it (kept if it does: `_keep_era`)."""
+        lab = self.lab
+        if lab is None or self._capturing:  # a command the replacing one runs (a lesson replays `seed`) is part of it
+            return None
+        state = None
+        if self.lesson is not None:
+            from lab.lessons.state import lesson_state
+            state = lesson_state(self.lesson)
+        self._capturing = True
+        return Era(self.recording, line.strip(), lab.sched.now, self.show_time, self.lesson, state, lab.mining.known)
+
+    def _keep_era(self, era: Era | None) -> None:
+        """The command replaced the lab (a new record began): `back` may return to the one before."""
+        if era is None:
+            return
+        self._capturing = False
+        if self.recording is era.recording:
+            return
+        if era.recording.entries or not self._first_lab:  # the lab the session began with, unchanged, is not kept
+            self.eras.append(era)
+            self.recording.since = len(self.recording.entries)  # what it built is undone with it, as one
+        self._first_lab = False
+
     def _interrupted(self, spec: CommandSpec, text: str, time_us: int, miner: Node | None, mined: int,
                      settling: bool) -> None:
         """Ctrl-C stopped a command: record what it did, so a replay does exactly that."""
@@ -197,12 +234,15 @@ class Session:
         commands) and checks its goal after the learner's commands ran.
         """
         if hook and self.lesson is not None:
+            era = self._era_before(line)  # `next`, `undo`, `reset` rebuild the lab
             try:
                 with self.driving(BY_LESSON):
                     answer = await self.lesson.dispatch(line)
             except CommandError as e:
                 return CommandOutcome(render_error(e.message, e.hint, self.styler, paint_hint=False), ok=False,
                                       error=e.message)
+            finally:
+                self._keep_era(era)
             if answer is not None:
                 return CommandOutcome(answer.text)
         self.swapped = False
@@ -250,10 +290,13 @@ class Session:
         started, began = lab, lab.sched.now
         self.replaced = False
         spec: CommandSpec | None = None
+        era: Era | None = None
         miner = lab.nodes.get(tokens[1].upper()) if len(tokens) > 1 else None
         mined, settling = miner.blocks_mined if miner is not None else 0, False
         try:
             spec = LANGUAGE.lookup(tokens[0])
+            if replaces(spec):
+                era = self._era_before(text)
             with self.driving(BY_LESSON if spec.lesson_word else self.driver):
                 result: Output = await self.commands[spec.name].handler(self, tokens[1:])
             lab = self.need_lab()  # a handler may have rebuilt the lab
@@ -285,6 +328,7 @@ class Session:
             return CommandOutcome(render_error(msg, hint, self.styler), ok=False, error=msg)
         finally:  # nothing is appended from here until its narration is read: the log may trim again
             before.log.pinned = None
+            self._keep_era(era)
         if quiet:
             return CommandOutcome("", ok=not result.check_failed)
         # what the network did while the command ran: narration after the command's own output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lab.language.spec import CommandSpec, Language
 from lab.language.words import TOPOLOGIES
+from lab.params import ERAS_KEPT
 
 NODE = "node"
 
@@ -147,7 +148,9 @@ SPECS: tuple[CommandSpec, ...] = (
                 category="meta", settles=False, arity=(0, 1),
                 examples=("back", "back 3"),
                 help="Views and `check` change nothing, so they do not count. Works anywhere, in a lesson too\n"
-                     "(the lesson goes back with the lab)."),
+                     "(the lesson goes back with the lab). A command that replaced the lab (`reset`, `seed`, `lesson`,\n"
+                     "`load`, a lesson's `next` or `undo`) counts as one: `back` returns to the lab before it\n"
+                     f"(the last {ERAS_KEPT} such labs are kept; `history` names them)."),
     CommandSpec("history", "history", "the commands that changed the lab since it started, numbered, with virtual times",
                 category="meta", settles=False, read_only=True, arity=(0, 0)),
     CommandSpec("digest", "digest", "one line: a digest of every node's tip, UTXO set and mempool",

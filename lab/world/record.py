@@ -65,6 +65,7 @@ class Recording:
     entries: list[Entry] = field(default_factory=list)
     exact_upto: int | None = None  # entries[:exact_upto] replay exactly; None: all of them
     why_not: str = ""  # why the entry at exact_upto cannot be replayed
+    since: int = 0  # entries[:since] came with the command that built this lab (`load`): `back` takes them back as one
 
     def add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -80,13 +81,14 @@ class Recording:
         return self.exact_upto is None
 
     def typed(self) -> list[int]:
-        """Indexes of the entries the learner typed (what `back` counts)."""
-        return [i for i, e in enumerate(self.entries) if e.by == BY_YOU]
+        """Indexes of the entries the learner typed since the lab was built (what `back` counts)."""
+        return [i for i, e in enumerate(self.entries) if e.by == BY_YOU and i >= self.since]
 
     def prefix(self, n: int) -> Recording:
         """The record of the lab before entry n."""
         exact = self.exact_upto if self.exact_upto is not None and self.exact_upto < n else None
-        return Recording(dict(self.config), self.entries[:n], exact, self.why_not if exact is not None else "")
+        return Recording(dict(self.config), self.entries[:n], exact, self.why_not if exact is not None else "",
+                         min(self.since, n))
 
     def to_json(self) -> Json:
         return {
