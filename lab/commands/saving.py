@@ -83,13 +83,15 @@ def _lesson_for(s: Session, state: Any) -> LessonSession | None:
         return None
     from lab.commands.lesson_runner import SessionRunner
     from lab.lessons.progress import Progress
-    from lab.lessons.session import LessonSession
+    from lab.lessons.session import PLAIN_GLYPHS, LessonSession
     from lab.lessons.state import restore_lesson_state, saved_lesson
 
     if not isinstance(state, dict):
         raise CommandError("the lesson's state is not readable", "`lesson ID` starts a lesson afresh")
     lesson = saved_lesson(state)
-    ls = LessonSession(lesson, SessionRunner(s), Progress.load(), plain=s.styler.ascii_only)
+    now = s.lesson  # the lesson going on keeps where its progress goes and how it draws (a script: plain)
+    ls = LessonSession(lesson, SessionRunner(s), now.progress if now is not None else Progress.load(),
+                       plain=now.glyphs is PLAIN_GLYPHS if now is not None else s.styler.ascii_only)
     try:
         restore_lesson_state(ls, state)
     except ValueError as e:

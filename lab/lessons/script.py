@@ -46,6 +46,12 @@ async def run_lesson_script(
     out = [(await session.start(step=0)).text]
     if watch is not None:
         await watch(None, session)
+    # On a command Session the lines go through it exactly as at the prompt: the lesson sees each
+    # first, and `back`, `save` and `load` take the lesson with them (a graded script replays a
+    # learner's `back` as the prompt ran it).
+    lab_session = getattr(runner, "session", None)
+    if lab_session is not None:
+        lab_session.lesson = session
     for raw in lines:
         line = raw.rstrip("\r\n")
         if not language.split_commands(line):
@@ -53,12 +59,16 @@ async def run_lesson_script(
         out.append(f"> {line.strip()}")
         if language.command_word(language.split_commands(line)[0]) in QUIT_WORDS:
             break
-        reply = await session.dispatch(line)
-        if reply is None:
-            outcome = await run_line(runner, line)
-            out.append(outcome.text)
-            reply = await session.after_command(line, outcome)
-        out.append(reply.text)
+        if lab_session is not None:
+            out.append((await lab_session.execute(line)).text)
+            session = lab_session.lesson or session
+        else:
+            reply = await session.dispatch(line)
+            if reply is None:
+                outcome = await run_line(runner, line)
+                out.append(outcome.text)
+                reply = await session.after_command(line, outcome)
+            out.append(reply.text)
         if watch is not None:
             await watch(line.strip(), session)
     # facts a notice stated that did not hold when its goal was reached: the route fails
