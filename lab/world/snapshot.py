@@ -33,6 +33,7 @@ import functools
 import gc
 import hashlib
 import io
+import itertools
 import operator
 import pickle
 import random
@@ -44,6 +45,9 @@ from typing import TYPE_CHECKING, Any
 
 from lab.chain.blockindex import BlockIndex
 from lab.errors import LabError
+from lab.event_class import _Event
+from lab.events import Record
+from lab.world.log import EventLog
 
 if TYPE_CHECKING:
     from lab.world.lab import Lab
@@ -95,23 +99,42 @@ def _os_types() -> list[type]:
     return found
 
 
-_INDEX_SLOTS = BlockIndex.__slots__
-_INDEX_GET = operator.attrgetter(*_INDEX_SLOTS)
-_CHILDREN = _INDEX_SLOTS.index("children")
+def _log_state(log: EventLog) -> tuple[Any, ...]:
+    """The event log in columns: each event type's field values as tuples, and which type each record is.
+
+    80,000 records written one by one cost more than the rest of a 4-node, 10,000-block lab;
+    as columns, made by C-level getters, they are a few lists of plain values.
+    """
+    records = log._records
+    types: dict[type, int] = {}
+    groups: list[list[Any]] = []
+    kinds = []
+    for r in records:
+        event = r[2]
+        k = types.get(type(event))
+        if k is None:
+            k = types[type(event)] = len(groups)
+            groups.append([])
+        groups[k].append(event)
+        kinds.append(k)
+    columns: list[tuple[type, int, list[Any]]] = []
+    for cls, events in zip(types, groups, strict=True):
+        slots: tuple[str, ...] = getattr(cls, "__slots__", ())
+        if not slots:
+            columns.append((cls, len(events), []))
+            continue
+        get = operator.attrgetter(*slots)
+        values = list(map(get, events)) if len(slots) > 1 else [(v,) for v in map(get, events)]
+        columns.append((cls, len(events), values))
+    state = {k: v for k, v in vars(log).items() if k not in ("_records", "_by_type")}
+    packed = (state, [r[1] for r in records], bytes(kinds) if len(types) < 256 else kinds, columns)
+    # made empty first and filled by a setter: the log is in the pickle's memo before its state is
+    # written, so whatever in that state leads back to the log (read models' hooks) refers to it
+    return (_new_log, (), packed, None, None, _fill_log)
 
 
-def _index_state(idx: BlockIndex) -> tuple[Any, tuple[Any, ...]]:
-    """A block-tree node, every slot, but its children as hashes: no recursion down a long chain."""
-    values = list(_INDEX_GET(idx))
-    values[_CHILDREN] = tuple(c.hash for c in idx.children)
-    return (_SNAP_INDEX, tuple(values))
-
-
-class _SnapIndex:
-    """Placeholder in the pickle for the unpickler's own rebuild method (see `_Reader.find_class`)."""
-
-
-_SNAP_INDEX = _SnapIndex  # pickled by reference as lab.world.snapshot._SnapIndex
+def _new_log() -> EventLog:
+    return EventLog.__new__(EventLog)
 
 
 _SETTERS: dict[type, tuple[Any, ...]] = {}
@@ -177,7 +200,7 @@ def _writer(buf: io.BytesIO) -> pickle.Pickler:
     table = copyreg.dispatch_table.copy()
     for t in _os_types():
         table[t] = _none
-    table[BlockIndex] = _index_state
+    table[EventLog] = _log_state
     # Equal keys are equal bytes: a header by its hash, a transaction by its txid (no witness here),
     # a block by its hash and its txids (a mutated block, CVE-2012-2459, shares its header's hash)
     sharing = {Block: lambda b: (b.hash, tuple(t.txid for t in b.txs)), BlockHeader: lambda h: h.hash,
@@ -235,14 +258,23 @@ async def freeze(lab: Lab) -> bytes | None:
     try:
         # Every block-tree node first, lowest first: each one's parent is then already written,
         # so pickling never recurses down a chain 10,000 blocks long.
+        # Their children are written as one empty list (each node's children are the nodes whose
+        # parent it is: `_link` rebuilds them), so the pickler never follows a chain down either, and
+        # a block-tree node is written by pickle's own C code.
         entries = [idx for node in lab.nodes.values()
                    for idx in sorted(node.state.chain.index.values(), key=lambda i: i.height)]
+        children = [idx.children for idx in entries]
+        none: list[BlockIndex] = []
         buf = io.BytesIO()
         collecting = gc.isenabled()
         gc.disable()  # writing makes no cyclic garbage; a full collection midway would only rescan the lab
         try:
+            for idx in entries:
+                idx.children = none
             _writer(buf).dump((entries, lab))
         finally:
+            for idx, kids in zip(entries, children, strict=True):
+                idx.children = kids
             if collecting:
                 gc.enable()
         # zlib at its fastest level: a third of the size (less to checksum, write and read) for ~0.1 s a 10,000-block lab
@@ -255,6 +287,27 @@ async def freeze(lab: Lab) -> bytes | None:
 
 
 # -- reading -------------------------------------------------------------------------------------------
+def _fill_log(log: EventLog, packed: Any) -> None:
+    """An EventLog from `_log_state`'s columns: each event built by its own __init__, the index by type anew."""
+    state, times, kinds, columns = packed
+    if type(log) is not EventLog or not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise pickle.UnpicklingError("not an event log")
+    vars(log).update(state)
+    made = []
+    for cls, count, values in columns:
+        if not (isinstance(cls, type) and issubclass(cls, _Event)):
+            raise pickle.UnpicklingError("not an event type")
+        made.append(iter(list(itertools.starmap(cls, values)) if cls.__slots__ else [cls() for _ in range(count)]))
+    base = log._base
+    new = tuple.__new__
+    records: list[Record] = [new(Record, (base + i, t, next(made[k])))
+                             for i, (t, k) in enumerate(zip(times, kinds, strict=True))]
+    by_type: dict[type, list[Record]] = {}
+    for r in records:
+        by_type.setdefault(type(r[2]), []).append(r)
+    log._records, log._by_type = records, by_type
+
+
 _STD: dict[tuple[str, str], Any] = {
     ("collections", "deque"): collections.deque,
     ("collections", "OrderedDict"): collections.OrderedDict,
@@ -288,13 +341,11 @@ def _safe_getattr(obj: object, name: str) -> Any:
 
 
 class _Reader(pickle.Unpickler):
-    def __init__(self, data: io.BytesIO) -> None:
-        super().__init__(data)
-        self.indexes: list[BlockIndex] = []
-
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("lab.world.snapshot", "_SnapIndex"):
-            return self._index
+        if (module, name) == ("lab.world.snapshot", "_new_log"):
+            return _new_log
+        if (module, name) == ("lab.world.snapshot", "_fill_log"):
+            return _fill_log
         if (module, name) == ("lab.world.snapshot", "_nothing"):
             return _nothing
         if (module, name) == ("lab.world.snapshot", "_rebuild"):
@@ -314,23 +365,18 @@ class _Reader(pickle.Unpickler):
                 return found
         raise pickle.UnpicklingError(f"a snapshot may not hold {module}.{name}")
 
-    def _index(self, *values: Any) -> BlockIndex:
-        """A BlockIndex from `_index_state`'s values (children stay hashes until `link`)."""
-        idx = BlockIndex.__new__(BlockIndex)
-        for name, value in zip(_INDEX_SLOTS, values, strict=True):
-            setattr(idx, name, value)
-        self.indexes.append(idx)
-        return idx
 
-    def link(self) -> None:
-        """Children back from hashes to the nodes of the same tree (the parent's own children)."""
-        by_parent: dict[int, dict[bytes, BlockIndex]] = collections.defaultdict(dict)
-        for idx in self.indexes:
-            if idx.parent is not None:
-                by_parent[id(idx.parent)][idx.hash] = idx
-        for idx in self.indexes:
-            mine = by_parent.get(id(idx), {})
-            idx.children = [mine[h] for h in idx.children if h in mine]  # type: ignore[index]
+
+def _link(entries: list[BlockIndex]) -> None:
+    """Every block-tree node's children again: written empty (see `freeze`), rebuilt from the parents in
+    the order the headers arrived, which is the order `ChainState.accept_header` appended them in."""
+    if not isinstance(entries, list) or not all(type(idx) is BlockIndex for idx in entries):
+        raise pickle.UnpicklingError("not a block tree")
+    for idx in entries:
+        idx.children = []
+    for idx in sorted(entries, key=operator.attrgetter("header_seq")):
+        if idx.parent is not None:
+            idx.parent.children.append(idx)
 
 
 async def thaw(blob: bytes, host: str) -> Lab:
@@ -351,8 +397,8 @@ async def thaw(blob: bytes, host: str) -> Lab:
     collecting = gc.isenabled()
     gc.disable()  # a million objects arrive at once, none of them garbage: the collector would only rescan them
     try:
-        _entries, lab = reader.load()
-        reader.link()
+        entries, lab = reader.load()
+        _link(entries)
         if not isinstance(lab, Lab):
             raise SnapshotError("holds no lab")
         # ... and would go on rescanning them at every full collection: they are long-lived,

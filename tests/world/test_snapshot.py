@@ -174,3 +174,25 @@ def test_a_lab_with_an_outsider_connected_is_saved_by_its_record_and_loads_by_re
             await s.close()
 
     run(story())
+
+
+def test_a_thawed_lab_has_the_same_event_log_and_its_read_models_read_that_log(tmp_path):
+    async def story():
+        s = await started(**FAST)
+        try:
+            for line in ("mine A 2", "partition A,B | C,D", "mine C", "heal", "send A B 3", "mine B"):
+                await say(s, line)
+            lab = s.need_lab()
+            thawed = await snapshot.thaw(await snapshot.freeze(lab), "127.0.0.1")
+            try:
+                assert [tuple(r) for r in thawed.log] == [tuple(r) for r in lab.log]
+                assert thawed.log.next_seq == lab.log.next_seq
+                for kind in {type(r.event) for r in lab.log}:
+                    assert [tuple(r) for r in thawed.log.of(kind)] == [tuple(r) for r in lab.log.of(kind)]
+                assert thawed.queries.log is thawed.log
+            finally:
+                await thawed.close()
+        finally:
+            await s.close()
+
+    run(story())
