@@ -40,6 +40,7 @@ import random
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -195,7 +196,8 @@ def _frozen_classes() -> list[type]:
 
 def _writer(buf: io.BytesIO) -> pickle.Pickler:
     from lab.chain.block import Block, BlockHeader
-    from lab.chain.tx import Tx
+    from lab.chain.tx import OutPoint, Tx, TxOut
+    from lab.chain.utxo import Coin
 
     table = copyreg.dispatch_table.copy()
     for t in _os_types():
@@ -203,8 +205,12 @@ def _writer(buf: io.BytesIO) -> pickle.Pickler:
     table[EventLog] = _log_state
     # Equal keys are equal bytes: a header by its hash, a transaction by its txid (no witness here),
     # a block by its hash and its txids (a mutated block, CVE-2012-2459, shares its header's hash)
-    sharing = {Block: lambda b: (b.hash, tuple(t.txid for t in b.txs)), BlockHeader: lambda h: h.hash,
-               Tx: lambda t: t.txid}
+    # Coins and their parts are equal values in every node's UTXO set: shared by value.
+    sharing: dict[type, Callable[[Any], Any]] = {
+        Block: lambda b: (b.hash, tuple(t.txid for t in b.txs)), BlockHeader: lambda h: h.hash,
+        Tx: lambda t: t.txid, OutPoint: operator.attrgetter("txid", "index"),
+        TxOut: operator.attrgetter("value", "script_pubkey"),
+        Coin: operator.attrgetter("height", "coinbase", "out.value", "out.script_pubkey")}
     for cls in _frozen_classes():
         key = sharing.get(cls)
         table[cls] = _fast_reducer(cls, {} if key is not None else None, key)
