@@ -15,9 +15,13 @@ Safety and versions:
 - A snapshot is only ever read by the lab code that wrote it: it carries a
   fingerprint of the lab's source files, and any other build of the lab
   replays the record instead (slower, same lab).
-- Reading never runs code from the file: the unpickler builds only the lab's
-  own classes, a few standard containers and `random.Random`; a method is
-  looked up only on a lab object and only if its class defines it.
+- And only on the installation that wrote it: it carries an HMAC-SHA256
+  under a random key kept in the lab's state folder. A save from anyone
+  else (a classmate, an instructor's scenario, a file made by hand) is
+  brought back by replaying its record, which runs only lab commands.
+- Even so the unpickler builds only the classes of the lab's state, a few
+  standard containers and `random.Random`, and looks a method up only on
+  such an object whose class defines it.
 - A lab is frozen only when it is quiet enough to be: not in a class, no
   outsider connected, every frame written on a lab link already read by its
   receiver. Otherwise `freeze` returns None and the save holds the record alone.
@@ -32,11 +36,14 @@ import dataclasses
 import functools
 import gc
 import hashlib
+import hmac
 import io
 import itertools
 import operator
+import os
 import pickle
 import random
+import secrets
 import sys
 import time
 import zlib
@@ -55,6 +62,49 @@ if TYPE_CHECKING:
 
 MAGIC = b"blockchain-lab snapshot 1\n"
 QUIET_WAIT = 2.0  # wall seconds to wait for lab links' bytes to be read before giving up on a snapshot
+
+
+TAG_HEX = 64  # HMAC-SHA256, in hex, on the line after the fingerprint
+MAX_INFLATE = 64  # a real snapshot inflates ~3x: more than this is not one
+KEY_FILE = "snapshot.key"  # in the lab's state folder, beside lesson progress
+
+
+def _key(create: bool) -> bytes | None:
+    """This installation's secret (32 random bytes, readable by its user only), made on first use."""
+    from lab.lessons.progress import state_dir
+
+    path = state_dir() / KEY_FILE
+    try:
+        key = path.read_bytes()
+        return key if len(key) == 32 else None
+    except FileNotFoundError:
+        if not create:
+            return None
+    except OSError:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made at the same moment by another lab
+        return _key(create=False)
+    except OSError:
+        return None
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_bytes(32))
+    return _key(create=False)
+
+
+def _tag(body: bytes | memoryview, create: bool = False) -> str | None:
+    """HMAC-SHA256 of a snapshot's body under this installation's key (with the build's fingerprint).
+
+    Only a snapshot this installation wrote is unpickled: the lab's own methods are a large
+    surface (an endless proof-of-work search is one call away), so a save made elsewhere,
+    or by hand, is brought back by replaying its record, never by thawing it.
+    """
+    key = _key(create)
+    if key is None:
+        return None
+    return hmac.new(key, fingerprint().encode() + b"\n" + bytes(body), hashlib.sha256).hexdigest()
 
 
 class SnapshotError(Exception):
@@ -284,7 +334,11 @@ async def freeze(lab: Lab) -> bytes | None:
             if collecting:
                 gc.enable()
         # zlib at its fastest level: a third of the size (less to checksum, write and read) for ~0.1 s a 10,000-block lab
-        return MAGIC + fingerprint().encode() + b"\n" + zlib.compress(buf.getbuffer(), 1)
+        body = zlib.compress(buf.getbuffer(), 1)
+        tag = _tag(body, create=True)
+        if tag is None:  # no key can be kept here (a read-only state folder): the save holds the record alone
+            return None
+        return MAGIC + fingerprint().encode() + b"\n" + tag.encode() + b"\n" + body
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError):
         return None
     finally:
@@ -396,10 +450,18 @@ async def thaw(blob: bytes, host: str) -> Lab:
         raise SnapshotError("not a lab snapshot")
     if not blob.startswith(head):
         raise SnapshotError("made by another build of the lab")
+    tag, body = bytes(blob[len(head):len(head) + TAG_HEX]), memoryview(blob)[len(head) + TAG_HEX + 1:]
+    mine = _tag(body, create=False)
+    if mine is None or not hmac.compare_digest(tag, mine.encode()):
+        raise SnapshotError("not written by this installation of the lab")
     try:
-        reader = _Reader(io.BytesIO(zlib.decompress(memoryview(blob)[len(head):])))
+        unzip = zlib.decompressobj()
+        raw = unzip.decompress(body, MAX_INFLATE * len(body) + (1 << 20))
+        if unzip.unconsumed_tail or not unzip.eof:
+            raise SnapshotError("damaged")
     except zlib.error:
         raise SnapshotError("damaged") from None
+    reader = _Reader(io.BytesIO(raw))
     collecting = gc.isenabled()
     gc.disable()  # a million objects arrive at once, none of them garbage: the collector would only rescan them
     try:
@@ -407,10 +469,6 @@ async def thaw(blob: bytes, host: str) -> Lab:
         _link(entries)
         if not isinstance(lab, Lab):
             raise SnapshotError("holds no lab")
-        # ... and would go on rescanning them at every full collection: they are long-lived,
-        # so they go to the collector's permanent generation until the lab closes (Lab.close)
-        gc.freeze()
-        lab.gc_frozen = True
     except SnapshotError:
         raise
     except Exception as e:  # a damaged or hostile blob: whatever pickle raises, nothing runs

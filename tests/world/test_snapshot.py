@@ -83,17 +83,33 @@ class _Boom:
         return (os.system, (f"touch {self.marker}",))
 
 
-@pytest.mark.parametrize("blob", ["hostile", "damaged", "foreign"])
+def _signed(body: bytes) -> bytes:
+    """A snapshot as this installation writes one (its key signs it), around any body."""
+    tag = snapshot._tag(body)
+    assert tag is not None
+    return snapshot.MAGIC + snapshot.fingerprint().encode() + b"\n" + tag.encode() + b"\n" + body
+
+
+@pytest.mark.parametrize("blob", ["hostile-signed", "unsigned", "other-installation", "damaged", "foreign",
+                                  "inflates-too-much"])
 def test_a_snapshot_that_is_not_this_builds_own_is_never_trusted_the_record_is_replayed(tmp_path, blob):
     async def story():
         path, digest = await _saved(tmp_path)
         data = load_save(path).data
+        real = data.sections["snapshot"]
         head = snapshot.MAGIC + snapshot.fingerprint().encode() + b"\n"
         marker = tmp_path / "ran"
+        hostile = zlib.compress(pickle.dumps(_Boom(marker)))
         data.sections["snapshot"] = {
-            "hostile": head + zlib.compress(pickle.dumps(_Boom(marker))),
-            "damaged": data.sections["snapshot"][:-1000],
-            "foreign": snapshot.MAGIC + b"f" * 64 + b"\n" + data.sections["snapshot"][len(head):],
+            # even signed with this installation's key, the unpickler builds none of it
+            "hostile-signed": _signed(hostile),
+            "unsigned": head + b"0" * 64 + b"\n" + hostile,
+            # a save from another machine (another key) is replayed, never thawed
+            "other-installation": head + snapshot.hmac.new(b"k" * 32, real, "sha256").hexdigest().encode()
+            + real[len(head) + 64:],
+            "damaged": real[:-1000],
+            "foreign": snapshot.MAGIC + b"f" * 64 + b"\n" + real[len(head):],
+            "inflates-too-much": _signed(zlib.compress(bytes(100 << 20))),
         }[blob]
         save_lab(path, data)  # a well-formed save (checksums and all) with that snapshot in it
         s = await started()
