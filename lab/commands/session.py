@@ -112,10 +112,15 @@ class Session:
             self.stop_requested, self._interruptible = False, False
 
     def request_stop(self) -> bool:
-        """Ctrl-C: True when the running command will stop by itself (and settle and narrate)."""
-        if self._interruptible:
+        """Ctrl-C: True when the running command will stop by itself (and settle and narrate).
+
+        A second Ctrl-C before it stopped is False: the front end cancels it at once (a block at a
+        high difficulty may take minutes to find, and the stop waits for it).
+        """
+        if self._interruptible and not self.stop_requested:
             self.stop_requested = True
-        return self._interruptible
+            return True
+        return False
 
     def report_progress(self, what: str, done: int, total: int) -> None:
         if self.on_progress is not None:
@@ -302,6 +307,7 @@ class Session:
             lab = self.need_lab()  # a handler may have rebuilt the lab
             if spec.name == "mine" and miner is not None:  # Ctrl-C stops a long mine early: record what it did
                 text = _mine_as_done(text, tokens, miner.name, miner.blocks_mined - mined)
+            text = result.done_as or text  # ... and a long `run`: the time it ran
             if spec.settles and not result.check_failed and settle:
                 settling = True
                 await lab.settle()
