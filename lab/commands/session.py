@@ -211,6 +211,11 @@ class Session:
         self._remember(text, time_us)
         self.recording.taint(f"`{text}` was interrupted half way")
 
+    async def lesson_step_back(self, lesson: LessonSession) -> str | None:
+        """Lesson `undo` at a step's start: `back` over the line that reached the step before (commands/rewind.py)."""
+        from lab.commands.rewind import lesson_step_back
+        return await lesson_step_back(self, lesson)
+
     async def close(self) -> None:
         if self.lab is not None:
             await self.lab.close()
@@ -253,9 +258,9 @@ class Session:
         self.swapped = False
         out = await self._execute(line, record)
         if hook and self.lesson is not None and not out.quit and not self.swapped:
-            with self.driving(BY_LESSON):
-                said = await self.lesson.after_command(line, CommandOutcome(out.text, out.ok,
-                                                                            tuple(lesson_events(out.events))))
+            with self.driving(BY_LESSON):  # an interrupted `mine`/`run` counts as what it did (undo replays it)
+                said = await self.lesson.after_command(out.done_as or line, CommandOutcome(
+                    out.text, out.ok, tuple(lesson_events(out.events))))
             if said.text:
                 text = "\n".join(x for x in (out.text, self.styler.paint("lesson", said.text)) if x)
                 out = dataclasses.replace(out, text=text)
@@ -266,8 +271,12 @@ class Session:
         events: list[str] = []
         ok, check_failed, quit_ = True, False, False
         error = None
+        done: list[str] = []  # the commands as they were done (an interrupted `mine`/`run`: what it did)
+        cut_short = False
         for cmd in split_line(line):
             out = await self.run_command(cmd, record=record)
+            done.append(out.done_as or cmd)
+            cut_short |= out.done_as is not None
             if out.text:
                 texts.append(out.text)
             events += out.events
@@ -279,7 +288,8 @@ class Session:
                 ok, error = False, out.error
                 if not out.check_failed:
                     break
-        return CommandOutcome("\n".join(texts), ok, events, check_failed, quit_, error)
+        return CommandOutcome("\n".join(texts), ok, events, check_failed, quit_, error,
+                              "; ".join(done) if cut_short else None)
 
     async def run_command(self, text: str, record: bool = True, quiet: bool = False,
                           settle: bool = True) -> CommandOutcome:
@@ -289,6 +299,7 @@ class Session:
         tokens = tokenize(text)
         if not tokens:
             return CommandOutcome("")
+        typed = text
         before = lab
         mark = self._mark = lab.log.pinned = lab.log.next_seq  # the command's narration is kept whole
         lab.delivered.clear()
@@ -347,4 +358,5 @@ class Session:
             lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")
         return CommandOutcome("\n".join(lines), ok=not failed, events=[e.kind for e in entries],
                               check_failed=failed, quit=result.quit,
-                              error=(render(result, self.styler) or ["failed"])[0] if failed else None)
+                              error=(render(result, self.styler) or ["failed"])[0] if failed else None,
+                              done_as=text if text != typed else None)
