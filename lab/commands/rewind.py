@@ -42,11 +42,11 @@ def _era_lesson(era: Era) -> LessonSession | None:
 
 
 async def lesson_step_back(s: Session, lesson: LessonSession) -> str | None:
-    """Lesson `undo` with nothing typed in this step yet: take back the learner's line that reached the
-    step before's goal, as `back` does (its commands' record entries keep the lesson's state before them),
+    """Lesson `undo` with nothing typed in this step yet (or the lesson finished): take back the learner's
+    line that reached the step before's (the last step's) goal, as `back` does (its commands' record entries keep the lesson's state before them),
     and put the lesson in that state. The line taken back, or None when the lab's last change was not
     that line (a `next`, `reset` or `load` since, a skipped step) or cannot be replayed exactly."""
-    if s.lesson is not lesson or lesson.index == 0:
+    if s.lesson is not lesson or (lesson.index == 0 and not lesson.finished):
         return None
     line: list[tuple[Stop, Recording]] = []  # the line's commands, last first: one record entry each
     for stop, rec in stops(s.recording, []):
@@ -57,8 +57,9 @@ async def lesson_step_back(s: Session, lesson: LessonSession) -> str | None:
         return None
     stop, rec = line[-1]
     state = rec.entries[stop.cut].lesson
-    if (not isinstance(state, dict) or state.get("id") != lesson.lesson.id
-            or state.get("index") != lesson.index - 1 or not stop.exact(rec)):
+    step = lesson.index if lesson.finished else lesson.index - 1  # the step that line completed
+    if (not isinstance(state, dict) or state.get("id") != lesson.lesson.id or state.get("finished")
+            or state.get("index") != step or not stop.exact(rec)):
         return None
     try:
         new = await replay(s, rec.prefix(stop.cut), s.need_lab().mining.known)

@@ -94,7 +94,7 @@ class Session:
         self.max_seconds: float | None = None
         self.notice: Callable[[str], None] | None = None
         # Long work (`mine A 1000`): a front end may show progress and ask the work to stop early.
-        self.on_progress: Callable[[str, int, int], None] | None = None  # (what, done, total)
+        self.on_progress: Callable[[str, int, int], None] | None = None  # (what, done, total); total 0: stopped
         self.stop_requested = False  # Ctrl-C during interruptible work: stop at the next unit
         self._interruptible = False
         self._mark = 0  # the log's length when the current command began
@@ -109,6 +109,8 @@ class Session:
         try:
             yield
         finally:
+            if self.stop_requested:  # stopped short of its total: a progress line still drawn goes
+                self.report_progress("", 0, 0)
             self.stop_requested, self._interruptible = False, False
 
     def request_stop(self) -> bool:

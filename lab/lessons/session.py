@@ -293,8 +293,8 @@ class LessonSession:
 
     async def undo(self) -> Reply:
         """Take back the learner's last command of this step: rebuild and replay the others."""
-        if self.finished:
-            return Reply(self._finished_text())
+        if self.finished:  # the line that finished the lesson can be taken back too
+            return await self._step_back() or Reply(self._finished_text())
         history = self._history[self.index]
         last_ok = max((i for i, e in enumerate(history) if e.ok), default=None)
         if last_ok is None:
@@ -313,7 +313,7 @@ class LessonSession:
         """`undo` before any command of this step: take back the line that reached the step before's goal,
         when the runner can (a command Session: `back` restores the lab and this lesson's state before it)."""
         back = getattr(self.runner, "step_back", None)
-        undone = await back(self) if back is not None and self.index > 0 else None
+        undone = await back(self) if back is not None and (self.index > 0 or self.finished) else None
         if undone is None:
             return None
         return Reply(_join([f"Undid `{undone}`, which reached step {self.index + 1}'s goal: the lab and the "

@@ -197,6 +197,9 @@ class Shell:
     # -- progress of long work ---------------------------------------------------------------------
     def _progress(self, what: str, done: int, total: int) -> None:
         """A long command's progress: one rewritten line on a terminal, a line every tenth in plain mode."""
+        if total <= 0:  # the work stopped early (Ctrl-C): no line for it
+            self._progress_done()
+            return
         now = time.monotonic()
         if self._progress_start is None:
             self._progress_start = now

@@ -119,3 +119,19 @@ def test_a_command_ctrl_c_cut_short_is_kept_in_the_lesson_as_what_it_did():
             assert await _tips(s) == tips and s.lab.nodes["C"].state.chain.height == 8 + found
 
     run(story())
+
+
+def test_undo_after_the_last_goal_steps_back_into_the_last_step():
+    async def story():
+        async with lab_session() as (_, s):
+            assert (await s.execute("lesson partition")).ok
+            for _ in range(4):
+                assert (await s.execute("next")).ok
+            before = await _tips(s)
+            assert "Lesson 7 complete" in (await s.execute("mine A")).text and s.lesson.finished
+            reply = (await s.execute("undo")).text
+            assert reply.startswith("Undid `mine A`, which reached step 5's goal") and "Step 5/5" in reply
+            assert not s.lesson.finished and s.lesson.index == 4 and await _tips(s) == before
+            assert "Lesson 7 complete" in (await s.execute("mine A")).text  # and it can be finished again
+
+    run(story())

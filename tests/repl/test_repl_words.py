@@ -128,10 +128,39 @@ def test_a_long_run_shows_progress_and_ctrl_c_stops_it_settled_saying_what_ran(m
 
     text, mined, in_flight, elapsed, recorded, line = run(go())
     assert "(Ctrl-C stops)" in text and "virtual seconds" in text  # progress: virtual seconds of the 7200
-    assert "Interrupted: " in text and "of the 2h ran" in text
+    assert "Interrupted: " in text and "of the 2h ran" in text and " 0/0 " not in text
     assert 0 < recorded < 2 * 3600 * 1_000_000 and recorded <= elapsed  # stopped early; the network settled after
     assert in_flight == 0  # settled: nothing stranded in flight
     assert line != "run 2h"  # recorded as the time it ran
     narrated = [x for x in text.splitlines() if "mined block" in x]
     for h in mined:  # every block mined before Ctrl-C is narrated
         assert any(short_hex(h) in x for x in narrated)
+
+
+def test_a_scripts_progress_line_is_wiped_when_ctrl_c_stops_the_work(monkeypatch):
+    """On a terminal a script draws progress on stderr; stopped early, the line goes before the output."""
+    import asyncio
+    import io
+
+    from lab.repl import progress
+
+    monkeypatch.setattr(progress, "SHOW_AFTER", 0.0)
+    stream = io.StringIO()
+
+    async def go():
+        s = await _session()
+        try:
+            s.on_progress = progress.ProgressPrinter(stream, ascii_only=True)
+            await s.execute("autominer on 1s")
+            task = asyncio.ensure_future(s.execute("run 2h"))
+            while "/7200" not in stream.getvalue():
+                await asyncio.sleep(0.01)
+            assert s.request_stop()
+            return (await task).text
+        finally:
+            await s.close()
+
+    text = run(go())
+    assert "Interrupted" in text
+    last = stream.getvalue().rsplit("\r", 2)
+    assert last[-1] == "" and last[-2].strip() == ""  # the last thing written blanks the line
