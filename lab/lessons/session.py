@@ -16,7 +16,9 @@ confirmation, the goal report with one entry per predicate).
 `undo` and `reset` rebuild the lab from the lesson's scenario and replay
 commands (the lab is deterministic for a seed): the learner's own commands
 for the steps they solved in this session, the reference solutions for the
-steps they skipped or solved in an earlier run.
+steps they skipped or solved in an earlier run. `undo` with nothing typed in
+the step yet asks the runner to `step_back(lesson)` if it can (a command
+Session takes back the line that reached the step before, with `back`).
 """
 
 from __future__ import annotations
