@@ -101,12 +101,15 @@ def test_a_long_run_shows_progress_and_ctrl_c_stops_it_settled_saying_what_ran(m
 
     monkeypatch.setattr(app, "PROGRESS_AFTER", 0.0)
 
+    submitted: list[str] = []
+
     async def go():
         s = await _session()
         out: list[str] = []
         try:
             with create_pipe_input() as inp:
                 shell = app.Shell(s, input=inp, output=DummyOutput(), echo=out.append, plain=True)
+                shell.after_line = submitted.append  # what `--submit` records
                 task = asyncio.ensure_future(shell.run())
                 inp.send_text("autominer on 1s\n")
                 await wait_until(lambda: s.lab.autominer, "the auto-miners on")
@@ -132,6 +135,7 @@ def test_a_long_run_shows_progress_and_ctrl_c_stops_it_settled_saying_what_ran(m
     assert 0 < recorded < 2 * 3600 * 1_000_000 and recorded <= elapsed  # stopped early; the network settled after
     assert in_flight == 0  # settled: nothing stranded in flight
     assert line != "run 2h"  # recorded as the time it ran
+    assert submitted == ["autominer on 1s", line]  # and so is a submission's line: a grader replays what ran
     narrated = [x for x in text.splitlines() if "mined block" in x]
     for h in mined:  # every block mined before Ctrl-C is narrated
         assert any(short_hex(h) in x for x in narrated)
