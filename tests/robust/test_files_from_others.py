@@ -1,0 +1,116 @@
+"""Files that come from someone else name other files: none of them reads or writes the reader's files.
+
+A learner's submission is replayed by `lab grade` on the instructor's machine, a lesson file is run on the
+learner's: a `save ~/.bashrc` or `experiment ... csv FILE` in either must not write over anyone's file.
+And the lab's own `load` and `save` take only regular files: a pipe is not waited on forever, a device or a
+folder is not replaced by a save.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from labtest import run
+
+from lab.commands.grading_cli import replay_async
+from lab.errors import LessonError
+from lab.lessons.loader import find_lesson, load_lesson
+from lab.world.savefile import SaveData, SaveFileError, load_save, save_lab
+
+GOOD = """
+id = "tx"
+title = "Transactions"
+summary = "Pay someone."
+
+[start]
+setup = [{setup}]
+
+[[steps]]
+say = "Mine."
+goal = ["height A >= 1"]
+hints = ["mine"]
+solution = [{solution}]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_STATE_DIR", str(tmp_path / "state"))
+
+
+def test_a_graded_submission_writes_no_file_and_grades_as_without_those_commands(tmp_path: Path) -> None:
+    victims = [tmp_path / name for name in ("bashrc", "notes.csv", "lesson.toml", "x.lab")]
+    for v in victims:
+        v.write_text("precious\n")
+    lesson = find_lesson("network")
+    typed = ["mine A", f"save {victims[0]}", f"mine B; experiment stale runs 1 blocks 2 csv {victims[1]}; mine C",
+             f"lessons new {victims[2]}", f"load {victims[3]}"]
+    plain = ["mine A", "mine B; mine C"]
+    hostile = run(replay_async(lesson, 1, typed))
+    assert [v.read_text() for v in victims] == ["precious\n"] * len(victims)
+    assert hostile == run(replay_async(lesson, 1, plain))  # same steps reached, same digest
+
+
+@pytest.mark.parametrize("line", ["save x.lab", "load x.lab", "experiment stale csv rows.csv"])  # (`lessons` is refused as it was)
+@pytest.mark.parametrize("field", ["setup", "solution"])
+def test_a_lesson_file_may_not_name_a_file(tmp_path: Path, line: str, field: str) -> None:
+    fields = {"setup": '"mine A"', "solution": '"mine A"'}
+    fields[field] = f'"mine A", "{line}"'
+    path = tmp_path / "03-tx.toml"
+    path.write_text(GOOD.format(**fields), encoding="utf-8")
+    with pytest.raises(LessonError) as info:
+        load_lesson(path)
+    assert f"'{line}' reads or writes a file: a lesson file may not" in str(info.value)
+
+
+def test_a_lesson_file_may_run_an_experiment_that_writes_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "03-tx.toml"
+    path.write_text(GOOD.format(setup='"mine A"', solution='"experiment stale latency 1s blocks 10", "mine A"'))
+    assert load_lesson(path).steps[0].solution[0] == "experiment stale latency 1s blocks 10"
+
+
+def _in_time(fn, *args):
+    """fn(*args) in a thread; what it returned or raised, or a failure if it is still blocked after 30 s."""
+    got: list = []
+
+    def call() -> None:
+        try:
+            got.append(fn(*args))
+        except Exception as e:  # noqa: BLE001 - handed to the test
+            got.append(e)
+
+    t = threading.Thread(target=call, daemon=True)
+    t.start()
+    t.join(30)
+    if t.is_alive():
+        pytest.fail(f"{fn.__name__} is still blocked on {args[0]}")
+    return got[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_loading_a_pipe_is_one_line_not_a_wait(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.lab"
+    os.mkfifo(pipe)
+    e = _in_time(load_save, pipe)
+    assert isinstance(e, SaveFileError) and "is not a save file: not a regular file" in e.message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_saving_over_a_pipe_or_a_folder_is_one_line_and_leaves_it(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.lab"
+    os.mkfifo(pipe)
+    for target in (pipe, tmp_path):
+        e = _in_time(save_lab, target, SaveData(meta={"seed": "1"}))
+        assert isinstance(e, SaveFileError) and "it is a folder, a device or a pipe, not a file" in e.message
+    assert pipe.is_fifo() and tmp_path.is_dir()
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe.lab"]  # no temporary file left behind
+
+
+def test_a_device_is_not_a_save(tmp_path: Path) -> None:
+    if not Path(os.devnull).exists() or Path(os.devnull).is_file():
+        pytest.skip("no device file here")
+    e = _in_time(load_save, os.devnull)
+    assert isinstance(e, SaveFileError) and "not a regular file" in e.message
