@@ -114,3 +114,66 @@ def test_a_device_is_not_a_save(tmp_path: Path) -> None:
         pytest.skip("no device file here")
     e = _in_time(load_save, os.devnull)
     assert isinstance(e, SaveFileError) and "not a regular file" in e.message
+
+
+# -- a lesson file handed in beside a submission ---------------------------------------------------
+EASY_NETWORK = """
+id = "network"
+title = "The network"
+summary = "An easier lesson 1, written by the learner."
+
+[start]
+names = ["A", "B", "C", "D", "E"]
+topology = "ring"
+seed = 1
+difficulty = 8
+
+[[steps]]
+say = "Mine."
+goal = ["height A >= 1"]
+hints = ["mine"]
+solution = ["mine A"]
+"""
+
+
+def _handed_in(folder: Path, lesson_file: Path) -> None:
+    """A learner plays `lesson_file` and hands in the submission with the lesson file beside it."""
+    from lab.lessons.loader import file_sha256
+    from lab.lessons.submission import Submission, TypedCommand, write_submission
+
+    lesson = load_lesson(lesson_file)
+    reached, digest = run(replay_async(lesson, 1, ["mine A"]))
+    write_submission(folder / "ada.json", Submission(lesson.id, 1, (TypedCommand(0, "mine A"),), tuple(reached), digest,
+                                                     lesson_sha256=file_sha256(lesson_file.read_bytes()),
+                                                     lesson_path=f"./{lesson_file.name}"))
+
+
+def test_a_learners_own_version_of_an_installed_lesson_is_graded_but_said(tmp_path: Path) -> None:
+    from lab.commands.grading_cli import Replayer
+    from lab.lessons.grading import grade
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "01-network.toml").write_text(EASY_NETWORK)
+    _handed_in(subs, subs / "01-network.toml")
+    replayer = Replayer()
+    [row] = grade([subs], replayer.replay, replayer.reference_commands, replayer.installed())
+    assert (row.lesson, row.steps_verified, row.steps_claimed) == ("network", 1, 1)
+    assert row.problems == (f"not the installed lesson `network`: played and graded in {subs / '01-network.toml'}",)
+
+
+def test_a_lesson_file_among_the_submissions_is_not_taken_over_the_one_given(tmp_path: Path) -> None:
+    from lab.commands.grading_cli import Replayer
+    from lab.lessons.grading import grade
+
+    mine, subs = tmp_path / "mine", tmp_path / "subs"
+    mine.mkdir()
+    subs.mkdir()
+    real = EASY_NETWORK.replace('"network"', '"my-net"').replace('goal = ["height A >= 1"]', 'goal = ["height A >= 3"]')
+    (mine / "90-my-net.toml").write_text(real)
+    (subs / "90-my-net.toml").write_text(real.replace("height A >= 3", "height A >= 1"))  # the learner's easier copy
+    _handed_in(subs, subs / "90-my-net.toml")
+    replayer = Replayer()
+    [row] = grade([mine / "90-my-net.toml", subs], replayer.replay, replayer.reference_commands, replayer.installed())
+    [problem] = row.problems  # (cut to 200 characters in the table)
+    assert problem.startswith(f"graded with {subs / '90-my-net.toml'}, not the lesson file given (")
