@@ -177,3 +177,29 @@ def test_a_lesson_file_among_the_submissions_is_not_taken_over_the_one_given(tmp
     [row] = grade([mine / "90-my-net.toml", subs], replayer.replay, replayer.reference_commands, replayer.installed())
     [problem] = row.problems  # (cut to 200 characters in the table)
     assert problem.startswith(f"graded with {subs / '90-my-net.toml'}, not the lesson file given (")
+
+
+@pytest.mark.parametrize("change", [{"difficulty": 0}, {"difficulty": 300}, {"latency_ms": -50.0}, {"jitter": -1.0}])
+def test_a_save_built_with_values_no_lab_has_is_one_line_and_the_lab_stays(tmp_path: Path, change: dict) -> None:
+    from lab.commands.session import LabConfig, Session
+
+    async def story() -> None:
+        s = await Session(LabConfig(difficulty=6)).start()
+        try:
+            assert (await s.execute("mine A 2")).ok
+            path = tmp_path / "x.lab"
+            assert (await s.execute(f"save {path}")).ok
+            data = load_save(path).data
+            data.sections.pop("snapshot", None)  # the record alone: it is replayed
+            data.sections["record"]["config"].update(change)
+            save_lab(path, data)
+            assert (await s.execute("mine B")).ok
+            digest = (await s.execute("digest")).text
+            out = await s.execute(f"load {path}")
+            assert not out.ok and len(out.text.splitlines()) == 2  # the line and what to type instead
+            assert "the lab's construction is not readable" in out.text and not s.internal_errors
+            assert (await s.execute("digest")).text == digest
+        finally:
+            await s.close()
+
+    run(story())
