@@ -55,7 +55,7 @@ def recorded(spec: CommandSpec) -> bool:
     Views, `check`, `help` and the lesson words change nothing; `seed`, `reset`,
     `lesson`, `load` and `back` replace the lab (and so start a new record).
     """
-    return spec.category != "meta" and not spec.read_only and not spec.lesson_word
+    return spec.recorded
 
 
 def replaces(spec: CommandSpec) -> bool:

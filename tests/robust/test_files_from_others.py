@@ -203,3 +203,32 @@ def test_a_save_built_with_values_no_lab_has_is_one_line_and_the_lab_stays(tmp_p
             await s.close()
 
     run(story())
+
+
+@pytest.mark.parametrize("line", ["save {victim}", "experiment stale runs 1 blocks 2 csv {victim}", "load {victim}",
+                                  "lessons new {victim}", "seed 5"])
+def test_a_save_whose_record_holds_a_command_the_lab_never_records_is_refused_before_it_runs(
+        tmp_path: Path, line: str) -> None:
+    from lab.commands.session import LabConfig, Session
+
+    victim = tmp_path / "bashrc"
+    victim.write_text("precious\n")
+
+    async def story() -> None:
+        s = await Session(LabConfig(difficulty=6)).start()
+        try:
+            assert (await s.execute("mine A 2")).ok
+            path = tmp_path / "x.lab"
+            assert (await s.execute(f"save {path}")).ok
+            data = load_save(path).data
+            data.sections.pop("snapshot", None)  # the record alone: it is replayed
+            data.sections["record"]["entries"].append(
+                {"line": line.format(victim=victim), "time_us": int(data.meta["clock_us"]), "by": "you"})
+            save_lab(path, data)
+            out = await s.execute(f"load {path}")
+            assert not out.ok and "is not a command the lab records" in out.text, out.text
+        finally:
+            await s.close()
+
+    run(story())
+    assert victim.read_text() == "precious\n"
