@@ -299,7 +299,9 @@ class Session:
             spec = LANGUAGE.lookup(tokens[0])
             if replaces(spec):
                 era = self._era_before(text)
-            if not self.files and names_a_file(spec.name, tokens[1:]):  # a submission's `save ~/.bashrc`
+            # A line from someone else's file (a submission `lab grade` replays; a lesson's route or history
+            # the lesson engine replays, which a save brings) must not read or write the files it names
+            if (not self.files or self.driver == BY_LESSON) and names_a_file(spec.name, tokens[1:]):
                 result: Output = output(f"(`{spec.name}` skipped: this replay reads and writes no files)")
             else:
                 with self.driving(BY_LESSON if spec.lesson_word else self.driver):

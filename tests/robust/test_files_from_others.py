@@ -232,3 +232,36 @@ def test_a_save_whose_record_holds_a_command_the_lab_never_records_is_refused_be
 
     run(story())
     assert victim.read_text() == "precious\n"
+
+
+def test_a_saved_lessons_route_replayed_by_undo_writes_no_file_but_your_own_save_in_a_lesson_does(
+        tmp_path: Path) -> None:
+    from lab.commands.session import LabConfig, Session
+
+    victim = tmp_path / "bashrc"
+    victim.write_text("precious\n")
+    path = tmp_path / "x.lab"
+
+    async def story() -> None:
+        s = await Session(LabConfig()).start()
+        try:
+            for line in ("lesson network", "next", f"save {path}"):
+                assert (await s.execute(line)).ok
+        finally:
+            await s.close()
+        assert path.is_file()  # typed in a lesson, `save` saves
+        data = load_save(path).data
+        state = data.sections["lesson"]
+        state["route"][0] = [f"save {victim}"]  # what the lesson engine replays for step 1 on `undo`
+        state["history"][state["index"]] = [["mine A", True]]
+        save_lab(path, data)
+        s = await Session(LabConfig()).start()
+        try:
+            assert (await s.execute(f"load {path}")).ok
+            out = await s.execute("undo")
+            assert out.ok and "Undid `mine A`" in out.text, out.text
+        finally:
+            await s.close()
+
+    run(story())
+    assert victim.read_text() == "precious\n"
