@@ -111,7 +111,7 @@ def save_lab(path: str | os.PathLike[str], data: SaveData, *, created: str | Non
     """Write `data` to `path` atomically; the old file survives any failure."""
     p = Path(path)
     if p.exists() and not p.is_file():
-        raise SaveFileError(f"cannot save to '{p}': it is a folder, a device or a pipe, not a file",
+        raise SaveFileError(f"could not save to '{p}': it is a folder, a device or a pipe, not a file",
                             "`save` to a file name, e.g. `save my.lab`")
     raw, info = encode(data, created=created)
     try:
