@@ -1,6 +1,5 @@
-"""A save whose frozen state was crafted by hand (checksums recomputed: they are not secret).
-
-Its objects may be any of the lab's own, wired wrong. `load` must then say one line or replay the
+"""A save whose frozen state holds the lab's own objects wired wrong (signed here: a save from anyone
+else is replayed, never thawed), as a bug in the lab or in its state could make one. `load` must then say one line or replay the
 record, and keep no half-checked lab behind (its sockets, the collector's frozen generation).
 """
 
@@ -16,7 +15,7 @@ import pytest
 from labtest import run
 from test_persist import FAST, say, started
 
-from lab.world import snapshot
+from lab.world import snapcodec, snapshot
 from lab.world.savefile import load_save, save_lab
 
 
@@ -30,16 +29,18 @@ def _open_files() -> int:
 
 
 def _recraft(path: Path, change) -> None:
-    """Thaw the save's objects as an attacker would (with the lab's own code), change them, write them back."""
+    """Read the save's objects with the lab's own code, change them, write them back signed with this
+    installation's key (a save from anyone else is never thawed: this is the lab's own state gone wrong)."""
     data = load_save(path).data
     head = snapshot.MAGIC + snapshot.fingerprint().encode() + b"\n"
-    reader = snapshot._Reader(io.BytesIO(zlib.decompress(data.sections["snapshot"][len(head):])))
-    entries, lab = reader.load()
-    reader.link()
+    body = data.sections["snapshot"][len(head) + snapshot.TAG_HEX + 1:]
+    entries, lab = snapcodec.Reader(io.BytesIO(zlib.decompress(body))).load()
+    snapcodec.link(entries)
     change(lab)
     buf = io.BytesIO()
-    snapshot._writer(buf).dump((entries, lab))
-    data.sections["snapshot"] = head + zlib.compress(buf.getvalue())
+    snapcodec.writer(buf).dump((entries, lab))
+    body = zlib.compress(buf.getvalue())
+    data.sections["snapshot"] = head + snapshot._tag(body).encode() + b"\n" + body
     save_lab(path, data)
 
 
