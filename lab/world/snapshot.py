@@ -52,8 +52,6 @@ if TYPE_CHECKING:
 
 MAGIC = b"blockchain-lab snapshot 1\n"
 QUIET_WAIT = 2.0  # wall seconds to wait for lab links' bytes to be read before giving up on a snapshot
-
-
 TAG_HEX = 64  # HMAC-SHA256, in hex, on the line after the fingerprint
 MAX_INFLATE = 64  # a real snapshot inflates ~3x: more than this is not one
 KEY_FILE = "snapshot.key"  # in the lab's state folder, beside lesson progress
@@ -159,11 +157,9 @@ async def freeze(lab: Lab) -> bytes | None:
     mining.deadline = mining.limit_seconds = mining.report = None  # the running script's, not the lab's
     log.pinned = None  # held for the `save` command's own narration, as every command holds it
     try:
-        # Every block-tree node first, lowest first: each one's parent is then already written,
-        # so pickling never recurses down a chain 10,000 blocks long.
-        # Their children are written as one empty list (each node's children are the nodes whose
-        # parent it is: `_link` rebuilds them), so the pickler never follows a chain down either, and
-        # a block-tree node is written by pickle's own C code.
+        # Every block-tree node first, lowest first, so each one's parent is already written; its
+        # children are written as one empty list (snapcodec.link rebuilds them from the parents).
+        # So pickling never recurses down a 10,000-block chain, and pickle's own C code writes them.
         entries = [idx for node in lab.nodes.values()
                    for idx in sorted(node.state.chain.index.values(), key=lambda i: i.height)]
         children = [idx.children for idx in entries]
