@@ -43,7 +43,18 @@ class BlockHeader:
 
     @classmethod
     def read(cls, r: Reader) -> BlockHeader:
-        return cls(*_HEADER.unpack(r.read(80)))
+        raw = r.read(80)
+        header = object.__new__(cls)
+        _set = object.__setattr__
+        version, prev_hash, merkle, time, bits, nonce = _HEADER.unpack(raw)
+        _set(header, "version", version)
+        _set(header, "prev_hash", prev_hash)
+        _set(header, "merkle_root", merkle)
+        _set(header, "time", time)
+        _set(header, "bits", bits)
+        _set(header, "nonce", nonce)
+        _set(header, "hash", sha256d(raw))  # the 80 bytes read are the serialisation: hash them as they are
+        return header
 
     @classmethod
     def deserialize(cls, data: bytes) -> BlockHeader:
@@ -101,7 +112,7 @@ class Block:
     def read(cls, r: Reader) -> Block:
         header = BlockHeader.read(r)
         n = r.compact_size(min(MAX_IO, MAX_BLOCK_SIZE // 60))
-        return cls(header, tuple(Tx.read(r) for _ in range(n)))
+        return cls(header, tuple([Tx.read(r) for _ in range(n)]))
 
     @classmethod
     def deserialize(cls, data: bytes) -> Block:

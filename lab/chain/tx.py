@@ -169,10 +169,23 @@ class Tx:
 
     @classmethod
     def read(cls, r: Reader) -> Tx:
+        start = r.pos
         version = r.u32()
-        inputs = tuple(TxIn.read(r) for _ in range(r.compact_size(MAX_IO)))
-        outputs = tuple(TxOut.read(r) for _ in range(r.compact_size(MAX_IO)))
-        return cls(inputs, outputs, version, r.u32())
+        inputs = tuple([TxIn.read(r) for _ in range(r.compact_size(MAX_IO))])
+        outputs = tuple([TxOut.read(r) for _ in range(r.compact_size(MAX_IO))])
+        locktime = r.u32()
+        # The bytes just read are the serialisation (every length is canonical, every
+        # field fixed-size or length-prefixed): keep them rather than write them again.
+        tx = object.__new__(cls)
+        _set = object.__setattr__
+        _set(tx, "inputs", inputs)
+        _set(tx, "outputs", outputs)
+        _set(tx, "version", version)
+        _set(tx, "locktime", locktime)
+        raw = r.data[start : r.pos]
+        _set(tx, "raw", raw)
+        _set(tx, "txid", sha256d(raw))
+        return tx
 
     @classmethod
     def deserialize(cls, data: bytes) -> Tx:
