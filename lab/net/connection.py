@@ -191,9 +191,30 @@ class Connection(asyncio.BufferedProtocol):
             return got
         if self.closed:
             return None
+        if self._read_now():
+            got = inbox.pop(index, None)
+            if got is not None:
+                return got
+            if self.closed:
+                return None
         fut: asyncio.Future[tuple[str, bytes | None] | None] = asyncio.get_running_loop().create_future()
         self._waiters[index] = fut
         return fut
+
+    def _read_now(self) -> bool:
+        """Read what the socket holds now, as the event loop would on its next turn; False if it cannot.
+
+        Both ends of a lab link are in this process and a frame written on loopback is
+        in the receiver's socket buffer as soon as `send` returns: a delivery that is
+        due need not wait a turn of the event loop (a poll and a task switch) for it.
+        The transport's own read step is used, so EOF and errors go the usual way.
+        """
+        transport = self.transport
+        read = getattr(transport, "_read_ready", None)  # asyncio's selector transport; others wait
+        if read is None or transport is None or not transport.is_reading():
+            return False
+        read()
+        return True
 
     # -- live-link work: one message (or a few getdata items) per turn of the event loop -------
     def schedule_work(self) -> None:
