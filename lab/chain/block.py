@@ -81,6 +81,10 @@ class Block:
 
     header: BlockHeader
     txs: tuple[Tx, ...]  # realname: vtx; txs[0] is the coinbase
+    size: int = field(init=False, repr=False, compare=False)  # serialised bytes (checked, stored, bounded: often asked)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", 80 + len(ser_compact_size(len(self.txs))) + sum([len(t.raw) for t in self.txs]))
 
     @property
     def hash(self) -> bytes:
@@ -100,10 +104,6 @@ class Block:
 
     def serialize(self) -> bytes:
         return self.header.serialize() + ser_compact_size(len(self.txs)) + b"".join(t.raw for t in self.txs)
-
-    @property
-    def size(self) -> int:
-        return 80 + len(ser_compact_size(len(self.txs))) + sum(t.size for t in self.txs)
 
     def compute_merkle_root(self) -> tuple[bytes, bool]:
         return merkle_root([t.txid for t in self.txs])

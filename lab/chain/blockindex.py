@@ -68,9 +68,11 @@ class BlockIndex:
             return self.mtp
         times: list[int] = []
         idx: BlockIndex | None = self
-        while idx is not None and len(times) < MEDIAN_TIME_SPAN:
-            times.append(idx.header.time)
-            idx = idx.parent
+        for _ in range(MEDIAN_TIME_SPAN):
+            times.append(idx.header.time)  # type: ignore[union-attr]
+            idx = idx.parent  # type: ignore[union-attr]
+            if idx is None:
+                break
         times.sort()
         self.mtp = times[len(times) // 2]
         return self.mtp

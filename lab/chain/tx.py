@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lab.chain.crypto import hash_hex, sha256d
 from lab.chain.script import (
@@ -299,6 +300,7 @@ def coinbase_height(script_sig: bytes) -> int | None:
     return None
 
 
+@lru_cache(maxsize=64)  # every node checks the same few heights
 def bip34_prefix(height: int) -> bytes:
     """What a coinbase at `height` must start with (realname: CScript() << nHeight)."""
     return push_int(height)

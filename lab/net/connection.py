@@ -182,9 +182,11 @@ class Connection(asyncio.BufferedProtocol):
         (Not a coroutine: most frames are already read when their delivery is due.)
         """
         inbox = self._inbox
-        if inbox:
-            for k in [k for k in inbox if k < index]:
-                del inbox[k]
+        while inbox:  # keys ascend (frames are read in order): those before `index` were dropped or lost
+            first = next(iter(inbox))
+            if first >= index:
+                break
+            del inbox[first]
         self._discard_below = index  # frames before it were dropped or lost
         got = inbox.pop(index, None)
         if got is not None:

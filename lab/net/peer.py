@@ -133,8 +133,9 @@ class BoundedSet:
         self._items.discard(item)
 
     def clear(self) -> None:
-        self._items.clear()
-        self._order.clear()
+        if self._order:
+            self._items.clear()
+            self._order.clear()
 
     def __contains__(self, item: object) -> bool:
         return item in self._items
