@@ -44,16 +44,10 @@ class BlockHeader:
     @classmethod
     def read(cls, r: Reader) -> BlockHeader:
         raw = r.read(80)
-        header = object.__new__(cls)
-        _set = object.__setattr__
-        version, prev_hash, merkle, time, bits, nonce = _HEADER.unpack(raw)
-        _set(header, "version", version)
-        _set(header, "prev_hash", prev_hash)
-        _set(header, "merkle_root", merkle)
-        _set(header, "time", time)
-        _set(header, "bits", bits)
-        _set(header, "nonce", nonce)
-        _set(header, "hash", sha256d(raw))  # the 80 bytes read are the serialisation: hash them as they are
+        header = _new(cls)  # the slots set directly, as Tx.read does
+        for put, value in zip(_HEADER_SLOTS, _HEADER.unpack(raw), strict=True):
+            put(header, value)
+        _HEADER_HASH(header, sha256d(raw))  # the 80 bytes read are the serialisation: hash them as they are
         return header
 
     @classmethod
@@ -110,9 +104,15 @@ class Block:
 
     @classmethod
     def read(cls, r: Reader) -> Block:
+        start = r.pos
         header = BlockHeader.read(r)
         n = r.compact_size(min(MAX_IO, MAX_BLOCK_SIZE // 60))
-        return cls(header, tuple([Tx.read(r) for _ in range(n)]))
+        txs = tuple([Tx.read(r) for _ in range(n)])
+        block = _new(cls)
+        _BLOCK_HEADER(block, header)
+        _BLOCK_TXS(block, txs)
+        _BLOCK_SIZE(block, r.pos - start)  # what __post_init__ would count: the bytes just read
+        return block
 
     @classmethod
     def deserialize(cls, data: bytes) -> Block:
@@ -123,6 +123,12 @@ class Block:
 
     def __repr__(self) -> str:
         return f"Block({self.hash_hex[:16]}.., txs={len(self.txs)})"
+
+
+_new = object.__new__
+_HEADER_SLOTS = tuple(getattr(BlockHeader, f).__set__ for f in ("version", "prev_hash", "merkle_root", "time", "bits", "nonce"))
+_HEADER_HASH = vars(BlockHeader)["hash"].__set__
+_BLOCK_HEADER, _BLOCK_TXS, _BLOCK_SIZE = (getattr(Block, f).__set__ for f in ("header", "txs", "size"))
 
 
 # --- genesis ---------------------------------------------------------------

@@ -49,6 +49,11 @@ from lab.chain.serialize import (
 )
 from lab.params import MAX_BLOCK_SIZE, SEQUENCE_FINAL
 
+# Decoding builds these frozen values by setting their slots through the slot descriptors
+# (what the dataclass __init__ does through object.__setattr__, at twice its speed); the
+# fields are the ones __init__ would set, in the same order, so the objects are the same.
+_new = object.__new__
+
 NULL_TXID = b"\x00" * 32
 NULL_INDEX = 0xFFFF_FFFF
 MAX_IO = 100_000  # decode bound on input/output counts (a block is <= 1 MB)
@@ -70,13 +75,17 @@ class OutPoint:
 
     @classmethod
     def read(cls, r: Reader) -> OutPoint:
-        return cls(r.read(32), r.u32())
+        op = _new(cls)  # decoding sets the slots directly (see _new): a block has thousands of these
+        _OP_TXID(op, r.read(32))
+        _OP_INDEX(op, r.u32())
+        return op
 
     def __str__(self) -> str:
         return f"{hash_hex(self.txid)[:12]}:{self.index}"
 
 
 NULL_OUTPOINT = OutPoint(NULL_TXID, NULL_INDEX)
+_OP_TXID, _OP_INDEX = (getattr(OutPoint, f).__set__ for f in ("txid", "index"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +101,11 @@ class TxIn:
 
     @classmethod
     def read(cls, r: Reader) -> TxIn:
-        return cls(OutPoint.read(r), r.var_bytes(MAX_SCRIPT_BYTES), r.u32())
+        txin = _new(cls)
+        _IN_PREVOUT(txin, OutPoint.read(r))
+        _IN_SCRIPT(txin, r.var_bytes(MAX_SCRIPT_BYTES))
+        _IN_SEQUENCE(txin, r.u32())
+        return txin
 
     @property
     def pubkey(self) -> bytes:
@@ -123,7 +136,14 @@ class TxOut:
 
     @classmethod
     def read(cls, r: Reader) -> TxOut:
-        return cls(r.i64(), r.var_bytes(MAX_SCRIPT_BYTES))
+        out = _new(cls)
+        _OUT_VALUE(out, r.i64())
+        _OUT_SCRIPT(out, r.var_bytes(MAX_SCRIPT_BYTES))
+        return out
+
+
+_IN_PREVOUT, _IN_SCRIPT, _IN_SEQUENCE = (getattr(TxIn, f).__set__ for f in ("prevout", "script_sig", "sequence"))
+_OUT_VALUE, _OUT_SCRIPT = (getattr(TxOut, f).__set__ for f in ("value", "script_pubkey"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,15 +197,14 @@ class Tx:
         locktime = r.u32()
         # The bytes just read are the serialisation (every length is canonical, every
         # field fixed-size or length-prefixed): keep them rather than write them again.
-        tx = object.__new__(cls)
-        _set = object.__setattr__
-        _set(tx, "inputs", inputs)
-        _set(tx, "outputs", outputs)
-        _set(tx, "version", version)
-        _set(tx, "locktime", locktime)
+        tx = _new(cls)
+        _TX_INPUTS(tx, inputs)
+        _TX_OUTPUTS(tx, outputs)
+        _TX_VERSION(tx, version)
+        _TX_LOCKTIME(tx, locktime)
         raw = r.data[start : r.pos]
-        _set(tx, "raw", raw)
-        _set(tx, "txid", sha256d(raw))
+        _TX_RAW(tx, raw)
+        _TX_TXID(tx, sha256d(raw))
         return tx
 
     @classmethod
@@ -206,6 +225,9 @@ class Tx:
     def __repr__(self) -> str:
         return f"Tx({self.txid_hex[:12]}, in={len(self.inputs)}, out={len(self.outputs)}, value={self.total_out()})"
 
+
+_TX_INPUTS, _TX_OUTPUTS, _TX_VERSION, _TX_LOCKTIME, _TX_RAW, _TX_TXID = (
+    getattr(Tx, f).__set__ for f in ("inputs", "outputs", "version", "locktime", "raw", "txid"))
 
 _BLANK_IN = 41  # bytes of one input with an empty scriptSig: outpoint 36 + 0x00 + sequence 4
 
