@@ -141,10 +141,19 @@ class Scheduler:
             if kind is None or top.kind == kind:
                 return top
 
-    async def run_until(self, until: int) -> int:
-        """Run every event due at or before `until`, then set the clock to `until`."""
+    async def run_until(self, until: int, keep_going: Callable[[], bool] | None = None) -> int:
+        """Run every event due at or before `until`, then set the clock to `until`.
+
+        `keep_going()` is asked after each event; once it says False (Ctrl-C) the run stops as soon
+        as the current instant is over: every event due at `now` has run and the clock stays at
+        `now`, so the lab is exactly what `run_until(now)` would have made (a replay can do the same).
+        """
         n = 0
         while await self.run_next(until) is not None:
             n += 1
+            if keep_going is not None and not keep_going():
+                self._prune()
+                if not self._heap or self._heap[0][2].due > self.now:
+                    return n
         self.now = max(self.now, until)
         return n

@@ -58,3 +58,26 @@ def test_step_runs_timers_due_before_the_next_frame():
 
     out, due, nothing = asyncio.run(go())
     assert out == ["timer", "frame"] and due == 5 and nothing is None
+
+
+def test_a_run_asked_to_stop_finishes_the_instant_it_is_in_and_keeps_the_clock_there():
+    """Ctrl-C during `run`: the events due at the current instant all run, later ones do not, and the
+    clock stays at that instant, so the lab is what `run_until(now)` makes (a replay does exactly that)."""
+    async def go(stop_after: int | None):
+        s = Scheduler()
+        out: list[str] = []
+        for due, name in ((5, "a"), (10, "b"), (10, "c"), (10, "d"), (20, "e")):
+            s.at(due, lambda name=name: out.append(name))
+        asked = 0
+
+        def keep_going() -> bool:
+            nonlocal asked
+            asked += 1
+            return stop_after is None or asked < stop_after
+
+        await s.run_until(100, keep_going) if stop_after is not None else await s.run_until(s.now + 10)
+        return out, s.now
+
+    out, now = asyncio.run(go(stop_after=2))  # stop asked after "b": "c" and "d" are due at the same instant
+    assert out == ["a", "b", "c", "d"] and now == 10
+    assert asyncio.run(go(stop_after=None)) == (["a", "b", "c", "d"], 10)  # the same as a run to that instant

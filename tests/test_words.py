@@ -202,3 +202,12 @@ def test_no_color_or_plain_prompt_has_no_bold_or_reverse():
     assert not (plain.bold or plain.underline or plain.italic or plain.reverse)
     toolbar = build_mono_style().get_attrs_for_style_str("class:bottom-toolbar")
     assert not toolbar.reverse and not toolbar.bold
+
+
+def test_an_exact_duration_reads_back_as_the_same_microseconds():
+    """An interrupted `run` is recorded as the virtual time it ran, in words `run` reads back exactly."""
+    from lab.commands.parse import exact_duration, parse_duration
+
+    for us in (0, 1, 999, 1_000, 1_500_000, 60_000_000, 7_200_000_000, 308_597_922, 3_599_999_999_999):
+        assert parse_duration(exact_duration(us)) == us, us
+    assert exact_duration(90_000_000) == "90s" and exact_duration(7_200_000_000) == "2h"

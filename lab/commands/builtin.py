@@ -9,6 +9,7 @@ hints are declared in lab/language/commands.py.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING
 
 from lab.chain.amount import format_amount
@@ -17,6 +18,7 @@ from lab.chain.node_state import FORGE_RULES
 from lab.commands import predicates, reads
 from lab.commands.parse import (
     check_label,
+    exact_duration,
     parse_amount,
     parse_duration,
     parse_int,
@@ -28,11 +30,13 @@ from lab.language import LANGUAGE, PREDICATES, check_arity, fits, usage_error
 from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY
 from lab.render.narration import fmt_time
 from lab.render.output import Check, Line, Output, Piece, output
+from lab.sched import SECOND
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
 
 NOTHING = Output()  # the command has nothing to say; the narration tells what happened
+PROGRESS_REDRAW = 0.1  # wall seconds between progress reports of a long `run`
 
 
 def usage(name: str, problem: str) -> CommandError:
@@ -256,10 +260,41 @@ async def cmd_run(s: Session, args: list[str]) -> Output:
     duration = parse_duration(args[0])
     if reads.settings(lab).autominer and reads.settings(lab).mode != "live":
         lab.mining.check_time(f"run {args[0]} with auto-miners", duration / lab.mining.block_interval)
-    await lab.run_for(duration)
+    if reads.settings(lab).mode == "live":
+        await lab.run_for(duration)
+        return output(f"Virtual time {fmt_time(before)} -> {fmt_time(reads.settings(lab).now)}.")
+    stopped = await _run_interruptible(s, f"run {args[0]}, virtual seconds", duration)
     if reads.settings(lab).mode == "auto":
         await lab.settle()
-    return output(f"Virtual time {fmt_time(before)} -> {fmt_time(reads.settings(lab).now)}.")
+    if stopped is None:
+        return output(f"Virtual time {fmt_time(before)} -> {fmt_time(reads.settings(lab).now)}.")
+    ran = stopped - before
+    return Output((f"Interrupted: {fmt_time(ran)[1:]} of the {args[0]} ran (virtual time {fmt_time(before)} -> "
+                   f"{fmt_time(stopped)}); what happened meanwhile follows.",), done_as=f"run {exact_duration(ran)}")
+
+
+async def _run_interruptible(s: Session, what: str, duration: int) -> int | None:
+    """Let virtual time pass with a progress line (virtual seconds); Ctrl-C stops it once the current
+    instant is over. The virtual time it stopped at, or None when it ran the whole `duration`."""
+    lab = s.need_lab()
+    start, total = lab.sched.now, max(1, duration // SECOND)
+    said = time.monotonic()
+
+    def keep_going() -> bool:
+        nonlocal said
+        now = time.monotonic()
+        if now - said >= PROGRESS_REDRAW:  # thousands of events a second: the line is redrawn now and then
+            said = now
+            s.report_progress(what, min(total - 1, (lab.sched.now - start) // SECOND), total)
+        return not s.stop_requested
+
+    with s.interruptible():
+        s.report_progress(what, 0, total)
+        await lab.run_for(duration, keep_going)
+        if lab.sched.now < start + duration:
+            return lab.sched.now
+    s.report_progress(what, total, total)
+    return None
 
 
 async def cmd_speed(s: Session, args: list[str]) -> Output:

@@ -17,6 +17,7 @@ from lab.lessons.model import Scenario
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
+    from lab.lessons.session import LessonSession
 
 
 class SessionRunner:
@@ -46,3 +47,8 @@ class SessionRunner:
 
     async def check(self, predicate: str) -> CheckOutcome:
         return predicates.evaluate(self.session.need_lab(), predicate)
+
+    async def step_back(self, lesson: LessonSession) -> str | None:
+        """Lesson `undo` at the start of a step: `back` over the line that reached the step before's goal
+        (lab/commands/rewind.py); the line taken back, or None when that is not what the lab did last."""
+        return await self.session.lesson_step_back(lesson)

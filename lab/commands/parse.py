@@ -52,6 +52,16 @@ def parse_duration(text: str) -> int:
     return int(value)
 
 
+def exact_duration(us: int) -> str:
+    """A duration `parse_duration` reads back as exactly `us` microseconds: 90s, 1500ms, 1234567us."""
+    if us == 0:
+        return "0s"
+    for unit, size in (("h", 3600 * SECOND), ("m", 60 * SECOND), ("s", SECOND), ("ms", 1000)):
+        if us % size == 0:
+            return f"{us // size}{unit}"
+    return f"{us}us"
+
+
 def parse_percent(text: str) -> float:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)%?", text.strip())
     if not m or float(m.group(1)) > 100:

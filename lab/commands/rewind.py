@@ -16,12 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lab.commands.builtin import need
-from lab.commands.eras import Era, stops
+from lab.commands.eras import Era, Stop, stops
 from lab.commands.parse import parse_int
 from lab.commands.saving import Diverged, _lesson_for, put_in_place, replay
 from lab.errors import CommandError
 from lab.render.narration import fmt_time
 from lab.render.output import Output, output
+from lab.world.record import Recording
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
@@ -38,6 +39,37 @@ def _era_lesson(era: Era) -> LessonSession | None:
         from lab.lessons.state import restore_lesson_state
         restore_lesson_state(era.lesson, era.lesson_state)
     return era.lesson
+
+
+async def lesson_step_back(s: Session, lesson: LessonSession) -> str | None:
+    """Lesson `undo` with nothing typed in this step yet (or the lesson finished): take back the learner's
+    line that reached the step before's (the last step's) goal, as `back` does (its commands' record entries keep the lesson's state before them),
+    and put the lesson in that state. The line taken back, or None when the lab's last change was not
+    that line (a `next`, `reset` or `load` since, a skipped step) or cannot be replayed exactly."""
+    if s.lesson is not lesson or (lesson.index == 0 and not lesson.finished):
+        return None
+    line: list[tuple[Stop, Recording]] = []  # the line's commands, last first: one record entry each
+    for stop, rec in stops(s.recording, []):
+        if line and rec.entries[stop.cut].lesson != rec.entries[line[0][0].cut].lesson:
+            break
+        line.append((stop, rec))
+    if not line:
+        return None
+    stop, rec = line[-1]
+    state = rec.entries[stop.cut].lesson
+    step = lesson.index if lesson.finished else lesson.index - 1  # the step that line completed
+    if (not isinstance(state, dict) or state.get("id") != lesson.lesson.id or state.get("finished")
+            or state.get("index") != step or not stop.exact(rec)):
+        return None
+    try:
+        new = await replay(s, rec.prefix(stop.cut), s.need_lab().mining.known)
+    except Diverged as e:  # a bug: the record of a lab that ran must replay
+        raise CommandError(f"the lab could not be rebuilt: {e}", "this is a bug in the lab; your lab is unchanged") from None
+    new.recording.since = rec.since
+    from lab.lessons.state import restore_lesson_state
+    restore_lesson_state(lesson, state)
+    await put_in_place(s, new, lesson)
+    return "; ".join(rec.entries[st.cut].line for st, _ in reversed(line))
 
 
 async def cmd_back(s: Session, args: list[str]) -> Output:

@@ -94,7 +94,7 @@ class Session:
         self.max_seconds: float | None = None
         self.notice: Callable[[str], None] | None = None
         # Long work (`mine A 1000`): a front end may show progress and ask the work to stop early.
-        self.on_progress: Callable[[str, int, int], None] | None = None  # (what, done, total)
+        self.on_progress: Callable[[str, int, int], None] | None = None  # (what, done, total); total 0: stopped
         self.stop_requested = False  # Ctrl-C during interruptible work: stop at the next unit
         self._interruptible = False
         self._mark = 0  # the log's length when the current command began
@@ -109,13 +109,20 @@ class Session:
         try:
             yield
         finally:
+            if self.stop_requested:  # stopped short of its total: a progress line still drawn goes
+                self.report_progress("", 0, 0)
             self.stop_requested, self._interruptible = False, False
 
     def request_stop(self) -> bool:
-        """Ctrl-C: True when the running command will stop by itself (and settle and narrate)."""
-        if self._interruptible:
+        """Ctrl-C: True when the running command will stop by itself (and settle and narrate).
+
+        A second Ctrl-C before it stopped is False: the front end cancels it at once (a block at a
+        high difficulty may take minutes to find, and the stop waits for it).
+        """
+        if self._interruptible and not self.stop_requested:
             self.stop_requested = True
-        return self._interruptible
+            return True
+        return False
 
     def report_progress(self, what: str, done: int, total: int) -> None:
         if self.on_progress is not None:
@@ -206,6 +213,11 @@ class Session:
         self._remember(text, time_us)
         self.recording.taint(f"`{text}` was interrupted half way")
 
+    async def lesson_step_back(self, lesson: LessonSession) -> str | None:
+        """Lesson `undo` at a step's start: `back` over the line that reached the step before (commands/rewind.py)."""
+        from lab.commands.rewind import lesson_step_back
+        return await lesson_step_back(self, lesson)
+
     async def close(self) -> None:
         if self.lab is not None:
             await self.lab.close()
@@ -248,9 +260,9 @@ class Session:
         self.swapped = False
         out = await self._execute(line, record)
         if hook and self.lesson is not None and not out.quit and not self.swapped:
-            with self.driving(BY_LESSON):
-                said = await self.lesson.after_command(line, CommandOutcome(out.text, out.ok,
-                                                                            tuple(lesson_events(out.events))))
+            with self.driving(BY_LESSON):  # an interrupted `mine`/`run` counts as what it did (undo replays it)
+                said = await self.lesson.after_command(out.done_as or line, CommandOutcome(
+                    out.text, out.ok, tuple(lesson_events(out.events))))
             if said.text:
                 text = "\n".join(x for x in (out.text, self.styler.paint("lesson", said.text)) if x)
                 out = dataclasses.replace(out, text=text)
@@ -261,8 +273,12 @@ class Session:
         events: list[str] = []
         ok, check_failed, quit_ = True, False, False
         error = None
+        done: list[str] = []  # the commands as they were done (an interrupted `mine`/`run`: what it did)
+        cut_short = False
         for cmd in split_line(line):
             out = await self.run_command(cmd, record=record)
+            done.append(out.done_as or cmd)
+            cut_short |= out.done_as is not None
             if out.text:
                 texts.append(out.text)
             events += out.events
@@ -274,7 +290,8 @@ class Session:
                 ok, error = False, out.error
                 if not out.check_failed:
                     break
-        return CommandOutcome("\n".join(texts), ok, events, check_failed, quit_, error)
+        return CommandOutcome("\n".join(texts), ok, events, check_failed, quit_, error,
+                              "; ".join(done) if cut_short else None)
 
     async def run_command(self, text: str, record: bool = True, quiet: bool = False,
                           settle: bool = True) -> CommandOutcome:
@@ -284,6 +301,7 @@ class Session:
         tokens = tokenize(text)
         if not tokens:
             return CommandOutcome("")
+        typed = text
         before = lab
         mark = self._mark = lab.log.pinned = lab.log.next_seq  # the command's narration is kept whole
         lab.delivered.clear()
@@ -302,6 +320,7 @@ class Session:
             lab = self.need_lab()  # a handler may have rebuilt the lab
             if spec.name == "mine" and miner is not None:  # Ctrl-C stops a long mine early: record what it did
                 text = _mine_as_done(text, tokens, miner.name, miner.blocks_mined - mined)
+            text = result.done_as or text  # ... and a long `run`: the time it ran
             if spec.settles and not result.check_failed and settle:
                 settling = True
                 await lab.settle()
@@ -341,4 +360,5 @@ class Session:
             lines += summarize(entries, self.styler, with_time=self.show_time or lab.mode != "auto")
         return CommandOutcome("\n".join(lines), ok=not failed, events=[e.kind for e in entries],
                               check_failed=failed, quit=result.quit,
-                              error=(render(result, self.styler) or ["failed"])[0] if failed else None)
+                              error=(render(result, self.styler) or ["failed"])[0] if failed else None,
+                              done_as=text if text != typed else None)

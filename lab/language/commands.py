@@ -206,7 +206,7 @@ SPECS: tuple[CommandSpec, ...] = (
     _lesson("hint", "hint", "the next hint for this step (vaguest first)"),
     _lesson("solution", "solution [yes]", "the reference solution (asks first while unsolved)"),
     _lesson("next", "next", "skip to the next step"),
-    _lesson("undo", "undo", "rebuild the lesson's lab without your last command"),
+    _lesson("undo", "undo", "take back your last command line (at a step's start: the one that reached the step before)"),
 )
 
 LANGUAGE = Language(SPECS)

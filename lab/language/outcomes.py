@@ -29,3 +29,4 @@ class CommandOutcome:
     check_failed: bool = False  # a `check` on the line did not hold (the line still ran)
     quit: bool = False  # `quit`: the front end should leave
     error: str | None = None  # the first failure's message, if any
+    done_as: str | None = None  # Ctrl-C cut a command short: the line that does what this one did

@@ -8,10 +8,10 @@ with piped stdin and `lab lessons check`.
 
 from lab.lessons.loader import find_lesson, load_all, load_lesson
 from lab.lessons.model import Explain, Lesson, Scenario, Step
-from lab.lessons.progress import Progress, state_dir
+from lab.lessons.progress import Progress, catalog, state_dir
 from lab.lessons.runner import CheckOutcome, CommandOutcome, LabRunner
 from lab.lessons.script import LessonCheck, StepCheck, check_lesson, run_lesson_script
-from lab.lessons.session import GoalItem, GoalReport, LessonSession, Reply, catalog
+from lab.lessons.session import GoalItem, GoalReport, LessonSession, Reply
 
 __all__ = [
     "CheckOutcome",

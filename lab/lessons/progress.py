@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from lab.lessons.model import Lesson
 
 APP_NAME = "blockchain-lab"
 FILE_NAME = "lessons.json"
@@ -226,3 +230,18 @@ def _load_record(raw: Any) -> LessonRecord | None:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def catalog(lessons: Iterable[Lesson], progress: Progress) -> list[dict[str, str]]:
+    """Rows for the `lessons` table: number, id, title, steps, progress, summary."""
+    return [
+        {
+            "#": str(lesson.number),
+            "lesson": lesson.id,
+            "title": lesson.title,
+            "steps": str(len(lesson.steps)),
+            "progress": progress.summary(lesson.id, len(lesson.steps)),
+            "summary": lesson.summary,
+        }
+        for lesson in lessons
+    ]

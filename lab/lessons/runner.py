@@ -29,3 +29,6 @@ class LabRunner(Protocol):
     async def check(self, predicate: str) -> CheckOutcome:
         """Evaluate one predicate in `check` syntax, without the leading `not`."""
         ...
+
+    # Optional: `async def step_back(self, lesson) -> str | None` takes back the learner's line that
+    # reached the step before's goal and puts `lesson` back in that step (lesson `undo` at a step's start).

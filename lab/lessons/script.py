@@ -59,8 +59,11 @@ async def run_lesson_script(
         out.append(f"> {line.strip()}")
         if language.command_word(language.split_commands(line)[0]) in QUIT_WORDS:
             break
+        done = line.strip()
         if lab_session is not None:
-            out.append((await lab_session.execute(line)).text)
+            ran = await lab_session.execute(line)
+            out.append(ran.text)
+            done = ran.done_as or done  # Ctrl-C cut it short: a submission records what it did
             session = lab_session.lesson or session
         else:
             reply = await session.dispatch(line)
@@ -70,7 +73,7 @@ async def run_lesson_script(
                 reply = await session.after_command(line, outcome)
             out.append(reply.text)
         if watch is not None:
-            await watch(line.strip(), session)
+            await watch(done, session)
     # facts a notice stated that did not hold when its goal was reached: the route fails
     wrong = [f"step {k + 1}'s notice states `{fact}`: {found}" for k, fact, found in session.false_facts]
     out += [f"LESSON BUG: {w}" for w in wrong]

@@ -16,7 +16,9 @@ confirmation, the goal report with one entry per predicate).
 `undo` and `reset` rebuild the lab from the lesson's scenario and replay
 commands (the lab is deterministic for a seed): the learner's own commands
 for the steps they solved in this session, the reference solutions for the
-steps they skipped or solved in an earlier run.
+steps they skipped or solved in an earlier run. `undo` with nothing typed in
+the step yet asks the runner to `step_back(lesson)` if it can (a command
+Session takes back the line that reached the step before, with `back`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from lab.lessons.runner import CommandOutcome, LabRunner
 GLYPHS = {True: "✓", False: "✗"}
 PLAIN_GLYPHS = {True: "+", False: "-"}
 WORDS = {True: "holds", False: "not yet"}
-__all__ = ["GoalItem", "GoalReport", "LessonSession", "Reply", "catalog", "evaluate_goal", "run_line"]
+__all__ = ["GoalItem", "GoalReport", "LessonSession", "Reply", "evaluate_goal", "run_line"]
 
 CONFIRM_WORDS = frozenset({"yes", "y", "confirm", "-y", "--yes"})
 MEASURED = frozenset({"propagation", "stale"})  # predicates whose finding is worth showing on success
@@ -68,21 +70,6 @@ def _plural(n: int, word: str) -> str:
 
 def _join(parts: Iterable[str]) -> str:
     return "\n\n".join(p for p in parts if p)
-
-
-def catalog(lessons: Iterable[Lesson], progress: Progress) -> list[dict[str, str]]:
-    """Rows for the `lessons` table: number, id, title, steps, progress, summary."""
-    return [
-        {
-            "#": str(lesson.number),
-            "lesson": lesson.id,
-            "title": lesson.title,
-            "steps": str(len(lesson.steps)),
-            "progress": progress.summary(lesson.id, len(lesson.steps)),
-            "summary": lesson.summary,
-        }
-        for lesson in lessons
-    ]
 
 
 class LessonSession:
@@ -308,13 +295,13 @@ class LessonSession:
 
     async def undo(self) -> Reply:
         """Take back the learner's last command of this step: rebuild and replay the others."""
-        if self.finished:
-            return Reply(self._finished_text())
+        if self.finished:  # the line that finished the lesson can be taken back too
+            return await self._step_back() or Reply(self._finished_text())
         history = self._history[self.index]
         last_ok = max((i for i, e in enumerate(history) if e.ok), default=None)
         if last_ok is None:
-            return Reply("Nothing to undo in this step yet. (`reset` starts this step again; "
-                         "`reset lesson` the whole lesson.)")
+            return await self._step_back() or Reply(
+                "Nothing to undo in this step yet. (`reset` starts this step again; `reset lesson` the whole lesson.)")
         undone, kept = history[last_ok], history[:last_ok]
         await self._rebuild(self.index, demo=True, then=[e.line for e in kept])
         self._history[self.index] = kept
@@ -323,6 +310,17 @@ class LessonSession:
             f"; your {_plural(replayed, 'other command')} of this step replayed" if replayed else ""
         )
         return Reply(f"Undid `{undone.line}`: the lab was rebuilt from the lesson's start{again}.")
+
+    async def _step_back(self) -> Reply | None:
+        """`undo` before any command of this step: take back the line that reached the step before's goal,
+        when the runner can (a command Session: `back` restores the lab and this lesson's state before it)."""
+        back = getattr(self.runner, "step_back", None)
+        undone = await back(self) if back is not None and (self.index > 0 or self.finished) else None
+        if undone is None:
+            return None
+        return Reply(_join([f"Undid `{undone}`, which reached step {self.index + 1}'s goal: the lab and the "
+                            f"lesson are back in step {self.index + 1}, just before it.",
+                            f"{self._heading(self.index)}\n{self._goal_line(self.step)}"]))
 
     async def reset(self) -> Reply:
         """Back to the start of the current step (earlier steps: reference solutions)."""

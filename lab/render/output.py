@@ -67,6 +67,7 @@ class Output:
 
     pieces: tuple[Piece, ...] = field(default_factory=tuple)
     quit: bool = False
+    done_as: str | None = None  # the command that does what this one did, when Ctrl-C cut it short (the record)
 
     @property
     def check_failed(self) -> bool:

@@ -197,6 +197,9 @@ class Shell:
     # -- progress of long work ---------------------------------------------------------------------
     def _progress(self, what: str, done: int, total: int) -> None:
         """A long command's progress: one rewritten line on a terminal, a line every tenth in plain mode."""
+        if total <= 0:  # the work stopped early (Ctrl-C): no line for it
+            self._progress_done()
+            return
         now = time.monotonic()
         if self._progress_start is None:
             self._progress_start = now
@@ -254,8 +257,8 @@ class Shell:
         if outcome is not None and outcome.text:
             self.echo(outcome.text)
         if self.after_line is not None and outcome is not None and not outcome.quit:
-            try:
-                self.after_line(line)
+            try:  # a line Ctrl-C cut short is recorded as what it did (`mine A 37`): a grader replays that
+                self.after_line(getattr(outcome, "done_as", None) or line)
             except LabError as e:  # the submission could not be written: say so, keep the lab
                 self.echo(self.session.styler.line("error", str(e)))
         return outcome

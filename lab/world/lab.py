@@ -220,8 +220,8 @@ class Lab:
     async def step(self, n: int = 1) -> list[Any]:
         return await self.pacing.step(n)
 
-    async def run_for(self, duration_us: int) -> None:
-        await self.pacing.run_for(duration_us)
+    async def run_for(self, duration_us: int, keep_going: Callable[[], bool] | None = None) -> None:
+        await self.pacing.run_for(duration_us, keep_going)
 
     async def run_until_quiet(self) -> int:
         return await self.pacing.run_until_quiet()

@@ -55,11 +55,12 @@ class Pacing:
             self._stepping = False
         return done
 
-    async def run_for(self, duration_us: int) -> None:
+    async def run_for(self, duration_us: int, keep_going: Callable[[], bool] | None = None) -> None:
+        """Let `duration_us` of virtual time pass; `keep_going` (not in live mode) may stop it early."""
         if self.mode == "live":
             await asyncio.sleep(duration_us / SECOND / self.speed)
         else:
-            await self.sched.run_until(self.sched.now + duration_us)
+            await self.sched.run_until(self.sched.now + duration_us, keep_going)
 
     async def run_until_quiet(self) -> int:
         """Run events in time order until no frame is in flight. Returns how many ran.

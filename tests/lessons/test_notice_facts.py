@@ -25,6 +25,14 @@ ISSUE_LESSONS = (1, 3, 5, 6, 8, 9, 10, 12)  # the lessons whose notices the issu
 def test_every_lesson_states_its_notice_facts():
     numbers = {lesson.number for lesson in load_all() if any(step.facts for step in lesson.steps)}
     assert set(ISSUE_LESSONS) <= numbers
+    assert numbers == {lesson.number for lesson in load_all()}, "a lesson whose notices state no checkable fact"
+
+
+@pytest.mark.parametrize("number", [17, 18, 19, 20])
+def test_every_step_of_the_attack_lessons_states_its_facts(number):
+    """Lessons 17-20 came without `facts`: every notice there states something about the learner's lab."""
+    lesson = find_lesson(str(number))
+    assert all(step.facts for step in lesson.steps), [step.title for step in lesson.steps if not step.facts]
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.stem for r in ROUTES])
@@ -53,7 +61,7 @@ def test_notice_facts_hold_on_an_alternative_route(route, tmp_path, monkeypatch)
         f"step {k + 1}: `{fact}` ({found})" for k, fact, found in false)
 
 
-@pytest.mark.parametrize("number", [1, 12])
+@pytest.mark.parametrize("number", [1, 12, 17, 18, 19, 20])
 def test_notice_facts_hold_after_the_reference_solution(number):
     lesson = find_lesson(str(number))
 

@@ -403,3 +403,33 @@ def test_a_long_mine_stopped_early_is_recorded_as_the_blocks_it_found(tmp_path):
             await again.close()
 
     run(story())
+
+
+def test_a_long_run_stopped_early_is_recorded_as_the_time_it_ran_and_replays_exactly(tmp_path):
+    async def story():
+        s = await started(difficulty=6, latency_ms=20)
+        try:
+            await say(s, "autominer on 1s")
+            began = s.lab.sched.now
+            task = asyncio.ensure_future(s.execute("run 2h"))
+            while s.lab.sched.now < began + 5 * 60 * 1_000_000:  # Ctrl-C five virtual minutes in
+                await asyncio.sleep(0)
+            assert s.request_stop()
+            assert not s.request_stop()  # a second Ctrl-C before it stopped: the front end cancels at once
+            out = await task
+            assert out.ok and "Interrupted" in out.text
+            entry = s.recording.entries[-1]
+            assert entry.line.startswith("run ") and entry.line != "run 2h" and entry.time_us == began
+            assert (await s.execute(f"save {tmp_path / 'x.lab'}")).ok
+            rest = ["tree", "autominer off", "mine B", "digest"]
+            outs = [await say(s, line) for line in rest]
+        finally:
+            await s.close()
+        again = await started()
+        try:
+            assert (await again.execute(f"load {tmp_path / 'x.lab'}")).ok
+            assert [await say(again, line) for line in rest] == outs
+        finally:
+            await again.close()
+
+    run(story())
