@@ -151,7 +151,7 @@ class Relay:
             new = [h for h in new if h not in self.withheld]
             if not new:
                 return
-        items = [m.InvItem(m.MSG_BLOCK, h) for h in new]
+        items: list[m.InvItem] = []  # the announcement, made for the first peer that gets one
         # realname: BIP 152 high-bandwidth mode: a tip that extends the old one by one
         # block is pushed whole, unasked, to peers that opted in; anything else is announced
         push = self.push and len(new) == 1 and chain.tip.parent is old_tip
@@ -170,6 +170,7 @@ class Relay:
                     frame = encode_frame(msg.msgtype, msg.serialize())
                 peer.send(msg, frame)
             else:
+                items = items or [m.InvItem(m.MSG_BLOCK, h) for h in new]
                 self.announce_to(peer, items)
 
     def announce_to(self, peer: Peer, items: list[m.InvItem]) -> None:
