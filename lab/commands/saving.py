@@ -176,6 +176,9 @@ def _back_to_exact(rec: Recording) -> str:
 async def cmd_save(s: Session, args: list[str]) -> Output:
     need(args, "save")
     lab, rec = s.need_lab(), s.recording
+    if lab.classroom is not None:  # its clock and blocks are the room's: no record or state can bring it back
+        raise CommandError("a lab that has been in a class cannot be saved",
+                           "`reset` starts a lab of your own, which can")
     # First, and nothing awaits after it: the digest, trees and sections below describe the lab as
     # frozen (in live mode the clock moves on whenever the loop gets a turn).
     frozen = await freeze(lab)
@@ -242,7 +245,7 @@ async def load_into(s: Session, path: str) -> str:
     got = want_digest  # what the rebuilt lab was checked to have
     await put_in_place(s, new, lesson)
     cfg = s.config
-    nodes = cfg.nodes if isinstance(cfg.nodes, int) else len(cfg.nodes)
+    nodes = len(lab.nodes)  # as it is now: nodes added or stopped since it was built count
     where = f" In lesson {lesson.lesson.number}: {lesson.status().split(' · ')[-1]}." if lesson is not None else ""
     return (f"Loaded {path}: seed {cfg.seed}, {_plural(nodes, 'node')}, virtual time {fmt_time(lab.sched.now)}; "
             f"{how}, digest {got}.{where}")

@@ -76,7 +76,6 @@ class Lab:
         self.seed = seed
         self.host = "127.0.0.1"
         self.closed = False
-        self.gc_frozen = False  # thawed from a snapshot: its objects sit in the collector's permanent generation
         self.epoch = LAB_EPOCH  # virtual unix time at virtual 0 (a class lab: the wall clock's, see classroom)
         self.classroom: Any = None  # a class lab: its ClassRoom (lab/classroom/room.py)
         self.payee_of: Any = None  # a class lab: name -> pkh of a classmate's wallet (lab/classroom/room.py)
@@ -157,9 +156,6 @@ class Lab:
         await self.pacing.stop_live()
         for node in self.nodes.values():
             await node.shutdown("lab closed")
-        if self.gc_frozen:  # its objects (and whatever else was frozen with them) may be collected again
-            self.gc_frozen = False
-            gc.unfreeze()
         await asyncio.sleep(0)
 
     # -- the parts, as the commands see them -------------------------------------------

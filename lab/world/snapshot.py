@@ -15,9 +15,13 @@ Safety and versions:
 - A snapshot is only ever read by the lab code that wrote it: it carries a
   fingerprint of the lab's source files, and any other build of the lab
   replays the record instead (slower, same lab).
-- Reading never runs code from the file: the unpickler builds only the lab's
-  own classes, a few standard containers and `random.Random`; a method is
-  looked up only on a lab object and only if its class defines it.
+- And only on the installation that wrote it: it carries an HMAC-SHA256
+  under a random key kept in the lab's state folder. A save from anyone
+  else (a classmate, an instructor's scenario, a file made by hand) is
+  brought back by replaying its record, which runs only lab commands.
+- Even so the unpickler builds only the classes of the lab's state, a few
+  standard containers and `random.Random`, and looks a method up only on
+  such an object whose class defines it.
 - A lab is frozen only when it is quiet enough to be: not in a class, no
   outsider connected, every frame written on a lab link already read by its
   receiver. Otherwise `freeze` returns None and the save holds the record alone.
@@ -26,30 +30,71 @@ Safety and versions:
 from __future__ import annotations
 
 import asyncio
-import collections
-import copyreg
-import dataclasses
 import functools
 import gc
 import hashlib
+import hmac
 import io
-import operator
+import os
 import pickle
-import random
-import sys
+import secrets
 import time
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lab.chain.blockindex import BlockIndex
 from lab.errors import LabError
+from lab.world.snapcodec import Reader, link, writer
 
 if TYPE_CHECKING:
     from lab.world.lab import Lab
 
 MAGIC = b"blockchain-lab snapshot 1\n"
 QUIET_WAIT = 2.0  # wall seconds to wait for lab links' bytes to be read before giving up on a snapshot
+
+
+TAG_HEX = 64  # HMAC-SHA256, in hex, on the line after the fingerprint
+MAX_INFLATE = 64  # a real snapshot inflates ~3x: more than this is not one
+KEY_FILE = "snapshot.key"  # in the lab's state folder, beside lesson progress
+
+
+def _key(create: bool) -> bytes | None:
+    """This installation's secret (32 random bytes, readable by its user only), made on first use."""
+    from lab.lessons.progress import state_dir
+
+    path = state_dir() / KEY_FILE
+    try:
+        key = path.read_bytes()
+        return key if len(key) == 32 else None
+    except FileNotFoundError:
+        if not create:
+            return None
+    except OSError:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made at the same moment by another lab
+        return _key(create=False)
+    except OSError:
+        return None
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_bytes(32))
+    return _key(create=False)
+
+
+def _tag(body: bytes | memoryview, create: bool = False) -> str | None:
+    """HMAC-SHA256 of a snapshot's body under this installation's key (with the build's fingerprint).
+
+    Only a snapshot this installation wrote is unpickled: the lab's own methods are a large
+    surface (an endless proof-of-work search is one call away), so a save made elsewhere,
+    or by hand, is brought back by replaying its record, never by thawing it.
+    """
+    key = _key(create)
+    if key is None:
+        return None
+    return hmac.new(key, fingerprint().encode() + b"\n" + bytes(body), hashlib.sha256).hexdigest()
 
 
 class SnapshotError(Exception):
@@ -69,125 +114,6 @@ def fingerprint() -> str:
         rel = path.relative_to(root).as_posix()
         h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
-
-
-# -- what is not pickled -----------------------------------------------------------------------
-def _none(obj: object) -> tuple[Any, tuple[()]]:
-    return (_nothing, ())
-
-
-def _nothing() -> None:
-    return None
-
-
-def _os_types() -> list[type]:
-    """Objects of the event loop and the operating system: pickled as None, made anew on thaw."""
-    import asyncio.base_events
-    import asyncio.selector_events
-    found: list[type] = [asyncio.base_events.Server,
-                         asyncio.selector_events._SelectorSocketTransport,  # type: ignore[attr-defined]
-                         asyncio.Future, asyncio.Task, asyncio.TimerHandle, asyncio.Handle]
-    try:
-        import asyncio.sslproto
-        found.append(asyncio.sslproto._SSLProtocolTransport)
-    except (ImportError, AttributeError):  # pragma: no cover - every CPython 3.11+ has it
-        pass
-    return found
-
-
-_INDEX_SLOTS = BlockIndex.__slots__
-_INDEX_GET = operator.attrgetter(*_INDEX_SLOTS)
-_CHILDREN = _INDEX_SLOTS.index("children")
-
-
-def _index_state(idx: BlockIndex) -> tuple[Any, tuple[Any, ...]]:
-    """A block-tree node, every slot, but its children as hashes: no recursion down a long chain."""
-    values = list(_INDEX_GET(idx))
-    values[_CHILDREN] = tuple(c.hash for c in idx.children)
-    return (_SNAP_INDEX, tuple(values))
-
-
-class _SnapIndex:
-    """Placeholder in the pickle for the unpickler's own rebuild method (see `_Reader.find_class`)."""
-
-
-_SNAP_INDEX = _SnapIndex  # pickled by reference as lab.world.snapshot._SnapIndex
-
-
-_SETTERS: dict[type, tuple[Any, ...]] = {}
-
-
-def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
-    """A frozen dataclass back from its field values (its own __setstate__ is ~3x slower).
-
-    Sets the slots through their descriptors, as the dataclass's own __init__ does with
-    object.__setattr__; raises TypeError for anything but a dataclass with these fields.
-    """
-    setters = _SETTERS.get(cls)
-    if setters is None:
-        setters = _SETTERS[cls] = tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))
-    obj: Any = object.__new__(cls)
-    for put, value in zip(setters, values, strict=True):
-        put(obj, value)
-    return obj
-
-
-def _same(obj: Any) -> Any:
-    return obj
-
-
-def _fast_reducer(cls: type, shared: dict[Any, Any] | None = None, key: Any = None) -> Any:
-    """Pickle `cls` as its field values; with `shared`, equal values (same `key`) are written once.
-
-    Two nodes that hold the same block hold two equal, immutable objects: the thawed lab
-    shares one, which halves what a save of a synchronised network writes and reads.
-    """
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    get = operator.attrgetter(*names)
-    one = len(names) == 1
-
-    def reduce(obj: Any) -> Any:
-        if shared is not None:
-            first = shared.setdefault(key(obj), obj)
-            if first is not obj:
-                return (_same, (first,))
-        return (_rebuild, (cls, (get(obj),) if one else get(obj)))
-
-    return reduce
-
-
-def _frozen_classes() -> list[type]:
-    """Every frozen, slotted dataclass of the lab's loaded modules (transactions, headers, coins...)."""
-    found = []
-    for name, module in list(sys.modules.items()):
-        if not name.startswith("lab.") or module is None:
-            continue
-        for cls in vars(module).values():
-            if (isinstance(cls, type) and cls.__module__ == name and dataclasses.is_dataclass(cls)
-                    and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
-                    and "__slots__" in vars(cls) and "__reduce__" not in vars(cls) and dataclasses.fields(cls)):
-                found.append(cls)
-    return found
-
-
-def _writer(buf: io.BytesIO) -> pickle.Pickler:
-    from lab.chain.block import Block, BlockHeader
-    from lab.chain.tx import Tx
-
-    table = copyreg.dispatch_table.copy()
-    for t in _os_types():
-        table[t] = _none
-    table[BlockIndex] = _index_state
-    # Equal keys are equal bytes: a header by its hash, a transaction by its txid (no witness here),
-    # a block by its hash and its txids (a mutated block, CVE-2012-2459, shares its header's hash)
-    sharing = {Block: lambda b: (b.hash, tuple(t.txid for t in b.txs)), BlockHeader: lambda h: h.hash,
-               Tx: lambda t: t.txid}
-    for cls in _frozen_classes():
-        key = sharing.get(cls)
-        table[cls] = _fast_reducer(cls, {} if key is not None else None, key)
-    writer = pickle.Pickler(buf, protocol=5)
-    writer.dispatch_table = table
-    return writer
 
 
 async def _links_read(lab: Lab) -> bool:
@@ -235,102 +161,36 @@ async def freeze(lab: Lab) -> bytes | None:
     try:
         # Every block-tree node first, lowest first: each one's parent is then already written,
         # so pickling never recurses down a chain 10,000 blocks long.
+        # Their children are written as one empty list (each node's children are the nodes whose
+        # parent it is: `_link` rebuilds them), so the pickler never follows a chain down either, and
+        # a block-tree node is written by pickle's own C code.
         entries = [idx for node in lab.nodes.values()
                    for idx in sorted(node.state.chain.index.values(), key=lambda i: i.height)]
+        children = [idx.children for idx in entries]
+        none: list[BlockIndex] = []
         buf = io.BytesIO()
         collecting = gc.isenabled()
         gc.disable()  # writing makes no cyclic garbage; a full collection midway would only rescan the lab
         try:
-            _writer(buf).dump((entries, lab))
+            for idx in entries:
+                idx.children = none
+            writer(buf).dump((entries, lab))
         finally:
+            for idx, kids in zip(entries, children, strict=True):
+                idx.children = kids
             if collecting:
                 gc.enable()
         # zlib at its fastest level: a third of the size (less to checksum, write and read) for ~0.1 s a 10,000-block lab
-        return MAGIC + fingerprint().encode() + b"\n" + zlib.compress(buf.getbuffer(), 1)
+        body = zlib.compress(buf.getbuffer(), 1)
+        tag = _tag(body, create=True)
+        if tag is None:  # no key can be kept here (a read-only state folder): the save holds the record alone
+            return None
+        return MAGIC + fingerprint().encode() + b"\n" + tag.encode() + b"\n" + body
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError):
         return None
     finally:
         log.listeners[:] = kept[0]
         mining.deadline, mining.limit_seconds, mining.report, log.pinned = kept[1:]
-
-
-# -- reading -------------------------------------------------------------------------------------------
-_STD: dict[tuple[str, str], Any] = {
-    ("collections", "deque"): collections.deque,
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("collections", "defaultdict"): collections.defaultdict,
-    ("builtins", "set"): set,
-    ("builtins", "frozenset"): frozenset,
-    ("builtins", "bytearray"): bytearray,
-    ("builtins", "complex"): complex,
-    ("builtins", "slice"): slice,
-    ("random", "Random"): random.Random,
-    ("functools", "partial"): functools.partial,
-    ("copyreg", "_reconstructor"): copyreg._reconstructor,  # type: ignore[attr-defined]
-    ("builtins", "object"): object,
-    ("time", "monotonic"): time.monotonic,
-}
-
-
-# Where the classes of a lab's state live. Nothing in them reads or writes files, so the classes a
-# snapshot may build, and the methods it may look up on them, cannot touch the learner's disk.
-_STATE_MODULES = ("lab.chain.", "lab.net.", "lab.world.", "lab.events", "lab.attack_events", "lab.sched",
-                  "lab.classroom.events")
-_NOT_STATE = ("lab.world.snapshot", "lab.world.savefile", "lab.world.persist")  # the keeping, not the kept
-
-
-def _safe_getattr(obj: object, name: str) -> Any:
-    """A bound method of a lab object (what pickle stores for `self.on_timer` and the like), nothing else."""
-    cls = type(obj)
-    if not cls.__module__.startswith(_STATE_MODULES) or name.startswith("__") or not callable(getattr(cls, name, None)):
-        raise pickle.UnpicklingError(f"not a method of a lab object: {cls.__name__}.{name}")
-    return getattr(obj, name)
-
-
-class _Reader(pickle.Unpickler):
-    def __init__(self, data: io.BytesIO) -> None:
-        super().__init__(data)
-        self.indexes: list[BlockIndex] = []
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("lab.world.snapshot", "_SnapIndex"):
-            return self._index
-        if (module, name) == ("lab.world.snapshot", "_nothing"):
-            return _nothing
-        if (module, name) == ("lab.world.snapshot", "_rebuild"):
-            return _rebuild
-        if (module, name) == ("lab.world.snapshot", "_same"):
-            return _same
-        if (module, name) == ("builtins", "getattr"):
-            return _safe_getattr
-        if module == "lab.net.connection" and name in ("LAB", "LIVE"):
-            return super().find_class(module, name)
-        std = _STD.get((module, name))
-        if std is not None:
-            return std
-        if module.startswith(_STATE_MODULES) and module not in _NOT_STATE and "." not in name:
-            found = super().find_class(module, name)
-            if isinstance(found, type) and found.__module__ == module:
-                return found
-        raise pickle.UnpicklingError(f"a snapshot may not hold {module}.{name}")
-
-    def _index(self, *values: Any) -> BlockIndex:
-        """A BlockIndex from `_index_state`'s values (children stay hashes until `link`)."""
-        idx = BlockIndex.__new__(BlockIndex)
-        for name, value in zip(_INDEX_SLOTS, values, strict=True):
-            setattr(idx, name, value)
-        self.indexes.append(idx)
-        return idx
-
-    def link(self) -> None:
-        """Children back from hashes to the nodes of the same tree (the parent's own children)."""
-        by_parent: dict[int, dict[bytes, BlockIndex]] = collections.defaultdict(dict)
-        for idx in self.indexes:
-            if idx.parent is not None:
-                by_parent[id(idx.parent)][idx.hash] = idx
-        for idx in self.indexes:
-            mine = by_parent.get(id(idx), {})
-            idx.children = [mine[h] for h in idx.children if h in mine]  # type: ignore[index]
 
 
 async def thaw(blob: bytes, host: str) -> Lab:
@@ -344,21 +204,25 @@ async def thaw(blob: bytes, host: str) -> Lab:
         raise SnapshotError("not a lab snapshot")
     if not blob.startswith(head):
         raise SnapshotError("made by another build of the lab")
+    tag, body = bytes(blob[len(head):len(head) + TAG_HEX]), memoryview(blob)[len(head) + TAG_HEX + 1:]
+    mine = _tag(body, create=False)
+    if mine is None or not hmac.compare_digest(tag, mine.encode()):
+        raise SnapshotError("not written by this installation of the lab")
     try:
-        reader = _Reader(io.BytesIO(zlib.decompress(memoryview(blob)[len(head):])))
+        unzip = zlib.decompressobj()
+        raw = unzip.decompress(body, MAX_INFLATE * len(body) + (1 << 20))
+        if unzip.unconsumed_tail or not unzip.eof:
+            raise SnapshotError("damaged")
     except zlib.error:
         raise SnapshotError("damaged") from None
+    reader = Reader(io.BytesIO(raw))
     collecting = gc.isenabled()
     gc.disable()  # a million objects arrive at once, none of them garbage: the collector would only rescan them
     try:
-        _entries, lab = reader.load()
-        reader.link()
+        entries, lab = reader.load()
+        link(entries)
         if not isinstance(lab, Lab):
             raise SnapshotError("holds no lab")
-        # ... and would go on rescanning them at every full collection: they are long-lived,
-        # so they go to the collector's permanent generation until the lab closes (Lab.close)
-        gc.freeze()
-        lab.gc_frozen = True
     except SnapshotError:
         raise
     except Exception as e:  # a damaged or hostile blob: whatever pickle raises, nothing runs

@@ -83,17 +83,33 @@ class _Boom:
         return (os.system, (f"touch {self.marker}",))
 
 
-@pytest.mark.parametrize("blob", ["hostile", "damaged", "foreign"])
+def _signed(body: bytes) -> bytes:
+    """A snapshot as this installation writes one (its key signs it), around any body."""
+    tag = snapshot._tag(body)
+    assert tag is not None
+    return snapshot.MAGIC + snapshot.fingerprint().encode() + b"\n" + tag.encode() + b"\n" + body
+
+
+@pytest.mark.parametrize("blob", ["hostile-signed", "unsigned", "other-installation", "damaged", "foreign",
+                                  "inflates-too-much"])
 def test_a_snapshot_that_is_not_this_builds_own_is_never_trusted_the_record_is_replayed(tmp_path, blob):
     async def story():
         path, digest = await _saved(tmp_path)
         data = load_save(path).data
+        real = data.sections["snapshot"]
         head = snapshot.MAGIC + snapshot.fingerprint().encode() + b"\n"
         marker = tmp_path / "ran"
+        hostile = zlib.compress(pickle.dumps(_Boom(marker)))
         data.sections["snapshot"] = {
-            "hostile": head + zlib.compress(pickle.dumps(_Boom(marker))),
-            "damaged": data.sections["snapshot"][:-1000],
-            "foreign": snapshot.MAGIC + b"f" * 64 + b"\n" + data.sections["snapshot"][len(head):],
+            # even signed with this installation's key, the unpickler builds none of it
+            "hostile-signed": _signed(hostile),
+            "unsigned": head + b"0" * 64 + b"\n" + hostile,
+            # a save from another machine (another key) is replayed, never thawed
+            "other-installation": head + snapshot.hmac.new(b"k" * 32, real, "sha256").hexdigest().encode()
+            + real[len(head) + 64:],
+            "damaged": real[:-1000],
+            "foreign": snapshot.MAGIC + b"f" * 64 + b"\n" + real[len(head):],
+            "inflates-too-much": _signed(zlib.compress(bytes(100 << 20))),
         }[blob]
         save_lab(path, data)  # a well-formed save (checksums and all) with that snapshot in it
         s = await started()
@@ -170,6 +186,28 @@ def test_a_lab_with_an_outsider_connected_is_saved_by_its_record_and_loads_by_re
                 assert await say(again, "digest") == digest
             finally:
                 await again.close()
+        finally:
+            await s.close()
+
+    run(story())
+
+
+def test_a_thawed_lab_has_the_same_event_log_and_its_read_models_read_that_log(tmp_path):
+    async def story():
+        s = await started(**FAST)
+        try:
+            for line in ("mine A 2", "partition A,B | C,D", "mine C", "heal", "send A B 3", "mine B"):
+                await say(s, line)
+            lab = s.need_lab()
+            thawed = await snapshot.thaw(await snapshot.freeze(lab), "127.0.0.1")
+            try:
+                assert [tuple(r) for r in thawed.log] == [tuple(r) for r in lab.log]
+                assert thawed.log.next_seq == lab.log.next_seq
+                for kind in {type(r.event) for r in lab.log}:
+                    assert [tuple(r) for r in thawed.log.of(kind)] == [tuple(r) for r in lab.log.of(kind)]
+                assert thawed.queries.log is thawed.log
+            finally:
+                await thawed.close()
         finally:
             await s.close()
 
