@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from lab.params import (
     DEFAULT_LATENCY_MS,
     DEFAULT_NODES,
     DEFAULT_SEED,
+    MIN_DIFFICULTY,
 )
 
 
@@ -34,11 +36,17 @@ class LabConfig:
 
     @classmethod
     def from_json(cls, value: dict[str, Any], host: str = "127.0.0.1") -> LabConfig:
-        """The config `to_json` wrote; ValueError when a field has the wrong type."""
+        """The config `to_json` wrote; ValueError when a field has the wrong type or a value no lab has
+        (a hand-made save: difficulty 0 or a NaN latency failed inside the lab as an internal error)."""
         nodes = value["nodes"]
         if not (isinstance(nodes, int) or isinstance(nodes, list) and all(isinstance(n, str) for n in nodes)):
             raise ValueError(f"nodes {nodes!r}")
         cfg = cls(nodes=nodes if isinstance(nodes, int) else list(nodes), topology=str(value["topology"]),
                   k=int(value["k"]), seed=int(value["seed"]), difficulty=int(value["difficulty"]),
                   latency_ms=float(value["latency_ms"]), jitter=float(value["jitter"]), host=host)
+        if not MIN_DIFFICULTY <= cfg.difficulty <= 255:  # what lab/chain/pow.py can make a target of
+            raise ValueError(f"difficulty {cfg.difficulty}")
+        for name, v in (("latency_ms", cfg.latency_ms), ("jitter", cfg.jitter)):
+            if not math.isfinite(v) or v < 0:
+                raise ValueError(f"{name} {v!r}")
         return cfg

@@ -93,6 +93,7 @@ async def replay_async(lesson: Lesson, seed: int, commands: Sequence[str]) -> tu
         reached.update(steps_reached(ls))
 
     s = Session()
+    s.files = False  # a learner's `save ~/.bashrc` or `experiment ... csv FILE` writes nothing here
     try:
         await run_lesson_script(lesson, SessionRunner(s), commands, progress=Progress(None), watch=watch)
         return tuple(sorted(reached)), lab_digest(s.need_lab())

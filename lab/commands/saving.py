@@ -253,6 +253,13 @@ async def load_into(s: Session, path: str) -> str:
 
 def _differs(lab: Any, want_digest: str, want_clock: int, trees: Any) -> str:
     """What in the rebuilt lab differs from what the save says it was; "" when nothing."""
+    try:
+        return _difference(lab, want_digest, want_clock, trees)
+    except Exception as e:  # noqa: BLE001 - a thawed lab built from a hand-crafted snapshot: dropped, not a crash
+        return f"its state cannot be read ({type(e).__name__})"
+
+
+def _difference(lab: Any, want_digest: str, want_clock: int, trees: Any) -> str:
     got = lab_digest(lab)
     if got != want_digest:
         return f"digest {got} on replay, {want_digest} saved"

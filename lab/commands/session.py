@@ -24,8 +24,9 @@ from lab.commands.registry import Bound, bind
 from lab.errors import CommandError, LabError
 from lab.lab import Lab
 from lab.language import LANGUAGE, CommandOutcome, CommandSpec, lesson_events, split_line, tokenize
+from lab.language.commands import names_a_file
 from lab.render.narration import summarize
-from lab.render.output import Output, render, render_error
+from lab.render.output import Output, output, render, render_error
 from lab.render.style import Styler
 from lab.world.record import BY_LESSON, BY_YOU, Entry, Recording
 
@@ -54,7 +55,7 @@ def recorded(spec: CommandSpec) -> bool:
     Views, `check`, `help` and the lesson words change nothing; `seed`, `reset`,
     `lesson`, `load` and `back` replace the lab (and so start a new record).
     """
-    return spec.category != "meta" and not spec.read_only and not spec.lesson_word
+    return spec.recorded
 
 
 def replaces(spec: CommandSpec) -> bool:
@@ -100,6 +101,7 @@ class Session:
         self._mark = 0  # the log's length when the current command began
         self._capturing = False  # a command that may replace the lab is running (`_era_before`)
         self._first_lab = True  # the lab is the one the session began with (or `back` rebuilt it)
+        self.files = True  # commands may read and write the files they name; `lab grade`'s replay: skipped
 
     # -- long work ------------------------------------------------------------------------
     @contextmanager
@@ -315,8 +317,13 @@ class Session:
             spec = LANGUAGE.lookup(tokens[0])
             if replaces(spec):
                 era = self._era_before(text)
-            with self.driving(BY_LESSON if spec.lesson_word else self.driver):
-                result: Output = await self.commands[spec.name].handler(self, tokens[1:])
+            # A line from someone else's file (a submission `lab grade` replays; a lesson's route or history
+            # the lesson engine replays, which a save brings) must not read or write the files it names
+            if (not self.files or self.driver == BY_LESSON) and names_a_file(spec.name, tokens[1:]):
+                result: Output = output(f"(`{spec.name}` skipped: this replay reads and writes no files)")
+            else:
+                with self.driving(BY_LESSON if spec.lesson_word else self.driver):
+                    result = await self.commands[spec.name].handler(self, tokens[1:])
             lab = self.need_lab()  # a handler may have rebuilt the lab
             if spec.name == "mine" and miner is not None:  # Ctrl-C stops a long mine early: record what it did
                 text = _mine_as_done(text, tokens, miner.name, miner.blocks_mined - mined)

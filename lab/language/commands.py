@@ -210,3 +210,15 @@ SPECS: tuple[CommandSpec, ...] = (
 )
 
 LANGUAGE = Language(SPECS)
+
+
+def names_a_file(name: str, args: list[str]) -> bool:
+    """Whether command `name` with these words reads or writes a file it names: `save FILE`,
+    `load FILE`, `experiment ... csv FILE`, `lessons new FILE`, `lesson FILE.toml`.
+
+    A lesson file may not run such a command, and `lab grade` skips them when it replays a
+    submission: a file from someone else must not write over (or read) files of whoever runs it.
+    """
+    words = [w.lower() for w in args]
+    return (name in ("save", "load") or (name == "experiment" and "csv" in words)
+            or (name == "lessons" and words[:1] == ["new"]) or (name == "lesson" and any(w.endswith(".toml") for w in words)))

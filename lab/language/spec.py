@@ -34,6 +34,12 @@ class CommandSpec:
     lesson_word: bool = False  # handled by the lesson session (objective, hint, ...): never counted
     in_lesson_files: bool = True  # a lesson file's setup, demo or solution may run it
 
+    @property
+    def recorded(self) -> bool:
+        """Whether it changes the lab and goes into its record (lab/world/record.py): a saved record that
+        holds any other command (`save FILE`, `experiment ... csv FILE`, `load`, `seed`) was made by hand."""
+        return self.category != "meta" and not self.read_only and not self.lesson_word
+
 
 class Language:
     """Commands by name and alias; built once from the declarations."""

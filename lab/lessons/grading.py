@@ -18,6 +18,7 @@ submission was made in an instructor's own file: lab/lessons/shelf.py finds it.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -98,7 +99,7 @@ def collect_lessons(paths: Iterable[str | os.PathLike[str]], installed: Mapping[
     for p in collect(paths, LESSON_SUFFIX):
         f = lesson_file(p)
         if f is not None:
-            files.append(f)
+            files.append(dataclasses.replace(f, given=p.resolve() in given))
         elif p.resolve() in given:  # one found in a folder and named otherwise is not a lesson: left alone
             raise GradeError(f"'{p}' is not a lesson file (lesson files are named NN-slug.toml)",
                              "give the .toml as `lab lessons new` wrote it, e.g. 90-my-lesson.toml")

@@ -21,6 +21,7 @@ from lab.language import (
     split_negation,
 )
 from lab.language import split_line as split_commands
+from lab.language.commands import names_a_file
 
 __all__ = [
     "EVENT_KINDS",
@@ -69,4 +70,7 @@ def check_command(command: str) -> str | None:
         return f"'{word}' cannot be used inside a lesson file"
     if word not in LAB_COMMANDS:
         return f"unknown command '{word}'" + did_you_mean(word, LAB_COMMANDS)
+    spec = LANGUAGE.find(word)
+    if spec is not None and names_a_file(spec.name, command.split()[1:]):
+        return f"'{command.strip()}' reads or writes a file: a lesson file may not"
     return None

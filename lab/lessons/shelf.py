@@ -41,6 +41,7 @@ class LessonFile:
     path: Path  # where it is
     lesson: str  # its id: the slug of its NN-slug.toml name
     sha256: str  # SHA-256 of its bytes, hex
+    given: bool = False  # named on `lab grade`'s command line (the grader's), not found in a graded folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ class LessonShelf:
         candidates += [f for f in self._recorded(s, where) if f.lesson == s.lesson and f not in candidates]
         for f in candidates:
             if f.sha256 == s.lesson_sha256:
-                return Found(str(f.path))
+                return Found(str(f.path), self._doubts(s, f))
         installed = (self.installed or {}).get(s.lesson)
         if installed == s.lesson_sha256:
             return Found(s.lesson)
@@ -105,6 +106,20 @@ class LessonShelf:
             return Found(s.lesson, (f"lesson file differs from the learner's (graded with the installed {s.lesson})",))
         hint = f" (the learner had {s.lesson_path})" if s.lesson_path else ""
         return Found(None, (f"lesson `{s.lesson}` not found: give its .toml to lab grade{hint}",))
+
+    def _doubts(self, s: Submission, f: LessonFile) -> tuple[str, ...]:
+        """Why the lesson file the learner played is not the grader's, though its bytes match theirs.
+
+        A learner may hand in a lesson file of their own beside the submission (an installed id with an
+        easier goal): it is replayed, but the row says so.
+        """
+        installed = (self.installed or {}).get(s.lesson)
+        if installed is not None and installed != f.sha256:
+            return (f"not the installed lesson `{s.lesson}`: played and graded in {f.path}",)
+        given = next((g for g in self.files if g.given and g.lesson == s.lesson), None)
+        if given is not None and not f.given:
+            return (f"graded with {f.path}, not the lesson file given ({given.path})",)
+        return ()
 
     def _recorded(self, s: Submission, where: Path) -> list[LessonFile]:
         """The lesson file at the path the learner gave: beside the submission, then from here."""

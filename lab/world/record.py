@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.language import LANGUAGE, tokenize
+
 Json = Any
 
 BY_YOU = "you"  # typed at the prompt, in a script or with -c
@@ -54,6 +56,10 @@ class Entry:
         line, time_us, by = value["line"], value["time_us"], value.get("by", BY_YOU)
         if not isinstance(line, str) or not isinstance(time_us, int) or by not in (BY_YOU, BY_LESSON):
             raise ValueError(f"not a recorded command: {value!r}")
+        words = tokenize(line)
+        spec = LANGUAGE.find(words[0]) if words else None
+        if spec is None or not spec.recorded:  # a hand-made record's `save ~/.bashrc` is never replayed
+            raise ValueError(f"`{line[:40]}` is not a command the lab records")
         return cls(line, time_us, by, value.get("lesson"), value.get("settle", True) is not False)
 
 

@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,9 @@ class SavedLab:
 def save_lab(path: str | os.PathLike[str], data: SaveData, *, created: str | None = None) -> SavedLab:
     """Write `data` to `path` atomically; the old file survives any failure."""
     p = Path(path)
+    if p.exists() and not p.is_file():
+        raise SaveFileError(f"could not save to '{p}': it is a folder, a device or a pipe, not a file",
+                            "`save` to a file name, e.g. `save my.lab`")
     raw, info = encode(data, created=created)
     try:
         atomic_write(p, raw)
@@ -155,7 +159,13 @@ def encode(data: SaveData, *, created: str | None = None, page_size: int = 4096)
 
 
 def atomic_write(path: Path, raw: bytes) -> None:
-    """Write a temp file beside `path`, fsync it, rename it over `path`: all or nothing."""
+    """Write a temp file beside `path`, fsync it, rename it over `path`: all or nothing.
+
+    Only a regular file is replaced: renaming over a device (`/dev/null`, as root), a pipe or a
+    folder would put a file in its place, so that raises OSError instead and nothing is written.
+    """
+    if path.exists() and not path.is_file():
+        raise OSError(errno.EINVAL, "it is not a regular file (a folder, a device or a pipe)")
     directory = path.parent
     mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -269,8 +279,16 @@ def load_save(path: str | os.PathLike[str]) -> SavedLab:
     """Read a save. Raises SaveFileError (one line, what to do instead); never writes."""
     p = Path(path)
     try:
-        with p.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        # Without blocking: opening a pipe with no writer would wait for one forever
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(info.st_mode):
+                raise SaveFileError(f"'{p}' is not a save file: not a regular file (a device or a pipe)",
+                                    "give a file that `save FILE` made")
+            size = info.st_size
             head = f.read(HEADER_BYTES)
             _check_header(head, size, str(p))  # a film or a disk image is refused unread
             raw = head + f.read()

@@ -174,7 +174,7 @@ async def freeze(lab: Lab) -> bytes | None:
         try:
             for idx in entries:
                 idx.children = none
-            writer(buf).dump((entries, lab))
+            writer(buf).dump((entries, lab, time.monotonic()))
         finally:
             for idx, kids in zip(entries, children, strict=True):
                 idx.children = kids
@@ -191,6 +191,16 @@ async def freeze(lab: Lab) -> bytes | None:
     finally:
         log.listeners[:] = kept[0]
         mining.deadline, mining.limit_seconds, mining.report, log.pinned = kept[1:]
+
+
+def _rebase_discouragement(lab: Lab, shift: float) -> None:
+    """Outsider hosts are discouraged until a time of the wall clock's monotonic count, which starts
+    anew with each boot: the time left when the lab was saved is the time left now."""
+    for node in lab.nodes.values():
+        d = node.discouraged
+        if d.clock is time.monotonic:
+            for host in d.hosts:
+                d.hosts[host] += shift
 
 
 async def thaw(blob: bytes, host: str) -> Lab:
@@ -219,10 +229,11 @@ async def thaw(blob: bytes, host: str) -> Lab:
     collecting = gc.isenabled()
     gc.disable()  # a million objects arrive at once, none of them garbage: the collector would only rescan them
     try:
-        entries, lab = reader.load()
+        entries, lab, then = reader.load()
         link(entries)
-        if not isinstance(lab, Lab):
+        if not isinstance(lab, Lab) or not isinstance(then, float):
             raise SnapshotError("holds no lab")
+        _rebase_discouragement(lab, time.monotonic() - then)
     except SnapshotError:
         raise
     except Exception as e:  # a damaged or hostile blob: whatever pickle raises, nothing runs
