@@ -34,11 +34,11 @@ def _recraft(path: Path, change) -> None:
     data = load_save(path).data
     head = snapshot.MAGIC + snapshot.fingerprint().encode() + b"\n"
     body = data.sections["snapshot"][len(head) + snapshot.TAG_HEX + 1:]
-    entries, lab = snapcodec.Reader(io.BytesIO(zlib.decompress(body))).load()
+    entries, lab, then = snapcodec.Reader(io.BytesIO(zlib.decompress(body))).load()
     snapcodec.link(entries)
     change(lab)
     buf = io.BytesIO()
-    snapcodec.writer(buf).dump((entries, lab))
+    snapcodec.writer(buf).dump((entries, lab, then))
     body = zlib.compress(buf.getvalue())
     data.sections["snapshot"] = head + snapshot._tag(body).encode() + b"\n" + body
     save_lab(path, data)
