@@ -43,7 +43,12 @@ class BlockHeader:
 
     @classmethod
     def read(cls, r: Reader) -> BlockHeader:
-        return cls(*_HEADER.unpack(r.read(80)))
+        raw = r.read(80)
+        header = _new(cls)  # the slots set directly, as Tx.read does
+        for put, value in zip(_HEADER_SLOTS, _HEADER.unpack(raw), strict=True):
+            put(header, value)
+        _HEADER_HASH(header, sha256d(raw))  # the 80 bytes read are the serialisation: hash them as they are
+        return header
 
     @classmethod
     def deserialize(cls, data: bytes) -> BlockHeader:
@@ -70,6 +75,10 @@ class Block:
 
     header: BlockHeader
     txs: tuple[Tx, ...]  # realname: vtx; txs[0] is the coinbase
+    size: int = field(init=False, repr=False, compare=False)  # serialised bytes (checked, stored, bounded: often asked)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", 80 + len(ser_compact_size(len(self.txs))) + sum([len(t.raw) for t in self.txs]))
 
     @property
     def hash(self) -> bytes:
@@ -90,18 +99,20 @@ class Block:
     def serialize(self) -> bytes:
         return self.header.serialize() + ser_compact_size(len(self.txs)) + b"".join(t.raw for t in self.txs)
 
-    @property
-    def size(self) -> int:
-        return 80 + len(ser_compact_size(len(self.txs))) + sum(t.size for t in self.txs)
-
     def compute_merkle_root(self) -> tuple[bytes, bool]:
         return merkle_root([t.txid for t in self.txs])
 
     @classmethod
     def read(cls, r: Reader) -> Block:
+        start = r.pos
         header = BlockHeader.read(r)
         n = r.compact_size(min(MAX_IO, MAX_BLOCK_SIZE // 60))
-        return cls(header, tuple(Tx.read(r) for _ in range(n)))
+        txs = tuple([Tx.read(r) for _ in range(n)])
+        block = _new(cls)
+        _BLOCK_HEADER(block, header)
+        _BLOCK_TXS(block, txs)
+        _BLOCK_SIZE(block, r.pos - start)  # what __post_init__ would count: the bytes just read
+        return block
 
     @classmethod
     def deserialize(cls, data: bytes) -> Block:
@@ -112,6 +123,12 @@ class Block:
 
     def __repr__(self) -> str:
         return f"Block({self.hash_hex[:16]}.., txs={len(self.txs)})"
+
+
+_new = object.__new__
+_HEADER_SLOTS = tuple(getattr(BlockHeader, f).__set__ for f in ("version", "prev_hash", "merkle_root", "time", "bits", "nonce"))
+_HEADER_HASH = vars(BlockHeader)["hash"].__set__
+_BLOCK_HEADER, _BLOCK_TXS, _BLOCK_SIZE = (getattr(Block, f).__set__ for f in ("header", "txs", "size"))
 
 
 # --- genesis ---------------------------------------------------------------

@@ -27,6 +27,7 @@ class BlockIndex:
         "fail_code",
         "seq",
         "header_seq",
+        "mtp",
     )
 
     def __init__(self, header: BlockHeader, parent: BlockIndex | None, header_seq: int) -> None:
@@ -42,6 +43,7 @@ class BlockIndex:
         self.fail_code = ""  # the reason code; "bad-prevblk" when an ancestor failed
         self.seq = 1 << 62  # order in which it became available; lower wins a tie (nSequenceId)
         self.header_seq = header_seq  # order in which its header arrived
+        self.mtp: int | None = None  # median_time_past(), once asked: it never changes
 
     @property
     def time(self) -> int:
@@ -57,14 +59,23 @@ class BlockIndex:
         return idx
 
     def median_time_past(self) -> int:
-        """Median time of this block and the 10 before it (realname: GetMedianTimePast)."""
+        """Median time of this block and the 10 before it (realname: GetMedianTimePast).
+
+        Fixed by the block's ancestry, so computed once: every header, block and
+        mempool transaction on top of it asks again.
+        """
+        if self.mtp is not None:
+            return self.mtp
         times: list[int] = []
         idx: BlockIndex | None = self
-        while idx is not None and len(times) < MEDIAN_TIME_SPAN:
-            times.append(idx.header.time)
-            idx = idx.parent
+        for _ in range(MEDIAN_TIME_SPAN):
+            times.append(idx.header.time)  # type: ignore[union-attr]
+            idx = idx.parent  # type: ignore[union-attr]
+            if idx is None:
+                break
         times.sort()
-        return times[len(times) // 2]
+        self.mtp = times[len(times) // 2]
+        return self.mtp
 
     def __repr__(self) -> str:
         state = "failed" if self.failed else ("data" if self.have_data else "header")

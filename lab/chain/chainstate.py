@@ -329,6 +329,8 @@ class ChainState(ChainWalks):
 
     def _accept_orphans(self, parent_hash: bytes) -> list[bytes]:
         """Store orphans that descend from `parent_hash`, breadth first, in arrival order."""
+        if not self.orphans:
+            return []
         stored: list[bytes] = []
         queue, dead = [parent_hash], list[bytes]()
         while queue or dead:
@@ -376,7 +378,10 @@ class ChainState(ChainWalks):
     # --- the active chain ------------------------------------------------------------
     def _find_most_work_chain(self) -> BlockIndex:
         """realname: FindMostWorkChain: most work, then earliest available."""
-        return max(self._candidates.values(), key=lambda c: (c.chain_work, -c.seq))
+        candidates = self._candidates
+        if len(candidates) == 1:
+            return next(iter(candidates.values()))
+        return max(candidates.values(), key=lambda c: (c.chain_work, -c.seq))
 
     def activate_best_chain(self) -> tuple[TipUpdate | None, dict[bytes, ValidationError]]:
         """realname: ActivateBestChain: move to the most-work valid chain, block by block."""

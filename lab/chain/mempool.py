@@ -355,6 +355,8 @@ class Mempool:
 
     def _drop_orphans_for(self, blocks: tuple[Block, ...]) -> None:
         """Forget orphans a block confirmed or made impossible (realname: EraseForBlock)."""
+        if not self.orphans:
+            return
         txids = {tx.txid for b in blocks for tx in b.txs}
         spent = {i.prevout for b in blocks for tx in b.txs[1:] for i in tx.inputs}
         for otxid, otx in list(self.orphans.items()):

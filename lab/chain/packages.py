@@ -115,6 +115,8 @@ def removing_staged(pool: Mempool, staged: list[bytes]) -> None:
     remaining descendant per removed transaction (quadratic in a chain's length).
     Same totals as removing them one by one, parents first, as a block orders them.
     """
+    if not staged:
+        return
     gone = set(staged)
     everything = len(pool.entries)
     for d in walk(staged, pool.children, everything):

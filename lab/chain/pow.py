@@ -11,7 +11,13 @@ means about 2^16 tries. `target_for_zero_bits` turns that into a target.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lab.params import MAX_DIFFICULTY, MIN_DIFFICULTY, RETARGET_CLAMP
+
+# A lab uses a handful of `bits` values, and every block and header asks for their
+# target and work again (256-bit shifts and a 256-bit division): the pure functions
+# below remember their answers.
 
 
 def set_compact(bits: int) -> tuple[int, bool, bool]:
@@ -33,6 +39,7 @@ def set_compact(bits: int) -> tuple[int, bool, bool]:
     return target, negative, overflow
 
 
+@lru_cache(maxsize=256)
 def derive_target(bits: int, pow_limit: int) -> int | None:
     """realname: DeriveTarget: the target, or None when negative, zero, overflowing or too easy."""
     target, negative, overflow = set_compact(bits)
@@ -41,6 +48,7 @@ def derive_target(bits: int, pow_limit: int) -> int | None:
     return target
 
 
+@lru_cache(maxsize=256)
 def bits_to_target(bits: int) -> int:
     """The target compact `bits` encode; 0 when negative or overflowing (no hash can meet it)."""
     target, negative, overflow = set_compact(bits)
@@ -83,6 +91,7 @@ POW_LIMIT = target_for_zero_bits(MIN_DIFFICULTY)  # the easiest target allowed
 HARDEST = target_for_zero_bits(MAX_DIFFICULTY)
 
 
+@lru_cache(maxsize=256)
 def work_from_bits(bits: int) -> int:
     """Expected hashes to find a block at `bits` (realname: GetBlockProof)."""
     target = bits_to_target(bits)

@@ -47,8 +47,16 @@ def ser_u64(n: int) -> bytes:
     return struct.pack("<Q", n)
 
 
+_U16, _U32, _I32, _I64, _U64 = (struct.Struct(f) for f in ("<H", "<I", "<i", "<q", "<Q"))
+
+
 class Reader:
-    """Reads Bitcoin-encoded fields from a byte string; every fault is DecodeError."""
+    """Reads Bitcoin-encoded fields from a byte string; every fault is DecodeError.
+
+    The fixed-size readers unpack in place (struct's unpack_from at `pos`): a block
+    holds thousands of small fields, and slicing each one out first doubled the cost
+    of decoding it. A read past the end goes through `read`, which says what was short.
+    """
 
     __slots__ = ("data", "pos")
 
@@ -66,26 +74,35 @@ class Reader:
         self.pos += n
         return b
 
-    def _unpack(self, fmt: str, size: int) -> int:
-        return struct.unpack(fmt, self.read(size))[0]
+    def _fixed(self, s: struct.Struct) -> int:
+        pos = self.pos
+        end = pos + s.size
+        if end > len(self.data):
+            self.read(s.size)  # raises: truncated
+        self.pos = end
+        return s.unpack_from(self.data, pos)[0]  # type: ignore[no-any-return]
 
     def u8(self) -> int:
-        return self._unpack("<B", 1)
+        pos = self.pos
+        if pos >= len(self.data):
+            self.read(1)  # raises: truncated
+        self.pos = pos + 1
+        return self.data[pos]
 
     def u16(self) -> int:
-        return self._unpack("<H", 2)
+        return self._fixed(_U16)
 
     def u32(self) -> int:
-        return self._unpack("<I", 4)
+        return self._fixed(_U32)
 
     def i32(self) -> int:
-        return self._unpack("<i", 4)
+        return self._fixed(_I32)
 
     def i64(self) -> int:
-        return self._unpack("<q", 8)
+        return self._fixed(_I64)
 
     def u64(self) -> int:
-        return self._unpack("<Q", 8)
+        return self._fixed(_U64)
 
     def compact_size(self, limit: int = 0x0200_0000) -> int:
         """A compact size, refused when non-canonical or above `limit`."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lab.chain.crypto import hash_hex, sha256d
 from lab.chain.script import (
@@ -48,6 +49,11 @@ from lab.chain.serialize import (
 )
 from lab.params import MAX_BLOCK_SIZE, SEQUENCE_FINAL
 
+# Decoding builds these frozen values by setting their slots through the slot descriptors
+# (what the dataclass __init__ does through object.__setattr__, at twice its speed); the
+# fields are the ones __init__ would set, in the same order, so the objects are the same.
+_new = object.__new__
+
 NULL_TXID = b"\x00" * 32
 NULL_INDEX = 0xFFFF_FFFF
 MAX_IO = 100_000  # decode bound on input/output counts (a block is <= 1 MB)
@@ -69,13 +75,17 @@ class OutPoint:
 
     @classmethod
     def read(cls, r: Reader) -> OutPoint:
-        return cls(r.read(32), r.u32())
+        op = _new(cls)  # decoding sets the slots directly (see _new): a block has thousands of these
+        _OP_TXID(op, r.read(32))
+        _OP_INDEX(op, r.u32())
+        return op
 
     def __str__(self) -> str:
         return f"{hash_hex(self.txid)[:12]}:{self.index}"
 
 
 NULL_OUTPOINT = OutPoint(NULL_TXID, NULL_INDEX)
+_OP_TXID, _OP_INDEX = (getattr(OutPoint, f).__set__ for f in ("txid", "index"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +101,11 @@ class TxIn:
 
     @classmethod
     def read(cls, r: Reader) -> TxIn:
-        return cls(OutPoint.read(r), r.var_bytes(MAX_SCRIPT_BYTES), r.u32())
+        txin = _new(cls)
+        _IN_PREVOUT(txin, OutPoint.read(r))
+        _IN_SCRIPT(txin, r.var_bytes(MAX_SCRIPT_BYTES))
+        _IN_SEQUENCE(txin, r.u32())
+        return txin
 
     @property
     def pubkey(self) -> bytes:
@@ -122,7 +136,14 @@ class TxOut:
 
     @classmethod
     def read(cls, r: Reader) -> TxOut:
-        return cls(r.i64(), r.var_bytes(MAX_SCRIPT_BYTES))
+        out = _new(cls)
+        _OUT_VALUE(out, r.i64())
+        _OUT_SCRIPT(out, r.var_bytes(MAX_SCRIPT_BYTES))
+        return out
+
+
+_IN_PREVOUT, _IN_SCRIPT, _IN_SEQUENCE = (getattr(TxIn, f).__set__ for f in ("prevout", "script_sig", "sequence"))
+_OUT_VALUE, _OUT_SCRIPT = (getattr(TxOut, f).__set__ for f in ("value", "script_pubkey"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +190,22 @@ class Tx:
 
     @classmethod
     def read(cls, r: Reader) -> Tx:
+        start = r.pos
         version = r.u32()
-        inputs = tuple(TxIn.read(r) for _ in range(r.compact_size(MAX_IO)))
-        outputs = tuple(TxOut.read(r) for _ in range(r.compact_size(MAX_IO)))
-        return cls(inputs, outputs, version, r.u32())
+        inputs = tuple([TxIn.read(r) for _ in range(r.compact_size(MAX_IO))])
+        outputs = tuple([TxOut.read(r) for _ in range(r.compact_size(MAX_IO))])
+        locktime = r.u32()
+        # The bytes just read are the serialisation (every length is canonical, every
+        # field fixed-size or length-prefixed): keep them rather than write them again.
+        tx = _new(cls)
+        _TX_INPUTS(tx, inputs)
+        _TX_OUTPUTS(tx, outputs)
+        _TX_VERSION(tx, version)
+        _TX_LOCKTIME(tx, locktime)
+        raw = r.data[start : r.pos]
+        _TX_RAW(tx, raw)
+        _TX_TXID(tx, sha256d(raw))
+        return tx
 
     @classmethod
     def deserialize(cls, data: bytes) -> Tx:
@@ -192,6 +225,9 @@ class Tx:
     def __repr__(self) -> str:
         return f"Tx({self.txid_hex[:12]}, in={len(self.inputs)}, out={len(self.outputs)}, value={self.total_out()})"
 
+
+_TX_INPUTS, _TX_OUTPUTS, _TX_VERSION, _TX_LOCKTIME, _TX_RAW, _TX_TXID = (
+    getattr(Tx, f).__set__ for f in ("inputs", "outputs", "version", "locktime", "raw", "txid"))
 
 _BLANK_IN = 41  # bytes of one input with an empty scriptSig: outpoint 36 + 0x00 + sequence 4
 
@@ -286,6 +322,7 @@ def coinbase_height(script_sig: bytes) -> int | None:
     return None
 
 
+@lru_cache(maxsize=64)  # every node checks the same few heights
 def bip34_prefix(height: int) -> bytes:
     """What a coinbase at `height` must start with (realname: CScript() << nHeight)."""
     return push_int(height)

@@ -376,8 +376,9 @@ def check_block(block: Block) -> None:
         raise fail("bad-txnmrklroot")
     if mutated:  # the duplicate-transaction trick: same root, different (invalid) list
         raise fail("bad-txns-duplicate")
-    if not block.txs or block.size > MAX_BLOCK_SIZE:
-        raise fail("bad-blk-length", f"{len(block.txs)} transactions, {block.size} bytes")
+    size = block.size
+    if not block.txs or size > MAX_BLOCK_SIZE:
+        raise fail("bad-blk-length", f"{len(block.txs)} transactions, {size} bytes")
     if not block.txs[0].is_coinbase():
         raise fail("bad-cb-missing")
     for tx in block.txs[1:]:

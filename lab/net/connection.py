@@ -182,18 +182,41 @@ class Connection(asyncio.BufferedProtocol):
         (Not a coroutine: most frames are already read when their delivery is due.)
         """
         inbox = self._inbox
-        if inbox:
-            for k in [k for k in inbox if k < index]:
-                del inbox[k]
+        while inbox:  # keys ascend (frames are read in order): those before `index` were dropped or lost
+            first = next(iter(inbox))
+            if first >= index:
+                break
+            del inbox[first]
         self._discard_below = index  # frames before it were dropped or lost
         got = inbox.pop(index, None)
         if got is not None:
             return got
         if self.closed:
             return None
+        if self._read_now():
+            got = inbox.pop(index, None)
+            if got is not None:
+                return got
+            if self.closed:
+                return None
         fut: asyncio.Future[tuple[str, bytes | None] | None] = asyncio.get_running_loop().create_future()
         self._waiters[index] = fut
         return fut
+
+    def _read_now(self) -> bool:
+        """Read what the socket holds now, as the event loop would on its next turn; False if it cannot.
+
+        Both ends of a lab link are in this process and a frame written on loopback is
+        in the receiver's socket buffer as soon as `send` returns: a delivery that is
+        due need not wait a turn of the event loop (a poll and a task switch) for it.
+        The transport's own read step is used, so EOF and errors go the usual way.
+        """
+        transport = self.transport
+        read = getattr(transport, "_read_ready", None)  # asyncio's selector transport; others wait
+        if read is None or transport is None or not transport.is_reading():
+            return False
+        read()
+        return True
 
     # -- live-link work: one message (or a few getdata items) per turn of the event loop -------
     def schedule_work(self) -> None:

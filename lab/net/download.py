@@ -65,7 +65,7 @@ class Downloads:
 
     def fetch_blocks(self, peer: Peer) -> None:
         """Ask `peer` for blocks it announced, at most GETDATA_BATCH in flight."""
-        if peer.closed or not peer.active:
+        if not self.fetch_queue or peer.closed or not peer.active:
             return
         room = GETDATA_BATCH - self.tracker.blocks(peer.remote)
         if room <= 0:

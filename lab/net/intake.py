@@ -109,9 +109,15 @@ class Intake:
         more than the rest of its handling; the outcome is the same as on_block's
         for a duplicate (the peer has it, its request is answered, nothing else).
         Only lab links: an outsider's bytes are always parsed and checked.
+        A block on a tip that has no child yet cannot be known (a stored header is
+        its parent's child): that one, the new block of a relay, is not hashed twice.
         """
+        chain = self.node.state.chain
+        tip = chain.tip
+        if not tip.children and payload[4:36] == tip.hash:
+            return False
         h = sha256d(payload[:80])
-        idx = self.node.state.chain.index.get(h)
+        idx = chain.index.get(h)
         if idx is None or not idx.have_data or idx.failed:
             return False
         peer.known.add(h)

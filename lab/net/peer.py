@@ -47,12 +47,15 @@ class Peer:
         self.bad_checksums = 0  # frames dropped for a bad checksum (the peer is kept, as in Core)
         self.getdata: deque[Any] = deque()  # an outsider's getdata items not served yet (realname: vRecvGetData)
 
-    def send(self, msg: Message) -> None:
-        """Serialise and frame `msg`, and hand it to the connection (a lab link: timed by the fabric)."""
+    def send(self, msg: Message, frame: bytes | None = None) -> None:
+        """Serialise and frame `msg`, and hand it to the connection (a lab link: timed by the fabric).
+
+        `frame`: msg's frame already made (one block pushed to many peers is framed once).
+        """
         conn = self.conn
         if conn.closed or conn.send_full or conn.transport is None:
             return
-        conn.send(msg.msgtype, encode_frame(msg.msgtype, msg.serialize()), msg)
+        conn.send(msg.msgtype, frame if frame is not None else encode_frame(msg.msgtype, msg.serialize()), msg)
 
     def close(self, reason: str) -> None:
         self.conn.close(reason)
@@ -130,8 +133,9 @@ class BoundedSet:
         self._items.discard(item)
 
     def clear(self) -> None:
-        self._items.clear()
-        self._order.clear()
+        if self._order:
+            self._items.clear()
+            self._order.clear()
 
     def __contains__(self, item: object) -> bool:
         return item in self._items

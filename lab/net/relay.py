@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab.net import messages as m
 from lab.net.download import Downloads, NodeCore
+from lab.net.wire import encode_frame
 from lab.params import GETDATA_BYTES_PER_TURN, GETDATA_TXS_PER_TURN
 
 if TYPE_CHECKING:
@@ -150,20 +151,26 @@ class Relay:
             new = [h for h in new if h not in self.withheld]
             if not new:
                 return
-        items = [m.InvItem(m.MSG_BLOCK, h) for h in new]
+        items: list[m.InvItem] = []  # the announcement, made for the first peer that gets one
         # realname: BIP 152 high-bandwidth mode: a tip that extends the old one by one
         # block is pushed whole, unasked, to peers that opted in; anything else is announced
         push = self.push and len(new) == 1 and chain.tip.parent is old_tip
+        block = state.get_block(new[0]) if push else None
+        msg: m.MsgBlock | None = None
+        frame = b""
         for peer in self.node.active_peers():
             if peer is source:
                 continue
-            block = state.get_block(new[0]) if push else None
             if block is not None and self.only and not self.allowed(peer, new[0]):
                 continue
             if block is not None and new[0] not in peer.known:
                 peer.known.add(new[0])
-                peer.send(m.MsgBlock(block))
+                if msg is None:  # one message, framed once, for every peer it goes to
+                    msg = m.MsgBlock(block)
+                    frame = encode_frame(msg.msgtype, msg.serialize())
+                peer.send(msg, frame)
             else:
+                items = items or [m.InvItem(m.MSG_BLOCK, h) for h in new]
                 self.announce_to(peer, items)
 
     def announce_to(self, peer: Peer, items: list[m.InvItem]) -> None:

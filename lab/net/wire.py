@@ -29,7 +29,7 @@ def encode_frame(command: str, payload: bytes, magic: bytes = MAGIC) -> bytes:
     name = command.encode("ascii")
     if len(name) > 12:
         raise ValueError(f"command {command!r} longer than 12 bytes")
-    return _HDR.pack(magic, name.ljust(12, b"\x00"), len(payload), checksum(payload)) + payload
+    return _HDR.pack(magic, name, len(payload), checksum(payload)) + payload  # "12s" NUL-pads the name
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +41,30 @@ class FrameHeader:
 
 def decode_header(data: bytes, magic: bytes = MAGIC, max_payload: int = MAX_PAYLOAD) -> FrameHeader:
     """Parse a 24-byte header; ProtocolError on wrong magic or size."""
-    got_magic, raw_cmd, length, chk = _HDR.unpack(data[:HEADER_SIZE])
+    got_magic, raw_cmd, length, chk = _HDR.unpack_from(data)
     if got_magic != magic:
         raise ProtocolError(f"wrong network magic {got_magic.hex()}")
     if length > max_payload:
         raise ProtocolError(f"frame of {length} bytes exceeds the {max_payload}-byte limit")
-    name, _, padding = raw_cmd.partition(b"\x00")
-    if padding.strip(b"\x00") or not name or not all(0x20 < c < 0x7F for c in name):
+    return FrameHeader(_command(raw_cmd), length, chk)
+
+
+_COMMANDS: dict[bytes, str] = {}  # well-formed command fields seen, and their names
+_MAX_COMMANDS = 64  # a peer inventing names cannot grow it further
+
+
+def _command(raw_cmd: bytes) -> str:
+    """The command a 12-byte field names; ProtocolError unless it is printable ASCII, NUL-padded."""
+    name = _COMMANDS.get(raw_cmd)
+    if name is not None:
+        return name
+    cmd, _, padding = raw_cmd.partition(b"\x00")
+    if padding.strip(b"\x00") or not cmd or not all(0x20 < c < 0x7F for c in cmd):
         raise ProtocolError(f"malformed command field {raw_cmd!r}")
-    return FrameHeader(name.decode("ascii"), length, chk)
+    name = cmd.decode("ascii")
+    if len(_COMMANDS) < _MAX_COMMANDS:
+        _COMMANDS[raw_cmd] = name
+    return name
 
 
 class FrameBuffer:
@@ -78,20 +93,26 @@ class FrameBuffer:
         return len(self._buf)
 
     def feed(self, data: bytes) -> list[tuple[str, bytes | None]]:
-        self._buf += data
+        buf = self._buf
+        buf += data
         out: list[tuple[str, bytes | None]] = []
-        while True:
-            if self._header is None:
-                if len(self._buf) >= 4 and bytes(self._buf[:4]) != self.magic:
-                    raise ProtocolError(f"wrong network magic {bytes(self._buf[:4]).hex()}")
-                if len(self._buf) < HEADER_SIZE:
+        pos, end = 0, len(buf)  # frames are cut at `pos`; what they used is deleted once, at the end
+        h = self._header
+        try:
+            while True:
+                if h is None:
+                    if end - pos >= 4 and buf[pos : pos + 4] != self.magic:
+                        raise ProtocolError(f"wrong network magic {bytes(buf[pos : pos + 4]).hex()}")
+                    if end - pos < HEADER_SIZE:
+                        return out
+                    h = self._header = decode_header(bytes(buf[pos : pos + HEADER_SIZE]), self.magic, self.max_payload)
+                    pos += HEADER_SIZE
+                if end - pos < h.length:
                     return out
-                self._header = decode_header(bytes(self._buf[:HEADER_SIZE]), self.magic, self.max_payload)
-                del self._buf[:HEADER_SIZE]
-            h = self._header
-            if len(self._buf) < h.length:
-                return out
-            payload = bytes(self._buf[: h.length])
-            del self._buf[: h.length]
-            self._header = None
-            out.append((h.command, payload if checksum(payload) == h.checksum else None))
+                payload = bytes(buf[pos : pos + h.length])
+                pos += h.length
+                self._header = None
+                out.append((h.command, payload if checksum(payload) == h.checksum else None))
+                h = None
+        finally:
+            del buf[:pos]
