@@ -229,20 +229,18 @@ def _safe_getattr(obj: object, name: str) -> Any:
     return getattr(obj, name)
 
 
+# The writer's own helpers, and getattr (how pickle writes a bound method) as its safe stand-in.
+_OWN: dict[tuple[str, str], Any] = {
+    **{(__name__, f.__name__): f for f in (_new_log, _fill_log, _nothing, _rebuild, _same)},
+    ("builtins", "getattr"): _safe_getattr,
+}
+
+
 class Reader(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("lab.world.snapcodec", "_new_log"):
-            return _new_log
-        if (module, name) == ("lab.world.snapcodec", "_fill_log"):
-            return _fill_log
-        if (module, name) == ("lab.world.snapcodec", "_nothing"):
-            return _nothing
-        if (module, name) == ("lab.world.snapcodec", "_rebuild"):
-            return _rebuild
-        if (module, name) == ("lab.world.snapcodec", "_same"):
-            return _same
-        if (module, name) == ("builtins", "getattr"):
-            return _safe_getattr
+        own = _OWN.get((module, name))
+        if own is not None:
+            return own
         if module == "lab.net.connection" and name in ("LAB", "LIVE"):
             return super().find_class(module, name)
         std = _STD.get((module, name))
