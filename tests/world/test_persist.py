@@ -84,6 +84,16 @@ async def continuations(tmp: Path, first: list[str], lines: list[str], cfg: dict
             await again.close()
 
 
+async def goes_on_the_same_after_load(path: Path, rest: list[str], outs: list[str]) -> None:
+    """Load `path` into a fresh lab: `rest` prints there what it printed in the lab that saved it (`outs`)."""
+    again = await started()
+    try:
+        assert (await again.execute(f"load {path}")).ok
+        assert [await say(again, line) for line in rest] == outs
+    finally:
+        await again.close()
+
+
 def solution_lines(key: str) -> list[str]:
     """Every step of a lesson: a hint, the reference solution, then `goal` (which says it is done)."""
     lines: list[str] = []
@@ -333,12 +343,7 @@ def test_a_mine_stopped_by_ctrl_c_is_recorded_as_the_blocks_it_found_and_replays
             outs = [await say(s, line) for line in rest]
         finally:
             await s.close()
-        again = await started()
-        try:
-            assert (await again.execute(f"load {tmp_path / 'x.lab'}")).ok
-            assert [await say(again, line) for line in rest] == outs
-        finally:
-            await again.close()
+        await goes_on_the_same_after_load(tmp_path / "x.lab", rest, outs)
 
     run(story())
 
@@ -395,12 +400,7 @@ def test_a_long_mine_stopped_early_is_recorded_as_the_blocks_it_found(tmp_path):
             outs = [await say(s, line) for line in rest]
         finally:
             await s.close()
-        again = await started()
-        try:
-            assert (await again.execute(f"load {tmp_path / 'x.lab'}")).ok
-            assert [await say(again, line) for line in rest] == outs
-        finally:
-            await again.close()
+        await goes_on_the_same_after_load(tmp_path / "x.lab", rest, outs)
 
     run(story())
 
@@ -425,11 +425,6 @@ def test_a_long_run_stopped_early_is_recorded_as_the_time_it_ran_and_replays_exa
             outs = [await say(s, line) for line in rest]
         finally:
             await s.close()
-        again = await started()
-        try:
-            assert (await again.execute(f"load {tmp_path / 'x.lab'}")).ok
-            assert [await say(again, line) for line in rest] == outs
-        finally:
-            await again.close()
+        await goes_on_the_same_after_load(tmp_path / "x.lab", rest, outs)
 
     run(story())
