@@ -179,6 +179,18 @@ def test_a_lesson_file_among_the_submissions_is_not_taken_over_the_one_given(tmp
     assert problem.startswith(f"graded with {subs / '90-my-net.toml'}, not the lesson file given (")
 
 
+async def _saved_by_record(s, tmp_path: Path, edit) -> Path:
+    """`mine A 2`, `save`, then the save edited by `edit` and kept without its snapshot: loaded by replay."""
+    assert (await s.execute("mine A 2")).ok
+    path = tmp_path / "x.lab"
+    assert (await s.execute(f"save {path}")).ok
+    data = load_save(path).data
+    data.sections.pop("snapshot", None)  # the record alone: it is replayed
+    edit(data)
+    save_lab(path, data)
+    return path
+
+
 @pytest.mark.parametrize("change", [{"difficulty": 0}, {"difficulty": 300}, {"latency_ms": -50.0}, {"jitter": -1.0}])
 def test_a_save_built_with_values_no_lab_has_is_one_line_and_the_lab_stays(tmp_path: Path, change: dict) -> None:
     from lab.commands.session import LabConfig, Session
@@ -186,13 +198,7 @@ def test_a_save_built_with_values_no_lab_has_is_one_line_and_the_lab_stays(tmp_p
     async def story() -> None:
         s = await Session(LabConfig(difficulty=6)).start()
         try:
-            assert (await s.execute("mine A 2")).ok
-            path = tmp_path / "x.lab"
-            assert (await s.execute(f"save {path}")).ok
-            data = load_save(path).data
-            data.sections.pop("snapshot", None)  # the record alone: it is replayed
-            data.sections["record"]["config"].update(change)
-            save_lab(path, data)
+            path = await _saved_by_record(s, tmp_path, lambda data: data.sections["record"]["config"].update(change))
             assert (await s.execute("mine B")).ok
             digest = (await s.execute("digest")).text
             out = await s.execute(f"load {path}")
@@ -217,14 +223,8 @@ def test_a_save_whose_record_holds_a_command_the_lab_never_records_is_refused_be
     async def story() -> None:
         s = await Session(LabConfig(difficulty=6)).start()
         try:
-            assert (await s.execute("mine A 2")).ok
-            path = tmp_path / "x.lab"
-            assert (await s.execute(f"save {path}")).ok
-            data = load_save(path).data
-            data.sections.pop("snapshot", None)  # the record alone: it is replayed
-            data.sections["record"]["entries"].append(
-                {"line": line.format(victim=victim), "time_us": int(data.meta["clock_us"]), "by": "you"})
-            save_lab(path, data)
+            path = await _saved_by_record(s, tmp_path, lambda data: data.sections["record"]["entries"].append(
+                {"line": line.format(victim=victim), "time_us": int(data.meta["clock_us"]), "by": "you"}))
             out = await s.execute(f"load {path}")
             assert not out.ok and "is not a command the lab records" in out.text, out.text
         finally:
