@@ -21,6 +21,7 @@ from lab.commands.config import LabConfig
 from lab.errors import CommandError, LabError
 from lab.render.narration import fmt_time
 from lab.render.output import Output, Piece, output
+from lab.render.words import plural
 from lab.world.persist import lab_digest, state_sections, trees_of
 from lab.world.record import BY_LESSON, Recording
 from lab.world.savefile import SaveData, SaveFileError, load_save, save_lab
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
 
 class Diverged(LabError):
     """Replaying a record did not give the lab it describes."""
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _path(text: str) -> str:
@@ -72,7 +69,7 @@ async def replay(s: Session, rec: Recording, known: dict[bytes, int] | None = No
     except BaseException:
         await new.close()
         raise
-    new.recording = Recording(dict(rec.config), list(rec.entries), rec.exact_upto, rec.why_not)
+    new.recording = rec.copy()
     new.show_time = s.show_time
     return new
 
@@ -135,7 +132,7 @@ async def cmd_history(s: Session, args: list[str]) -> Output:
     need(args, "history")
     rec, cfg = s.recording, s.config
     nodes = cfg.nodes if isinstance(cfg.nodes, int) else len(cfg.nodes)
-    head = f"The lab started from seed {cfg.seed}: {_plural(nodes, 'node')}, {cfg.topology}, difficulty {cfg.difficulty}."
+    head = f"The lab started from seed {cfg.seed}: {plural(nodes, 'node')}, {cfg.topology}, difficulty {cfg.difficulty}."
     earlier = _earlier_labs(s)
     if not rec.entries:
         return output(head, "No command has changed it since. (Views and `check` change nothing.)", *earlier)
@@ -160,7 +157,7 @@ def _earlier_labs(s: Session) -> list[Piece]:
         return []
     lines = ", ".join(f"`{era.line}`" for era in s.eras)
     them = "it" if len(s.eras) == 1 else "them"
-    return [f"Before that: {_plural(len(s.eras), 'earlier lab')} ({lines}); `back` steps into {them}."]
+    return [f"Before that: {plural(len(s.eras), 'earlier lab')} ({lines}); `back` steps into {them}."]
 
 
 # -- save, load --------------------------------------------------------------------------------
@@ -201,9 +198,9 @@ async def cmd_save(s: Session, args: list[str]) -> Output:
     if frozen is not None:
         sections["snapshot"] = frozen
     save_lab(_path(args[0]), SaveData(meta=meta, sections=sections, blocks=blocks, trees=trees))
-    commands = _plural(len(rec.entries), "command")
+    commands = plural(len(rec.entries), "command")
     how = f"{commands} to replay" if rec.exact else f"{commands}, not replayable ({rec.why_not}): its state loads"
-    return output(f"Saved the lab to {args[0]}: {_plural(len(trees), 'node')}, {_plural(len(blocks), 'block')}, "
+    return output(f"Saved the lab to {args[0]}: {plural(len(trees), 'node')}, {plural(len(blocks), 'block')}, "
                   f"{how}, digest {digest}.")
 
 
@@ -230,7 +227,7 @@ async def load_into(s: Session, path: str) -> str:
         raise CommandError(f"{why}, from a lab that cannot be replayed ({rec.why_not}), and its saved state is "
                            "for another build of the lab", f"load it with lab {saved.lab_version}")
     if new is None:
-        how = f"{_plural(len(rec.entries), 'command')} replayed"
+        how = f"{plural(len(rec.entries), 'command')} replayed"
         try:
             new = await replay(s, rec, unpack_known(data.sections.get("known")))
         except Diverged as e:
@@ -247,7 +244,7 @@ async def load_into(s: Session, path: str) -> str:
     cfg = s.config
     nodes = len(lab.nodes)  # as it is now: nodes added or stopped since it was built count
     where = f" In lesson {lesson.lesson.number}: {lesson.status().split(' · ')[-1]}." if lesson is not None else ""
-    return (f"Loaded {path}: seed {cfg.seed}, {_plural(nodes, 'node')}, virtual time {fmt_time(lab.sched.now)}; "
+    return (f"Loaded {path}: seed {cfg.seed}, {plural(nodes, 'node')}, virtual time {fmt_time(lab.sched.now)}; "
             f"{how}, digest {got}.{where}")
 
 
@@ -281,7 +278,7 @@ async def _thawed(s: Session, rec: Recording, blob: Any, settings: Any) -> Sessi
         return None
     new = type(s)(cfg, s.styler)
     new.lab = lab
-    new.recording = Recording(dict(rec.config), list(rec.entries), rec.exact_upto, rec.why_not)
+    new.recording = rec.copy()
     history = settings.get("history") if isinstance(settings, dict) else None
     new.history = [str(line) for line in history] if isinstance(history, list) else [e.line for e in rec.entries]
     return new

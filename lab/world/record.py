@@ -90,6 +90,10 @@ class Recording:
         """Indexes of the entries the learner typed since the lab was built (what `back` counts)."""
         return [i for i, e in enumerate(self.entries) if e.by == BY_YOU and i >= self.since]
 
+    def copy(self) -> Recording:
+        """The same record, to go on with in another lab."""
+        return self.prefix(len(self.entries))
+
     def prefix(self, n: int) -> Recording:
         """The record of the lab before entry n."""
         exact = self.exact_upto if self.exact_upto is not None and self.exact_upto < n else None
