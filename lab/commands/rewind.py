@@ -22,15 +22,12 @@ from lab.commands.saving import Diverged, _lesson_for, put_in_place, replay
 from lab.errors import CommandError
 from lab.render.narration import fmt_time
 from lab.render.output import Output, output
+from lab.render.words import plural
 from lab.world.record import Recording
 
 if TYPE_CHECKING:
     from lab.commands.session import Session
     from lab.lessons.session import LessonSession
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _era_lesson(era: Era) -> LessonSession | None:
@@ -83,10 +80,10 @@ async def cmd_back(s: Session, args: list[str]) -> Output:
                            "`history` lists what it was built from")
     if n > len(places):
         if not eras:
-            raise CommandError(f"only {_plural(len(places), 'command')} of yours changed this lab since it started",
+            raise CommandError(f"only {plural(len(places), 'command')} of yours changed this lab since it started",
                                f"`back {len(places)}` returns to its start")
-        raise CommandError(f"only {_plural(len(places), 'command')} of yours can be taken back "
-                           f"(this lab and {_plural(len(eras), 'earlier lab')} kept)",
+        raise CommandError(f"only {plural(len(places), 'command')} of yours can be taken back "
+                           f"(this lab and {plural(len(eras), 'earlier lab')} kept)",
                            f"`back {len(places)}` returns to the oldest lab's start")
     stop, rec = places[n - 1]
     if not stop.exact(rec):
@@ -112,7 +109,7 @@ async def cmd_back(s: Session, args: list[str]) -> Output:
         for _ in range(stop.depth):  # the era returned to is current again; later labs are forgotten
             s.eras.pop()
     await put_in_place(s, new, lesson)
-    more = f" and {_plural(n - 1, 'later command')}" if n > 1 else ""
+    more = f" and {plural(n - 1, 'later command')}" if n > 1 else ""
     kept = len(new.recording.entries)
     return output(f"Back to before `{stop.line}`{more} (at {fmt_time(stop.time_us)}): the lab was rebuilt "
-                  f"from its start and {_plural(kept, 'earlier command')} replayed.")
+                  f"from its start and {plural(kept, 'earlier command')} replayed.")

@@ -32,6 +32,7 @@ from lab.lessons.goals import GoalItem, GoalReport, diagnose, evaluate_goal, fal
 from lab.lessons.model import Lesson, Step
 from lab.lessons.progress import Progress
 from lab.lessons.runner import CommandOutcome, LabRunner
+from lab.render.words import plural
 
 GLYPHS = {True: "✓", False: "✗"}
 PLAIN_GLYPHS = {True: "+", False: "-"}
@@ -62,10 +63,6 @@ class _Entry:
 
     line: str
     ok: bool
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _join(parts: Iterable[str]) -> str:
@@ -144,7 +141,7 @@ class LessonSession:
         k = self.progress.resume_step(self.lesson.id, n) if step is None else step
         if not 0 <= k < n:
             raise CommandError(
-                f"lesson {self.lesson.id} has {_plural(n, 'step')}", f"pick a step from 1 to {n}"
+                f"lesson {self.lesson.id} has {plural(n, 'step')}", f"pick a step from 1 to {n}"
             )
         self._clear()
         await self._rebuild(k, demo=False)
@@ -271,7 +268,7 @@ class LessonSession:
         m = language.count_commands(step.solution)
         lines = "\n".join(f"  {line}" for line in step.solution)
         return Reply(
-            f"Reference solution for step {k + 1} ({_plural(m, 'command')}):\n{lines}\n"
+            f"Reference solution for step {k + 1} ({plural(m, 'command')}):\n{lines}\n"
             "Any route that reaches the goal counts."
         )
 
@@ -307,7 +304,7 @@ class LessonSession:
         self._history[self.index] = kept
         replayed = language.count_commands(e.line for e in kept if e.ok)
         again = (
-            f"; your {_plural(replayed, 'other command')} of this step replayed" if replayed else ""
+            f"; your {plural(replayed, 'other command')} of this step replayed" if replayed else ""
         )
         return Reply(f"Undid `{undone.line}`: the lab was rebuilt from the lesson's start{again}.")
 
@@ -377,7 +374,7 @@ class LessonSession:
         used = language.count_commands(e.line for e in self._history[k] if e.ok)
         reference = language.count_commands(step.solution)
         reached = (
-            f"{self.glyphs[True]} Goal reached! You used {_plural(used, 'command')}; "
+            f"{self.glyphs[True]} Goal reached! You used {plural(used, 'command')}; "
             f"the reference solution uses {reference}."
         )
         if measured:  # the numbers a goal was about: how long, how many

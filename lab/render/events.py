@@ -89,10 +89,6 @@ def _healed(e: ev.Healed) -> str:
 # -- the attacker's seat ------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _withhold(e: av.WithholdSet) -> str:
     if e.on:
         return (f"{e.node} now keeps the blocks it mines and the transactions it makes to itself; "
@@ -104,7 +100,7 @@ def _published(e: av.BlocksPublished) -> str:
     heights = ", ".join(f"{e.first_height + i} {short_hex(h)}" for i, h in enumerate(e.blocks[:6]))
     more = f" and {len(e.blocks) - 6} more" if len(e.blocks) > 6 else ""
     left = f"; it still withholds {e.left}" if e.left else ""
-    return f"{e.node} publishes {_plural(len(e.blocks), 'block')} it withheld ({heights}{more}){left}"
+    return f"{e.node} publishes {plural(len(e.blocks), 'block')} it withheld ({heights}{more}){left}"
 
 
 # Eyal & Sirer's rules (lab/chain/strategies.py), one clause each; {p}: the blocks the move published.
@@ -122,9 +118,9 @@ _MOVES = {
 
 
 def _move(e: av.StrategyMove) -> str:
-    what = _MOVES.get(e.rule, e.rule).format(p=_plural(e.published, "block"))
+    what = _MOVES.get(e.rule, e.rule).format(p=plural(e.published, "block"))
     if e.abandoned:
-        what += f" ({_plural(e.abandoned, 'withheld block')} abandoned)"
+        what += f" ({plural(e.abandoned, 'withheld block')} abandoned)"
     cause = "mined a block" if e.cause == "mined" else "heard a block"
     return (f"{e.node} ({e.strategy}) {cause}; its branch {e.private}, the public chain {e.public} since the fork: "
             f"{what}")
